@@ -1,0 +1,63 @@
+/**
+ * The `rpt` command line. Each subcommand lives in its own module under `cli/` and is
+ * loaded on demand, so `rpt score` does not pay for the optimizer's imports.
+ *
+ * Run `deno task rpt help` for the list of commands.
+ *
+ * @module
+ */
+import { BudgetExceededError } from "./llm/model.ts";
+import { ConfigError } from "./util/errors.ts";
+
+/** A subcommand: runs with its arguments and returns the process exit code. */
+export type Command = (args: string[]) => Promise<number>;
+
+/** Subcommand name -> module path (relative to this file) and one-line help. */
+const COMMANDS: Record<string, { module: string; help: string }> = {
+  demo: { module: "./cli/demo.ts", help: "run a short offline RPT optimization on the simulator" },
+  optimize: { module: "./cli/optimize.ts", help: "run RPT on a task" },
+  resume: { module: "./cli/resume.ts", help: "resume an interrupted run: rpt resume RUN_DIR" },
+  show: { module: "./cli/show.ts", help: "summarise a run: rpt show RUN_DIR" },
+  score: { module: "./cli/score.ts", help: "score a predictions file against a task split" },
+  "data:fetch": { module: "./cli/data_fetch.ts", help: "rebuild the paper's splits from upstream" },
+  "data:check": { module: "./cli/data_check.ts", help: "check a data directory's checksums" },
+  "sim-server": { module: "./cli/sim_server.ts", help: "serve the simulated models over HTTP" },
+  report: { module: "./cli/report.ts", help: "write a self-contained HTML report of a run" },
+  analyze: { module: "./cli/analyze.ts", help: "trace analyses (paper section 4.3) of runs" },
+  compare: { module: "./cli/compare.ts", help: "compare RPT with baselines under one budget" },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.help}`);
+  return `usage: rpt <command> [flags]\n\ncommands:\n${lines.join("\n")}\n\n` +
+    `Run 'rpt <command> --help' for a command's flags.`;
+}
+
+/** Runs the CLI with `args` and returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const entry = COMMANDS[name];
+  if (entry === undefined) {
+    console.error(`rpt: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  const mod = await import(entry.module) as { run: Command };
+  try {
+    return await mod.run(rest);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof BudgetExceededError) {
+      console.error(`rpt ${name}: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
