@@ -12,7 +12,7 @@
  * @example
  * ```ts
  * import { extractFirstJsonObject } from "./json.ts";
- * const v = extractFirstJsonObject('Sure! ```json\n{"a": {"b": "}"}}\n```') as { a: { b: string } };
+ * const v = extractFirstJsonObject('Sure: {"a": {"b": "}"}} hope it helps') as { a: { b: string } };
  * if (v.a.b !== "}") throw new Error("unexpected");
  * ```
  */
