@@ -311,3 +311,173 @@ export type Decision = z.infer<typeof Decision>;
 export const MemoryMode = z.enum(["last_report", "all_reports", "last_k", "history_summary"]);
 /** A memory mode. */
 export type MemoryMode = z.infer<typeof MemoryMode>;
+
+// ---------------------------------------------------------------------------------------------
+// Usage accounting (wrapper: lib/llm/accounting.ts)
+
+/** List price of a model in US dollars per million tokens. */
+export const ModelPrice = z.object({
+  inputPerMTok: z.number().min(0),
+  /** Input tokens served from the provider's prompt cache; defaults to the input price. */
+  cachedInputPerMTok: z.number().min(0).optional(),
+  outputPerMTok: z.number().min(0),
+});
+/** List price of a model. */
+export type ModelPrice = z.infer<typeof ModelPrice>;
+
+/** Prices keyed by `model` or `provider:model` (the latter wins). */
+export const PriceTable = z.record(z.string(), ModelPrice);
+/** Prices keyed by model. */
+export type PriceTable = z.infer<typeof PriceTable>;
+
+/** Limits that stop work before a call would exceed them; absent = unlimited. */
+export const Budget = z.object({
+  calls: z.number().int().min(0).optional(),
+  tokens: z.number().int().min(0).optional(),
+  usd: z.number().min(0).optional(),
+});
+/** Limits on calls, tokens and dollars. */
+export type Budget = z.infer<typeof Budget>;
+
+/** Usage of one model (or the total) as recorded by the ledger. */
+export const ModelUsage = z.object({
+  /** Successful paid calls. */
+  calls: z.number().int().min(0),
+  /** Calls answered by the response cache (not paid). */
+  cacheHits: z.number().int().min(0),
+  /** Attempts that failed (each retry counts). */
+  failures: z.number().int().min(0),
+  inputTokens: z.number().int().min(0),
+  cachedTokens: z.number().int().min(0),
+  outputTokens: z.number().int().min(0),
+  usd: z.number().min(0),
+  /** False when no price was known for the model (its cost is counted as 0). */
+  priced: z.boolean(),
+});
+/** Usage of one model. */
+export type ModelUsage = z.infer<typeof ModelUsage>;
+
+/** The ledger's JSON form for the run record. */
+export const UsageSnapshot = z.object({
+  /** Keyed by `provider:model`. */
+  models: z.record(z.string(), ModelUsage),
+  total: ModelUsage,
+  budget: Budget,
+  /** `provider:model` of paid models without a known price. */
+  unpriced: z.array(z.string()),
+});
+/** The ledger's JSON form. */
+export type UsageSnapshot = z.infer<typeof UsageSnapshot>;
+
+// ---------------------------------------------------------------------------------------------
+// Custom tasks and predictions files (tasks: lib/tasks/custom.ts, lib/cli/score.ts)
+
+/** How a custom task scores an answer. */
+export const CustomScorer = z.union([
+  z.literal("exact"),
+  z.literal("f1"),
+  z.object({ exact: z.object({ caseSensitive: z.boolean().optional() }) }).strict(),
+  z.object({
+    numeric: z.object({
+      tolerance: z.number().min(0).default(0),
+      relative: z.boolean().optional(),
+    }).strict(),
+  }).strict(),
+  z.object({ module: z.string().min(1) }).strict(),
+]);
+/** How a custom task scores an answer. */
+export type CustomScorer = z.infer<typeof CustomScorer>;
+
+/** A user's own task: a `task.json` next to its data. Relative paths resolve against it. */
+export const CustomTaskConfig = z.object({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, '_', '.', '-' only"),
+  description: z.string().optional(),
+  /** A directory with train/dev/test.jsonl, or one path per split. */
+  data: z.union([
+    z.string().min(1),
+    z.object({ train: z.string().min(1), dev: z.string().min(1), test: z.string().min(1) })
+      .strict(),
+  ]),
+  scorer: CustomScorer,
+  seedPrompt: PromptProgram.optional(),
+  /** A JSON prompt program, or a text file used as the instruction. */
+  seedPromptFile: z.string().min(1).optional(),
+  /** Name of the reasoning field of the output contract (default `reasoning`). */
+  reasoningField: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+}).strict().refine((c) => !(c.seedPrompt && c.seedPromptFile), {
+  message: "give seedPrompt or seedPromptFile, not both",
+});
+/** A user's own task config. */
+export type CustomTaskConfig = z.infer<typeof CustomTaskConfig>;
+
+/** One row of a custom task's JSONL data. */
+export const CustomTaskRow = z.object({
+  input: z.string(),
+  answer: z.union([z.string(), z.number()]).transform(String),
+  id: z.union([z.string().min(1), z.number()]).transform(String).optional(),
+  context: z.string().optional(),
+  subtask: z.string().optional(),
+});
+/** One row of a custom task's data. */
+export type CustomTaskRow = z.infer<typeof CustomTaskRow>;
+
+/** One line of a predictions file for `rpt score`. */
+export const PredictionLine = z.object({
+  id: z.union([z.string().min(1), z.number()]).transform(String),
+  output: z.string(),
+});
+/** One line of a predictions file. */
+export type PredictionLine = z.infer<typeof PredictionLine>;
+
+// ---------------------------------------------------------------------------------------------
+// ClusterFusion (diagnose: lib/cluster.ts)
+
+/** One topic of a full ClusterFusion result, with its counts and retention. */
+export const ClusterTopic = z.object({
+  name: z.string(),
+  description: z.string(),
+  examples: z.array(z.string()).max(8),
+  /** Records assigned to the topic. */
+  count: z.number().int().min(0),
+  /** Sum of the impact of its records. */
+  impact: z.number().min(0),
+  /** 0.5 x (share of records + share of total impact). */
+  prevalence: z.number().min(0).max(1),
+  retained: z.boolean(),
+  /** How the topic came to be: the extraction call, padding, or one record (small inputs). */
+  source: z.enum(["extracted", "padded", "record"]),
+});
+/** One topic of a full ClusterFusion result. */
+export type ClusterTopic = z.infer<typeof ClusterTopic>;
+
+/** The full, unfiltered result of ClusterFusion, as kept in the run record. */
+export const ClusterResult = z.object({
+  /** Topics asked for. */
+  k: z.number().int().min(1),
+  /** Records clustered. */
+  records: z.number().int().min(0),
+  /** k-means groups used (min(2k, N, distinct vectors)); 0 when k-means did not run. */
+  groups: z.number().int().min(0),
+  /** k-means group of every record (empty when k-means did not run). */
+  groupOf: z.array(z.number().int()),
+  /** Record indices shown to the extraction call, in the order shown. */
+  sample: z.array(z.number().int()),
+  topics: z.array(ClusterTopic),
+  /** Topic index of every record. */
+  assignments: z.array(z.number().int()),
+  /** Records placed on the nearest topic by embedding because the LLM did not assign them. */
+  fallbacks: z.object({ count: z.number().int().min(0), records: z.array(z.number().int()) }),
+  /** Names of topics added to reach k, and of topics dropped beyond k (or as duplicates). */
+  padded: z.array(z.string()),
+  trimmed: z.array(z.string()),
+  /** Model calls made, retries included. */
+  calls: z.object({
+    extraction: z.number().int().min(0),
+    assignment: z.number().int().min(0),
+    embedding: z.number().int().min(0),
+  }),
+  /** Problems met along the way (failed or malformed calls), for the record. */
+  errors: z.array(z.string()),
+});
+/** The full result of ClusterFusion. */
+export type ClusterResult = z.infer<typeof ClusterResult>;

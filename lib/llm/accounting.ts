@@ -1,0 +1,311 @@
+/**
+ * Usage and cost accounting per model, and budgets that stop work before a call is sent.
+ *
+ * The wrapper (`wrap.ts`) drives a {@linkcode UsageLedger}: it reserves a slot before each
+ * attempt (the budget check), commits the provider's usage on success, releases the slot
+ * on failure, and records cache hits, which are not paid calls. Reservations make budgets
+ * hold under concurrency: fifty calls in flight count against a call budget before any of
+ * them returns.
+ *
+ * Token counts follow the providers' convention: `inputTokens` includes `cachedTokens`
+ * (OpenAI `prompt_tokens`, Gemini `promptTokenCount`), and cached input is billed at the
+ * cached-input price.
+ *
+ * @module
+ */
+import {
+  type Budget,
+  type ModelPrice,
+  type ModelUsage,
+  type PriceTable,
+  type Usage,
+  UsageSnapshot,
+} from "../types.ts";
+import { BudgetExceededError } from "./model.ts";
+
+/**
+ * List prices in US dollars per million tokens (standard tier, prompts up to 200k tokens
+ * for Gemini), as published by OpenAI and Google in 2025. Prices change: pass your own
+ * table to {@linkcode UsageLedger} to override any entry.
+ */
+export const DEFAULT_PRICES: Readonly<PriceTable> = Object.freeze({
+  "gpt-4.1": { inputPerMTok: 2.0, cachedInputPerMTok: 0.5, outputPerMTok: 8.0 },
+  "gpt-4.1-mini": { inputPerMTok: 0.4, cachedInputPerMTok: 0.1, outputPerMTok: 1.6 },
+  "gpt-4.1-nano": { inputPerMTok: 0.1, cachedInputPerMTok: 0.025, outputPerMTok: 0.4 },
+  "gpt-4o": { inputPerMTok: 2.5, cachedInputPerMTok: 1.25, outputPerMTok: 10.0 },
+  "gpt-4o-mini": { inputPerMTok: 0.15, cachedInputPerMTok: 0.075, outputPerMTok: 0.6 },
+  "gpt-5": { inputPerMTok: 1.25, cachedInputPerMTok: 0.125, outputPerMTok: 10.0 },
+  "gpt-5-mini": { inputPerMTok: 0.25, cachedInputPerMTok: 0.025, outputPerMTok: 2.0 },
+  "gpt-5-nano": { inputPerMTok: 0.05, cachedInputPerMTok: 0.005, outputPerMTok: 0.4 },
+  "gemini-2.5-pro": { inputPerMTok: 1.25, cachedInputPerMTok: 0.125, outputPerMTok: 10.0 },
+  "gemini-2.5-flash": { inputPerMTok: 0.3, cachedInputPerMTok: 0.03, outputPerMTok: 2.5 },
+  "gemini-2.5-flash-lite": { inputPerMTok: 0.1, cachedInputPerMTok: 0.01, outputPerMTok: 0.4 },
+  "text-embedding-3-small": { inputPerMTok: 0.02, outputPerMTok: 0 },
+  "text-embedding-3-large": { inputPerMTok: 0.13, outputPerMTok: 0 },
+  "gemini-embedding-001": { inputPerMTok: 0.15, outputPerMTok: 0 },
+});
+
+/** Providers that run locally and cost nothing (their models are priced at 0, not flagged). */
+export const FREE_PROVIDERS: readonly string[] = ["sim", "scripted", "tfidf"];
+
+/** Options of {@linkcode UsageLedger}. */
+export interface LedgerOptions {
+  /** Overrides merged over {@linkcode DEFAULT_PRICES}; keys are `model` or `provider:model`. */
+  prices?: PriceTable;
+  /** Limits checked before each call is sent. */
+  budget?: Budget;
+  /** Providers billed at 0 (default {@linkcode FREE_PROVIDERS}). */
+  freeProviders?: readonly string[];
+}
+
+/** What a call is expected to cost, for the budget check before it is sent. */
+export interface CallEstimate {
+  /** Estimated input tokens of the request. */
+  inputTokens: number;
+}
+
+/** A call admitted by the budget and in flight; settle it with `commit` or `release`. */
+export interface Reservation {
+  /** Provider id. */
+  readonly provider: string;
+  /** Model name. */
+  readonly model: string;
+  /** Estimated tokens held against the token budget. */
+  readonly tokens: number;
+  /** Estimated dollars held against the dollar budget. */
+  readonly usd: number;
+}
+
+/** A price lookup result: the price, and whether it was known. */
+export interface PriceLookup {
+  /** Price per million tokens (zeros when unknown). */
+  price: ModelPrice;
+  /** False when the model is not in the table (its cost is counted as 0). */
+  priced: boolean;
+}
+
+const ZERO_PRICE: ModelPrice = { inputPerMTok: 0, cachedInputPerMTok: 0, outputPerMTok: 0 };
+
+function emptyUsage(priced: boolean): ModelUsage {
+  return {
+    calls: 0,
+    cacheHits: 0,
+    failures: 0,
+    inputTokens: 0,
+    cachedTokens: 0,
+    outputTokens: 0,
+    usd: 0,
+    priced,
+  };
+}
+
+/**
+ * Dollars for one call's usage at a price. Cached input tokens (a subset of the input
+ * tokens) are billed at the cached-input price.
+ *
+ * @example
+ * ```ts
+ * import { costOf } from "./accounting.ts";
+ * const usd = costOf({ inputTokens: 1_000_000, cachedTokens: 0, outputTokens: 0 },
+ *   { inputPerMTok: 2, outputPerMTok: 8 });
+ * if (usd !== 2) throw new Error(`unexpected ${usd}`);
+ * ```
+ */
+export function costOf(usage: Usage, price: ModelPrice): number {
+  const cached = Math.min(usage.cachedTokens, usage.inputTokens);
+  const cachedPrice = price.cachedInputPerMTok ?? price.inputPerMTok;
+  return ((usage.inputTokens - cached) * price.inputPerMTok + cached * cachedPrice +
+    usage.outputTokens * price.outputPerMTok) / 1_000_000;
+}
+
+/**
+ * Per-model calls, tokens and dollars, with budgets enforced before calls are sent.
+ *
+ * @example
+ * ```ts
+ * import { UsageLedger } from "./accounting.ts";
+ * const ledger = new UsageLedger({ budget: { calls: 1 } });
+ * const r = ledger.reserve("openai", "gpt-4.1", { inputTokens: 10 });
+ * ledger.commit(r, { inputTokens: 1000, cachedTokens: 0, outputTokens: 100 });
+ * let stopped = false;
+ * try {
+ *   ledger.reserve("openai", "gpt-4.1", { inputTokens: 10 });
+ * } catch (e) {
+ *   stopped = (e as Error).name === "BudgetExceededError";
+ * }
+ * if (!stopped || ledger.snapshot().total.usd !== 0.0028) throw new Error("unexpected");
+ * ```
+ */
+export class UsageLedger {
+  readonly #prices: PriceTable;
+  readonly #budget: Budget;
+  readonly #free: ReadonlySet<string>;
+  readonly #models = new Map<string, ModelUsage>();
+  #inFlight = 0;
+  #reservedTokens = 0;
+  #reservedUsd = 0;
+
+  /** Creates an empty ledger. */
+  constructor(options: LedgerOptions = {}) {
+    this.#prices = { ...DEFAULT_PRICES, ...options.prices };
+    this.#budget = { ...options.budget };
+    this.#free = new Set(options.freeProviders ?? FREE_PROVIDERS);
+  }
+
+  /** The budget this ledger enforces. */
+  get budget(): Budget {
+    return { ...this.#budget };
+  }
+
+  /**
+   * The price of a model: `provider:model`, then `model`, then `model` without a
+   * `models/` prefix or a dated suffix such as `-2025-04-14`.
+   */
+  priceFor(provider: string, model: string): PriceLookup {
+    if (this.#free.has(provider)) return { price: ZERO_PRICE, priced: true };
+    const bare = model.replace(/^models\//, "");
+    const undated = bare.replace(/-\d{4}-\d{2}-\d{2}$/, "");
+    for (const key of [`${provider}:${model}`, model, bare, undated]) {
+      const price = this.#prices[key];
+      if (price) return { price, priced: true };
+    }
+    return { price: ZERO_PRICE, priced: false };
+  }
+
+  /**
+   * Admits one call or throws {@linkcode BudgetExceededError} naming the budget and the
+   * figures. Calls count spent plus in-flight calls; tokens and dollars count spent, the
+   * estimates held by in-flight calls, and this call's estimated input (its output is
+   * unknown until it answers, so a budget can be overshot by at most the in-flight output).
+   */
+  reserve(provider: string, model: string, estimate: CallEstimate): Reservation {
+    const total = this.#total();
+    const tokens = Math.max(0, Math.ceil(estimate.inputTokens));
+    const { price } = this.priceFor(provider, model);
+    const usd = costOf({ inputTokens: tokens, cachedTokens: 0, outputTokens: 0 }, price);
+    const name = `${provider}:${model}`;
+    const { calls, tokens: tokenLimit, usd: usdLimit } = this.#budget;
+    if (calls !== undefined && total.calls + this.#inFlight + 1 > calls) {
+      throw new BudgetExceededError(
+        `call budget of ${calls} reached (${total.calls} calls made, ${this.#inFlight} in flight); ` +
+          `not sending ${name}`,
+      );
+    }
+    const tokensSoFar = total.inputTokens + total.outputTokens + this.#reservedTokens;
+    if (tokenLimit !== undefined && tokensSoFar + tokens > tokenLimit) {
+      throw new BudgetExceededError(
+        `token budget of ${tokenLimit} would be exceeded (${tokensSoFar} used or in flight + ` +
+          `~${tokens} for this call); not sending ${name}`,
+      );
+    }
+    const usdSoFar = total.usd + this.#reservedUsd;
+    if (usdLimit !== undefined && usdSoFar + usd > usdLimit) {
+      throw new BudgetExceededError(
+        `dollar budget of $${usdLimit} would be exceeded ($${usdSoFar.toFixed(4)} spent or in ` +
+          `flight + ~$${usd.toFixed(4)} for this call); not sending ${name}`,
+      );
+    }
+    this.#inFlight++;
+    this.#reservedTokens += tokens;
+    this.#reservedUsd += usd;
+    return { provider, model, tokens, usd };
+  }
+
+  /** Settles a reservation with the provider's reported usage: one paid call. */
+  commit(reservation: Reservation, usage: Usage): void {
+    this.#settle(reservation);
+    const entry = this.#entry(reservation.provider, reservation.model);
+    const { price } = this.priceFor(reservation.provider, reservation.model);
+    entry.calls++;
+    entry.inputTokens += usage.inputTokens;
+    entry.cachedTokens += usage.cachedTokens;
+    entry.outputTokens += usage.outputTokens;
+    entry.usd += costOf(usage, price);
+  }
+
+  /** Settles a reservation whose attempt failed: counted as a failure, not a paid call. */
+  release(reservation: Reservation): void {
+    this.#settle(reservation);
+    this.#entry(reservation.provider, reservation.model).failures++;
+  }
+
+  /** Records a call answered by the response cache (no cost, no budget use). */
+  recordCacheHit(provider: string, model: string): void {
+    this.#entry(provider, model).cacheHits++;
+  }
+
+  /**
+   * The cost of a planned workload, for dry runs: `calls` calls of the given size each.
+   *
+   * @example
+   * ```ts
+   * import { UsageLedger } from "./accounting.ts";
+   * const e = new UsageLedger().estimate({ provider: "openai", model: "gpt-5-mini",
+   *   calls: 1000, inputTokens: 1000, outputTokens: 500 });
+   * if (Math.abs(e.usd - 1.25) > 1e-9 || !e.priced) throw new Error(`unexpected ${e.usd}`);
+   * ```
+   */
+  estimate(plan: {
+    provider: string;
+    model: string;
+    calls: number;
+    inputTokens: number;
+    outputTokens: number;
+    cachedTokens?: number;
+  }): { usd: number; tokens: number; priced: boolean } {
+    const { price, priced } = this.priceFor(plan.provider, plan.model);
+    const perCall = costOf({
+      inputTokens: plan.inputTokens,
+      cachedTokens: plan.cachedTokens ?? 0,
+      outputTokens: plan.outputTokens,
+    }, price);
+    return {
+      usd: perCall * plan.calls,
+      tokens: (plan.inputTokens + plan.outputTokens) * plan.calls,
+      priced,
+    };
+  }
+
+  /** The ledger as JSON for the run record (a deep copy). */
+  snapshot(): UsageSnapshot {
+    const models: Record<string, ModelUsage> = {};
+    for (const [name, usage] of [...this.#models].sort(([a], [b]) => a.localeCompare(b))) {
+      models[name] = { ...usage };
+    }
+    const unpriced = Object.entries(models)
+      .filter(([, u]) => !u.priced && u.calls > 0)
+      .map(([name]) => name);
+    return UsageSnapshot.parse({ models, total: this.#total(), budget: this.budget, unpriced });
+  }
+
+  #settle(reservation: Reservation): void {
+    this.#inFlight = Math.max(0, this.#inFlight - 1);
+    this.#reservedTokens = Math.max(0, this.#reservedTokens - reservation.tokens);
+    this.#reservedUsd = Math.max(0, this.#reservedUsd - reservation.usd);
+  }
+
+  #entry(provider: string, model: string): ModelUsage {
+    const name = `${provider}:${model}`;
+    let entry = this.#models.get(name);
+    if (!entry) {
+      entry = emptyUsage(this.priceFor(provider, model).priced);
+      this.#models.set(name, entry);
+    }
+    return entry;
+  }
+
+  #total(): ModelUsage {
+    const total = emptyUsage(true);
+    for (const u of this.#models.values()) {
+      total.calls += u.calls;
+      total.cacheHits += u.cacheHits;
+      total.failures += u.failures;
+      total.inputTokens += u.inputTokens;
+      total.cachedTokens += u.cachedTokens;
+      total.outputTokens += u.outputTokens;
+      total.usd += u.usd;
+      if (!u.priced && u.calls > 0) total.priced = false;
+    }
+    return total;
+  }
+}

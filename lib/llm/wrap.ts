@@ -1,0 +1,535 @@
+/**
+ * One wrapper around any {@linkcode ChatModel} or {@linkcode Embedder}: response cache,
+ * a concurrency limit shared per provider, a per-request timeout, retries with exponential
+ * backoff and full jitter that honour `Retry-After`, and usage accounting with budgets.
+ * It knows nothing about specific providers: everything it needs is in the
+ * {@linkcode ProviderError} a provider throws (`status`, `retryable`, `retryAfterMs`).
+ *
+ * Order of a call: cache lookup (a hit costs no slot, no budget) → wait for a slot of the
+ * provider's limiter → budget check (ledger reservation) → attempt with a timeout → on a
+ * retryable failure release the slot, back off, and queue again → on success account the
+ * usage and store the response.
+ *
+ * @module
+ */
+import type { ChatRequest, ChatResponse, EmbedResponse, Usage } from "../types.ts";
+import { estimateTokens } from "../util/tokens.ts";
+import { createLimiter, type Limiter } from "../util/limit.ts";
+import type { Reservation, UsageLedger } from "./accounting.ts";
+import { cacheKey, type CacheKeyParts, redactURL, type ResponseCache } from "./cache.ts";
+import {
+  BudgetExceededError,
+  type CallOptions,
+  type ChatModel,
+  type Embedder,
+  ProviderError,
+} from "./model.ts";
+
+/** Options of {@linkcode wrapChatModel} and {@linkcode wrapEmbedder}. */
+export interface WrapOptions {
+  /** Response cache; undefined = no cache. */
+  cache?: ResponseCache;
+  /**
+   * Calls in flight for this provider (+ base URL), shared by every wrapper of it in the
+   * process. When callers ask for different limits the smallest wins (see
+   * {@linkcode providerLimiter}); undefined = join the provider's limit if one exists.
+   */
+  concurrency?: number;
+  /** Per-attempt timeout in ms; 0 = none (default 180 000: reasoning models think for minutes). */
+  timeoutMs?: number;
+  /** Retries after the first attempt, for retryable errors only (default 4). */
+  maxRetries?: number;
+  /** Usage, cost and budgets. */
+  ledger?: UsageLedger;
+  /** Backoff tuning: first delay cap, delay cap, and cap on a server's `Retry-After`. */
+  backoff?: { baseDelayMs?: number; maxDelayMs?: number; maxRetryAfterMs?: number };
+  /** Base URL identifying the server (default: the model's own `baseURL` property, if any). */
+  baseURL?: string;
+  /** Called before each backoff wait (progress, logs). */
+  onRetry?: (event: RetryEvent) => void;
+  /** Sleep used for backoff; injectable so tests need no wall-clock waits. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Source of jitter in [0, 1) (default `Math.random`). */
+  random?: () => number;
+}
+
+/** One retry about to happen. */
+export interface RetryEvent {
+  /** Provider id. */
+  provider: string;
+  /** Model name. */
+  model: string;
+  /** The attempt that failed (1-based). */
+  attempt: number;
+  /** How long the wrapper waits before the next attempt. */
+  delayMs: number;
+  /** Why the attempt failed. */
+  error: ProviderError;
+}
+
+/**
+ * The final failure of a wrapped call: names provider, model, HTTP status (when there is
+ * one) and how many attempts were made. `cause` is the last attempt's error.
+ */
+export class ProviderCallError extends ProviderError {
+  /** Attempts made, including the first. */
+  readonly attempts: number;
+
+  /** Wraps the last attempt's error. */
+  constructor(last: ProviderError, attempts: number) {
+    const detail = stripPrefix(last.message, last.provider, last.model);
+    const how = last.retryable
+      ? `gave up after ${plural(attempts, "attempt")}`
+      : `failed after ${plural(attempts, "attempt")} (not retryable)`;
+    super({
+      provider: last.provider,
+      model: last.model,
+      status: last.status,
+      retryable: last.retryable,
+      retryAfterMs: last.retryAfterMs,
+      message: `${how}: ${detail}`,
+      cause: last,
+    });
+    this.name = "ProviderCallError";
+    this.attempts = attempts;
+  }
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function stripPrefix(message: string, provider: string, model: string): string {
+  const prefix = `${provider}:${model}`;
+  if (!message.startsWith(prefix)) return message;
+  return message.slice(prefix.length).replace(/^ \(HTTP \d+\)/, "").replace(/^: /, "");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared per-provider limiters
+
+const limiters = new Map<string, Limiter>();
+
+/** The registry key of a provider's limiter: provider id, plus the server when there is one. */
+export function limiterKey(provider: string, baseURL?: string): string {
+  return baseURL === undefined ? provider : `${provider}@${redactURL(baseURL)}`;
+}
+
+/**
+ * The limiter shared by every wrapper of a provider (+ base URL), registering or lowering
+ * it when `concurrency` is given. Different limits for one provider resolve to the
+ * smallest, because the limit protects something shared (an account's rate limit, a local
+ * server's capacity); a lowered limit applies to calls queued from then on, while calls
+ * already queued on the previous limiter finish there.
+ *
+ * @example
+ * ```ts
+ * import { providerLimiter } from "./wrap.ts";
+ * providerLimiter("doc-example", "http://127.0.0.1:1/v1", 8);
+ * const shared = providerLimiter("doc-example", "http://127.0.0.1:1/v1", 4);
+ * if (shared?.concurrency !== 4) throw new Error("smallest limit should win");
+ * ```
+ */
+export function providerLimiter(
+  provider: string,
+  baseURL?: string,
+  concurrency?: number,
+): Limiter | undefined {
+  const key = limiterKey(provider, baseURL);
+  const existing = limiters.get(key);
+  if (concurrency === undefined) return existing;
+  if (existing && existing.concurrency <= concurrency) return existing;
+  const limiter = createLimiter(concurrency);
+  limiters.set(key, limiter);
+  return limiter;
+}
+
+/** Forgets every shared limiter (for tests that reuse provider names). */
+export function resetProviderLimiters(): void {
+  limiters.clear();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting primitives that respect an abort signal
+
+/**
+ * Resolves after `ms`, or rejects with the signal's reason as soon as it aborts.
+ *
+ * @example
+ * ```ts
+ * import { abortableSleep } from "./wrap.ts";
+ * const controller = new AbortController();
+ * const waiting = abortableSleep(60_000, controller.signal);
+ * controller.abort(new Error("stop"));
+ * const reason = await waiting.catch((e) => (e as Error).message);
+ * if (reason !== "stop") throw new Error("sleep ignored the signal");
+ * ```
+ */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Runs `fn` in a limiter slot; leaves the queue at once if the signal aborts. */
+function runLimited<T>(
+  limiter: Limiter | undefined,
+  signal: AbortSignal | undefined,
+  fn: () => Promise<T>,
+): Promise<T> {
+  if (!limiter) return fn();
+  if (!signal) return limiter.run(fn);
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    // An aborted caller's turn still comes; it then gives the slot straight back.
+    limiter.run(() => signal.aborted ? Promise.reject(signal.reason) : fn())
+      .then(resolve, reject)
+      .finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/**
+ * Marks an attempt cut by the wrapper's own timeout (as opposed to the caller's abort). Named
+ * `TimeoutError` like `AbortSignal.timeout`'s reason, so providers that inspect their
+ * signal's reason classify it as a retryable timeout too.
+ */
+class AttemptTimeout extends Error {
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms (timeout)`);
+    this.name = "TimeoutError";
+  }
+}
+
+/**
+ * Runs one attempt with a timeout. The attempt gets a signal combining the caller's and
+ * the timeout's, and the race below settles even if a provider ignores its signal.
+ */
+async function withTimeout<T>(
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  attempt: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  const combined = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    // Beyond setTimeout's 32-bit range a timer would fire at once: treat it as no timeout.
+    if (timeoutMs > 0 && timeoutMs <= 2 ** 31 - 1) {
+      timer = setTimeout(() => {
+        const reason = new AttemptTimeout(timeoutMs);
+        controller.abort(reason);
+        reject(reason);
+      }, timeoutMs);
+    }
+    if (signal) {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
+  });
+  const running = attempt(combined);
+  // A late rejection of an abandoned attempt must not surface as unhandled.
+  running.catch(() => {});
+  try {
+    return await Promise.race([running, stopped]);
+  } finally {
+    clearTimeout(timer);
+    if (signal && onAbort) signal.removeEventListener("abort", onAbort);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The retry loop
+
+interface Resolved {
+  provider: string;
+  model: string;
+  baseURL?: string;
+  cache?: ResponseCache;
+  ledger?: UsageLedger;
+  timeoutMs: number;
+  maxRetries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  maxRetryAfterMs: number;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random: () => number;
+  onRetry?: (event: RetryEvent) => void;
+}
+
+function resolveOptions(
+  target: { provider: string; model: string },
+  opts: WrapOptions,
+): Resolved {
+  const ownURL = (target as { baseURL?: unknown }).baseURL;
+  const baseURL = opts.baseURL ?? (typeof ownURL === "string" ? ownURL : undefined);
+  const nonNegative = (v: number | undefined, fallback: number, name: string) => {
+    const value = v ?? fallback;
+    if (!Number.isFinite(value) || value < 0) {
+      throw new RangeError(`${name} must be a non-negative number, got ${v}`);
+    }
+    return value;
+  };
+  if (opts.concurrency !== undefined) providerLimiter(target.provider, baseURL, opts.concurrency);
+  return {
+    provider: target.provider,
+    model: target.model,
+    baseURL,
+    cache: opts.cache,
+    ledger: opts.ledger,
+    timeoutMs: nonNegative(opts.timeoutMs, 180_000, "timeoutMs"),
+    maxRetries: Math.floor(nonNegative(opts.maxRetries, 4, "maxRetries")),
+    baseDelayMs: nonNegative(opts.backoff?.baseDelayMs, 500, "backoff.baseDelayMs"),
+    maxDelayMs: nonNegative(opts.backoff?.maxDelayMs, 30_000, "backoff.maxDelayMs"),
+    maxRetryAfterMs: nonNegative(opts.backoff?.maxRetryAfterMs, 60_000, "backoff.maxRetryAfterMs"),
+    sleep: opts.sleep ?? abortableSleep,
+    random: opts.random ?? Math.random,
+    onRetry: opts.onRetry,
+  };
+}
+
+/**
+ * The wait before retry number `attempt` (1-based): full jitter over an exponentially
+ * growing cap, but never shorter than the server's `Retry-After` (itself capped).
+ *
+ * @example
+ * ```ts
+ * import { backoffDelay } from "./wrap.ts";
+ * const d = backoffDelay(3, { baseDelayMs: 100, maxDelayMs: 10_000, maxRetryAfterMs: 5_000 },
+ *   () => 0.5, 2_000);
+ * if (d !== 2_000) throw new Error(`unexpected ${d}`); // jitter gave 200, Retry-After wins
+ * ```
+ */
+export function backoffDelay(
+  attempt: number,
+  tuning: { baseDelayMs: number; maxDelayMs: number; maxRetryAfterMs: number },
+  random: () => number,
+  retryAfterMs?: number,
+): number {
+  const cap = Math.min(tuning.maxDelayMs, tuning.baseDelayMs * 2 ** (attempt - 1));
+  const jittered = Math.floor(random() * cap);
+  if (retryAfterMs === undefined || !Number.isFinite(retryAfterMs)) return jittered;
+  return Math.max(jittered, Math.min(Math.max(0, retryAfterMs), tuning.maxRetryAfterMs));
+}
+
+async function callWithRetries<T>(
+  r: Resolved,
+  estimatedInputTokens: number,
+  usageOf: (result: T) => Usage,
+  signal: AbortSignal | undefined,
+  send: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    let failure: ProviderError;
+    try {
+      // Looked up per attempt so a limit lowered by another caller applies at once.
+      const limiter = providerLimiter(r.provider, r.baseURL);
+      return await runLimited(limiter, signal, async () => {
+        let reservation: Reservation | undefined;
+        if (r.ledger) {
+          reservation = r.ledger.reserve(r.provider, r.model, {
+            inputTokens: estimatedInputTokens,
+          });
+        }
+        try {
+          const result = await withTimeout(r.timeoutMs, signal, send);
+          if (reservation) r.ledger?.commit(reservation, usageOf(result));
+          return result;
+        } catch (error) {
+          if (reservation) r.ledger?.release(reservation);
+          throw error;
+        }
+      });
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      if (error instanceof BudgetExceededError) throw error;
+      if (error instanceof AttemptTimeout) {
+        failure = new ProviderError({
+          provider: r.provider,
+          model: r.model,
+          message: error.message,
+          retryable: true,
+          cause: error,
+        });
+      } else if (error instanceof ProviderError) {
+        failure = error;
+      } else {
+        // Not a provider failure (a bug, a bad argument): retrying cannot help.
+        throw error;
+      }
+    }
+    if (!failure.retryable || attempt > r.maxRetries) {
+      throw new ProviderCallError(failure, attempt);
+    }
+    const delayMs = backoffDelay(attempt, r, r.random, failure.retryAfterMs);
+    r.onRetry?.({ provider: r.provider, model: r.model, attempt, delayMs, error: failure });
+    await r.sleep(delayMs, signal);
+  }
+}
+
+function storeQuietly(store: () => void): void {
+  try {
+    store();
+  } catch (error) {
+    // A full disk or a long-held lock must not fail a call that succeeded.
+    console.warn(`rpt: response not cached: ${(error as Error).message}`);
+  }
+}
+
+function chatInputEstimate(request: ChatRequest): number {
+  let tokens = 0;
+  for (const m of request.messages) {
+    tokens += estimateTokens(m.content);
+    for (const call of m.toolCalls ?? []) tokens += estimateTokens(call.arguments);
+  }
+  return tokens;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The wrappers
+
+/**
+ * Wraps a chat model with cache, shared concurrency limit, timeout, retries and accounting.
+ * Responses served from the cache have `cached: true`.
+ *
+ * @example
+ * ```ts
+ * import { wrapChatModel } from "./wrap.ts";
+ * import { SqliteResponseCache } from "./cache.ts";
+ * import { UsageLedger } from "./accounting.ts";
+ * import type { ChatModel } from "./model.ts";
+ * let sent = 0;
+ * const inner: ChatModel = {
+ *   provider: "doc-echo", model: "e1",
+ *   chat: (req) => {
+ *     sent++;
+ *     return Promise.resolve({ text: req.messages[0]?.content ?? "", toolCalls: [],
+ *       finishReason: "stop", provider: "doc-echo", model: "e1",
+ *       usage: { inputTokens: 3, cachedTokens: 0, outputTokens: 2 } });
+ *   },
+ * };
+ * const cache = new SqliteResponseCache({ path: ":memory:" });
+ * const ledger = new UsageLedger();
+ * const model = wrapChatModel(inner, { cache, ledger, concurrency: 2 });
+ * const req = { messages: [{ role: "user" as const, content: "hi" }] };
+ * await model.chat(req);
+ * const again = await model.chat(req);
+ * cache.close();
+ * if (sent !== 1 || again.cached !== true || ledger.snapshot().total.cacheHits !== 1) {
+ *   throw new Error("second call should come from the cache");
+ * }
+ * ```
+ */
+export function wrapChatModel(model: ChatModel, opts: WrapOptions = {}): ChatModel {
+  const r = resolveOptions(model, opts);
+  const wrapped: ChatModel & { baseURL?: string } = {
+    provider: model.provider,
+    model: model.model,
+    async chat(request: ChatRequest, options?: CallOptions): Promise<ChatResponse> {
+      const signal = options?.signal;
+      signal?.throwIfAborted();
+      let key: string | undefined;
+      let parts: CacheKeyParts | undefined;
+      if (r.cache) {
+        parts = {
+          kind: "chat",
+          provider: r.provider,
+          model: r.model,
+          baseURL: r.baseURL,
+          request,
+        };
+        key = cacheKey(parts);
+        const hit = r.cache.getChat(key);
+        if (hit) {
+          r.ledger?.recordCacheHit(r.provider, r.model);
+          return hit;
+        }
+      }
+      const response = await callWithRetries(
+        r,
+        chatInputEstimate(request),
+        (res: ChatResponse) => res.usage,
+        signal,
+        (s) => model.chat(request, { signal: s }),
+      );
+      if (r.cache && key && parts) {
+        const [k, p, cache] = [key, parts, r.cache];
+        storeQuietly(() => cache.putChat(k, p, response));
+      }
+      return response;
+    },
+  };
+  if (r.baseURL !== undefined) wrapped.baseURL = r.baseURL;
+  return wrapped;
+}
+
+/**
+ * Wraps an embedder with the same cache, limit, timeout, retries and accounting as
+ * {@linkcode wrapChatModel}. The cache key is the whole batch of texts.
+ *
+ * @example
+ * ```ts
+ * import { wrapEmbedder } from "./wrap.ts";
+ * import { TfidfEmbedder } from "./tfidf.ts";
+ * const embedder = wrapEmbedder(new TfidfEmbedder(), { maxRetries: 0 });
+ * const { vectors } = await embedder.embed(["red apple", "green apple"]);
+ * if (vectors.length !== 2) throw new Error("one vector per text");
+ * ```
+ */
+export function wrapEmbedder(embedder: Embedder, opts: WrapOptions = {}): Embedder {
+  const r = resolveOptions(embedder, opts);
+  const wrapped: Embedder & { baseURL?: string } = {
+    provider: embedder.provider,
+    model: embedder.model,
+    async embed(texts: string[], options?: CallOptions): Promise<EmbedResponse> {
+      const signal = options?.signal;
+      signal?.throwIfAborted();
+      let key: string | undefined;
+      let parts: CacheKeyParts | undefined;
+      if (r.cache) {
+        parts = {
+          kind: "embed",
+          provider: r.provider,
+          model: r.model,
+          baseURL: r.baseURL,
+          request: { texts },
+        };
+        key = cacheKey(parts);
+        const hit = r.cache.getEmbed(key);
+        if (hit) {
+          r.ledger?.recordCacheHit(r.provider, r.model);
+          return hit;
+        }
+      }
+      const response = await callWithRetries(
+        r,
+        texts.reduce((n, t) => n + estimateTokens(t), 0),
+        (res: EmbedResponse) => ({
+          inputTokens: res.usage.inputTokens,
+          cachedTokens: 0,
+          outputTokens: 0,
+        }),
+        signal,
+        (s) => embedder.embed(texts, { signal: s }),
+      );
+      if (r.cache && key && parts) {
+        const [k, p, cache] = [key, parts, r.cache];
+        storeQuietly(() => cache.putEmbed(k, p, response));
+      }
+      return response;
+    },
+  };
+  if (r.baseURL !== undefined) wrapped.baseURL = r.baseURL;
+  return wrapped;
+}
