@@ -1,0 +1,347 @@
+/**
+ * Local model servers for tests, demos and benchmarks: serves any {@linkcode ChatModel} /
+ * {@linkcode Embedder} over HTTP on 127.0.0.1 in both the OpenAI (Chat Completions,
+ * embeddings) and the Gemini (`generateContent`, `embedContent`, `batchEmbedContents`) wire
+ * formats, so that the real provider SDKs can be driven offline. Faults (429 with
+ * `Retry-After`, 5xx, a hang, a malformed body, a truncated tool call) can be queued or drawn
+ * at seeded rates, to exercise every failure path of the client side.
+ *
+ * @module
+ */
+import type { ChatResponse, ToolCall } from "../types.ts";
+import { seededRandom } from "../util/random.ts";
+import { type ChatModel, type Embedder, ProviderError } from "./model.ts";
+import {
+  fromGeminiRequest,
+  fromOpenAIRequest,
+  GeminiEmbedBody,
+  geminiErrorBody,
+  OpenAIEmbedBody,
+  openAIErrorBody,
+  toGeminiResponse,
+  toOpenAIResponse,
+  WireError,
+} from "./serve_wire.ts";
+
+/** Faults consumed in order by the next model requests, then drawn at seeded rates. */
+export interface FaultPlan {
+  /** Faults for the next requests, first first; each is used once. */
+  queue?: Fault[];
+  /** Probability per request of each fault once the queue is empty (seeded by `seed`). */
+  rates?: { status429?: number; status500?: number; hang?: number };
+  /** Seed of the rate draws (default 0). */
+  seed?: number;
+}
+
+/** One injected fault. */
+export type Fault =
+  | { kind: "status"; status: number; retryAfter?: string; body?: string }
+  | { kind: "hang" }
+  | { kind: "malformed" }
+  | { kind: "truncated_tool_call" };
+
+/** One request as the server recorded it; credential headers are redacted. */
+export interface RecordedRequest {
+  /** URL path without the query string (where some clients put keys). */
+  path: string;
+  /** Parsed JSON body, or the raw text when it is not JSON. */
+  body: unknown;
+  /** Lower-cased header names; credential values replaced by `[redacted]`. */
+  headers: Record<string, string>;
+}
+
+/** A running model server; `await using` closes it. */
+export interface ModelServer extends AsyncDisposable {
+  /** Base URL, e.g. `http://127.0.0.1:43123`; the OpenAI base URL is `${url}/v1`. */
+  url: string;
+  /** The bound port. */
+  port: number;
+  /** Every request received, in arrival order. */
+  requests: RecordedRequest[];
+  /** Mutable: tests push faults onto `faults.queue` (always an array) or change the rates. */
+  faults: FaultPlan;
+  /** Releases hanging requests, stops listening and waits for in-flight requests. */
+  close(): Promise<void>;
+}
+
+/** Options of {@linkcode serveModels}. */
+export interface ServeOptions {
+  /** Served model name -> chat model. */
+  models: Record<string, ChatModel>;
+  /** Served model name -> embedder. */
+  embedders?: Record<string, Embedder>;
+  /** Port to bind; 0 (default) picks a free one. */
+  port?: number;
+  /** Delay added before every answer, in milliseconds. */
+  latencyMs?: number;
+  /** Initial fault plan. */
+  faults?: FaultPlan;
+}
+
+type Wire = "openai" | "gemini";
+
+type Route =
+  | { wire: Wire; kind: "chat"; model?: string }
+  | { wire: Wire; kind: "embed"; model?: string; single?: boolean };
+
+const REDACTED = "[redacted]";
+const CREDENTIAL_HEADER = /authorization|api-key|token|secret|cookie/i;
+
+/**
+ * Starts a server on 127.0.0.1 serving the given models in both wire formats.
+ *
+ * @example
+ * ```ts
+ * import { serveModels } from "./serve.ts";
+ * import { ScriptedChatModel } from "./scripted.ts";
+ * const server = serveModels({ models: { m: new ScriptedChatModel(["hello"]) } });
+ * const res = await fetch(`${server.url}/v1/chat/completions`, {
+ *   method: "POST",
+ *   body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }] }),
+ * });
+ * const body = await res.json();
+ * await server.close();
+ * if (body.choices[0].message.content !== "hello") throw new Error("unexpected");
+ * ```
+ */
+export function serveModels(opts: ServeOptions): ModelServer {
+  const closing = new AbortController();
+  const requests: RecordedRequest[] = [];
+  let counter = 0;
+  let rng: { seed: number; next: () => number } | undefined;
+
+  const nextFault = (): Fault | undefined => {
+    const plan = server.faults;
+    const queued = plan.queue?.shift();
+    if (queued) return queued;
+    const rates = plan.rates;
+    if (!rates) return undefined;
+    const seed = plan.seed ?? 0;
+    if (!rng || rng.seed !== seed) rng = { seed, next: seededRandom(seed) };
+    const draw = rng.next();
+    let edge = rates.status429 ?? 0;
+    if (draw < edge) return { kind: "status", status: 429 };
+    edge += rates.status500 ?? 0;
+    if (draw < edge) return { kind: "status", status: 500 };
+    edge += rates.hang ?? 0;
+    if (draw < edge) return { kind: "hang" };
+    return undefined;
+  };
+
+  const handle = async (req: Request): Promise<Response> => {
+    const url = new URL(req.url);
+    const text = await req.text();
+    let body: unknown = text;
+    try {
+      body = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      // Recorded as raw text; the route handler answers 400.
+    }
+    requests.push({ path: url.pathname, body, headers: redactHeaders(req.headers) });
+    const route = matchRoute(req.method, url.pathname, body);
+    if (!route) {
+      return errorResponse("openai", 404, `no route for ${req.method} ${url.pathname}`);
+    }
+    // Not `req.signal`: Deno aborts it after every successful response too (and warns), and
+    // a hang released only at close() is what a server that never answers looks like.
+    const signal = closing.signal;
+    const fault = nextFault();
+    if (fault?.kind === "hang") {
+      await waitForAbort(signal);
+      return errorResponse(route.wire, 503, "server closed while hanging");
+    }
+    if (opts.latencyMs) await sleep(opts.latencyMs, signal);
+    if (signal.aborted) return errorResponse(route.wire, 503, "server closed");
+    if (fault?.kind === "status") {
+      const headers: Record<string, string> = {};
+      if (fault.retryAfter !== undefined) headers["retry-after"] = fault.retryAfter;
+      if (fault.body !== undefined) {
+        return new Response(fault.body, {
+          status: fault.status,
+          headers: { "content-type": "application/json", ...headers },
+        });
+      }
+      return errorResponse(route.wire, fault.status, "injected fault", headers);
+    }
+    if (fault?.kind === "malformed") {
+      return new Response('{"candidates": [{"content": {"parts": [{"text": "cut', {
+        status: 200,
+        headers: { "content-type": "application/json" },
+      });
+    }
+    try {
+      const id = ++counter;
+      if (route.kind === "embed") return await serveEmbed(route, body, signal);
+      const model = route.model ?? "";
+      const served = opts.models[model];
+      if (!served) return errorResponse(route.wire, 404, `model ${model} not found`);
+      const request = route.wire === "openai" ? fromOpenAIRequest(body) : fromGeminiRequest(body);
+      let response = await served.chat(request, { signal });
+      if (fault?.kind === "truncated_tool_call") response = truncateToolCalls(response, request);
+      const payload = route.wire === "openai"
+        ? toOpenAIResponse(response, model, id)
+        : toGeminiResponse(response, model, id);
+      return Response.json(payload);
+    } catch (error) {
+      return failureResponse(route.wire, error);
+    }
+  };
+
+  const serveEmbed = async (
+    route: Route & { kind: "embed" },
+    body: unknown,
+    signal: AbortSignal,
+  ): Promise<Response> => {
+    if (route.wire === "openai") {
+      const parsed = OpenAIEmbedBody.safeParse(body);
+      if (!parsed.success) throw new WireError(400, `bad embeddings body: ${parsed.error.message}`);
+      const embedder = opts.embedders?.[parsed.data.model];
+      if (!embedder) return errorResponse("openai", 404, `model ${parsed.data.model} not found`);
+      const input = parsed.data.input;
+      const texts = typeof input === "string" ? [input] : input;
+      const result = await embedder.embed(texts, { signal });
+      const base64 = parsed.data.encoding_format === "base64";
+      return Response.json({
+        object: "list",
+        model: parsed.data.model,
+        data: result.vectors.map((vector, index) => ({
+          object: "embedding",
+          index,
+          embedding: base64 ? float32Base64(vector) : vector,
+        })),
+        usage: { prompt_tokens: result.usage.inputTokens, total_tokens: result.usage.inputTokens },
+      });
+    }
+    const model = route.model ?? "";
+    const embedder = opts.embedders?.[model];
+    if (!embedder) return errorResponse("gemini", 404, `model ${model} not found`);
+    const parsed = GeminiEmbedBody.safeParse(body);
+    if (!parsed.success) throw new WireError(400, `bad embed body: ${parsed.error.message}`);
+    const contents = parsed.data.requests?.map((r) => r.content) ??
+      (parsed.data.content ? [parsed.data.content] : []);
+    const texts = contents.map((c) => c.parts.map((p) => p.text ?? "").join(""));
+    const result = await embedder.embed(texts, { signal });
+    if (route.single) return Response.json({ embedding: { values: result.vectors[0] ?? [] } });
+    return Response.json({ embeddings: result.vectors.map((values) => ({ values })) });
+  };
+
+  const faults = opts.faults ?? {};
+  faults.queue ??= [];
+  const server = { requests, faults } as ModelServer;
+  const http = Deno.serve(
+    { hostname: "127.0.0.1", port: opts.port ?? 0, onListen: () => {} },
+    handle,
+  );
+  server.port = http.addr.port;
+  server.url = `http://127.0.0.1:${http.addr.port}`;
+  server.close = async () => {
+    closing.abort(new Error("server closed"));
+    await http.shutdown();
+  };
+  server[Symbol.asyncDispose] = server.close;
+  return server;
+}
+
+function matchRoute(method: string, path: string, body: unknown): Route | undefined {
+  if (method !== "POST") return undefined;
+  if (/^(\/v1)?\/chat\/completions$/.test(path)) {
+    return { wire: "openai", kind: "chat", ...named(body) };
+  }
+  if (/^(\/v1)?\/embeddings$/.test(path)) return { wire: "openai", kind: "embed" };
+  const gemini =
+    /^\/v1(?:beta|alpha)?\/models\/([^/:]+):(generateContent|embedContent|batchEmbedContents)$/
+      .exec(path);
+  if (!gemini) return undefined;
+  const model = decodeURIComponent(gemini[1] ?? "");
+  if (gemini[2] === "generateContent") return { wire: "gemini", kind: "chat", model };
+  return { wire: "gemini", kind: "embed", model, single: gemini[2] === "embedContent" };
+}
+
+function named(body: unknown): { model?: string } {
+  const model = (body as { model?: unknown } | undefined)?.model;
+  return typeof model === "string" ? { model } : {};
+}
+
+function redactHeaders(headers: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  headers.forEach((value, name) => {
+    out[name] = CREDENTIAL_HEADER.test(name) ? REDACTED : value;
+  });
+  return out;
+}
+
+function errorResponse(
+  wire: Wire,
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
+  const body = wire === "openai"
+    ? openAIErrorBody(status, message)
+    : geminiErrorBody(status, message);
+  return Response.json(body, { status, headers });
+}
+
+/** A served model's own failure keeps its status and Retry-After on the wire. */
+function failureResponse(wire: Wire, error: unknown): Response {
+  if (error instanceof WireError) return errorResponse(wire, error.status, error.message);
+  if (error instanceof ProviderError) {
+    const headers: Record<string, string> = {};
+    if (error.retryAfterMs !== undefined) {
+      headers["retry-after-ms"] = String(error.retryAfterMs);
+      headers["retry-after"] = String(Math.ceil(error.retryAfterMs / 1000));
+    }
+    const status = error.status ?? (error.retryable ? 503 : 500);
+    return errorResponse(wire, status, error.message, headers);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return errorResponse(wire, 500, message);
+}
+
+/**
+ * Cuts every tool call's arguments in half (adding one call when the model made none), so
+ * that the client receives arguments that do not parse.
+ */
+function truncateToolCalls(
+  response: ChatResponse,
+  request: { tools?: { name: string }[] },
+): ChatResponse {
+  const calls: ToolCall[] = response.toolCalls.length > 0
+    ? response.toolCalls
+    : [{ id: "call_truncated", name: request.tools?.[0]?.name ?? "tool", arguments: "{}" }];
+  return {
+    ...response,
+    toolCalls: calls.map((call) => ({
+      ...call,
+      arguments: call.arguments.slice(0, Math.max(1, Math.floor(call.arguments.length / 2))),
+    })),
+  };
+}
+
+function float32Base64(vector: number[]): string {
+  const bytes = new Uint8Array(new Float32Array(vector).buffer);
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+function waitForAbort(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) =>
+    signal.addEventListener("abort", () => resolve(), { once: true })
+  );
+}
+
+/** Sleeps, but wakes early (without error) when the server closes. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

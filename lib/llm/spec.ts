@@ -1,0 +1,247 @@
+/**
+ * Model spec strings: how a user names a model on the command line and in configs, and
+ * the factories that turn a spec into a {@linkcode ChatModel} or {@linkcode Embedder}.
+ *
+ * | Spec | Meaning |
+ * | --- | --- |
+ * | `openai:gpt-4.1` | OpenAI (key `OPENAI_API_KEY`; base URL `OPENAI_BASE_URL` if set) |
+ * | `gemini:gemini-2.5-pro` | Gemini API (key `GEMINI_API_KEY`, else `GOOGLE_API_KEY`) |
+ * | `openai-compatible:qwen3@http://127.0.0.1:8000/v1` | any OpenAI-compatible server (key `OPENAI_COMPATIBLE_API_KEY`, optional) |
+ * | `sim:target`, `sim:optimizer`, `sim:critic`, `sim:embed` | the offline simulator |
+ * | `scripted:<name>` | a scripted test double (script passed in code) |
+ * | `tfidf` | the offline TF-IDF embedder |
+ *
+ * Any spec may end in `@<baseURL>` to point at another server. A missing key is a
+ * {@linkcode ConfigError} raised here, before any call is made.
+ *
+ * @module
+ */
+import { ConfigError } from "../util/errors.ts";
+import type { ChatModel, Embedder } from "./model.ts";
+import type { Script } from "./scripted.ts";
+import type { SimOptions } from "./sim/mod.ts";
+
+/** A parsed model spec. */
+export interface ModelSpec {
+  /** Which implementation serves the model. */
+  provider: "openai" | "gemini" | "openai-compatible" | "sim" | "scripted" | "tfidf";
+  /** The provider's model name (for `sim`, the role; for `tfidf`, `tfidf`). */
+  model: string;
+  /** Server base URL, when the spec names one. */
+  baseURL?: string;
+}
+
+/** Options of {@linkcode createChatModel} and {@linkcode createEmbedder}. */
+export interface CreateModelOptions {
+  /** Environment to read keys from (default: the process environment). */
+  env?: Record<string, string | undefined>;
+  /** Options of simulated models (`sim:` specs). */
+  sim?: SimOptions;
+  /** The script of a `scripted:` model. */
+  script?: Script;
+}
+
+const PROVIDERS = ["openai", "gemini", "openai-compatible", "sim", "scripted"] as const;
+const SIM_CHAT_ROLES = ["target", "optimizer", "critic"] as const;
+const FORMAT = "<provider>:<model>[@<baseURL>] with provider one of " +
+  `${PROVIDERS.join(", ")} (or the embedder spec "tfidf")`;
+
+/**
+ * Parses a spec string; throws a {@linkcode ConfigError} naming the spec and what was
+ * expected.
+ *
+ * @example
+ * ```ts
+ * import { parseModelSpec } from "./spec.ts";
+ * const spec = parseModelSpec("openai-compatible:qwen3@http://127.0.0.1:8000/v1");
+ * if (spec.model !== "qwen3" || spec.baseURL !== "http://127.0.0.1:8000/v1") throw new Error();
+ * ```
+ */
+export function parseModelSpec(spec: string): ModelSpec {
+  const text = spec.trim();
+  if (text === "tfidf") return { provider: "tfidf", model: "tfidf" };
+  const colon = text.indexOf(":");
+  if (colon <= 0) throw new ConfigError(`bad model spec "${spec}": expected ${FORMAT}`);
+  const provider = text.slice(0, colon);
+  if (!(PROVIDERS as readonly string[]).includes(provider)) {
+    throw new ConfigError(
+      `bad model spec "${spec}": unknown provider "${provider}"; expected ${FORMAT}`,
+    );
+  }
+  const rest = text.slice(colon + 1);
+  const at = rest.indexOf("@");
+  const model = (at === -1 ? rest : rest.slice(0, at)).trim();
+  const baseURL = at === -1 ? undefined : rest.slice(at + 1).trim();
+  if (model === "") throw new ConfigError(`bad model spec "${spec}": the model name is empty`);
+  if (baseURL !== undefined) checkURL(spec, baseURL);
+  if (provider === "openai-compatible" && baseURL === undefined) {
+    throw new ConfigError(
+      `bad model spec "${spec}": openai-compatible needs the server's base URL, ` +
+        `e.g. openai-compatible:${model}@http://127.0.0.1:8000/v1`,
+    );
+  }
+  if (provider === "sim" && ![...SIM_CHAT_ROLES, "embed"].includes(model)) {
+    throw new ConfigError(
+      `bad model spec "${spec}": the simulator has sim:target, sim:optimizer, sim:critic ` +
+        `and sim:embed`,
+    );
+  }
+  return {
+    provider: provider as ModelSpec["provider"],
+    model,
+    ...(baseURL !== undefined ? { baseURL } : {}),
+  };
+}
+
+function checkURL(spec: string, baseURL: string): void {
+  let url: URL;
+  try {
+    url = new URL(baseURL);
+  } catch {
+    throw new ConfigError(`bad model spec "${spec}": "${baseURL}" is not a URL`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConfigError(`bad model spec "${spec}": the base URL must be http(s)`);
+  }
+}
+
+function reader(env: Record<string, string | undefined> | undefined) {
+  return (name: string): string | undefined => {
+    const value = env ? env[name] : Deno.env.get(name);
+    return value === undefined || value.trim() === "" ? undefined : value.trim();
+  };
+}
+
+function requireKey(spec: string, read: (name: string) => string | undefined, names: string[]) {
+  for (const name of names) {
+    const value = read(name);
+    if (value) return value;
+  }
+  throw new ConfigError(`model "${spec}" needs an API key: set ${names[0]}`);
+}
+
+/** Connection settings for a real provider, with the key checked before any call. */
+function connection(spec: string, parsed: ModelSpec, opts: CreateModelOptions) {
+  const read = reader(opts.env);
+  switch (parsed.provider) {
+    case "openai":
+      return {
+        provider: "openai",
+        model: parsed.model,
+        apiKey: requireKey(spec, read, ["OPENAI_API_KEY"]),
+        baseURL: parsed.baseURL ?? read("OPENAI_BASE_URL"),
+      };
+    case "openai-compatible":
+      return {
+        provider: "openai-compatible",
+        model: parsed.model,
+        // Local servers take any key; the OpenAI key is never sent to a third-party server.
+        apiKey: read("OPENAI_COMPATIBLE_API_KEY") ?? "not-needed",
+        baseURL: parsed.baseURL,
+      };
+    case "gemini":
+      return {
+        provider: "gemini",
+        model: parsed.model,
+        apiKey: requireKey(spec, read, ["GEMINI_API_KEY", "GOOGLE_API_KEY"]),
+        baseURL: parsed.baseURL,
+      };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Creates the chat model a spec names. Provider SDKs and the simulator are loaded only
+ * when needed.
+ *
+ * @example
+ * ```ts
+ * import { createChatModel } from "./spec.ts";
+ * const model = await createChatModel("openai:gpt-4.1", { env: { OPENAI_API_KEY: "sk-x" } });
+ * if (model.model !== "gpt-4.1") throw new Error("unexpected");
+ * ```
+ */
+export async function createChatModel(
+  spec: string,
+  opts: CreateModelOptions = {},
+): Promise<ChatModel> {
+  const parsed = parseModelSpec(spec);
+  const conn = connection(spec, parsed, opts);
+  switch (parsed.provider) {
+    case "openai":
+    case "openai-compatible": {
+      const { OpenAIChatModel } = await import("./openai.ts");
+      return new OpenAIChatModel(conn!);
+    }
+    case "gemini": {
+      const { GeminiChatModel } = await import("./gemini.ts");
+      return new GeminiChatModel(conn!);
+    }
+    case "sim": {
+      if (parsed.model === "embed") {
+        throw new ConfigError(
+          `"${spec}" is an embedder, not a chat model: use sim:target, ` +
+            `sim:optimizer or sim:critic`,
+        );
+      }
+      const { createSimChatModel } = await import("./sim/mod.ts");
+      return createSimChatModel(parsed.model as (typeof SIM_CHAT_ROLES)[number], opts.sim);
+    }
+    case "scripted": {
+      if (!opts.script) {
+        throw new ConfigError(`"${spec}": scripted models are for tests and need a script in code`);
+      }
+      const { ScriptedChatModel } = await import("./scripted.ts");
+      return new ScriptedChatModel(opts.script, { model: parsed.model });
+    }
+    case "tfidf":
+      throw new ConfigError(`"${spec}" is an embedder, not a chat model`);
+  }
+}
+
+/**
+ * Creates the embedder a spec names: `tfidf`, `sim:embed`, `openai:<model>`,
+ * `gemini:<model>` or `openai-compatible:<model>@<url>`.
+ *
+ * @example
+ * ```ts
+ * import { createEmbedder } from "./spec.ts";
+ * const embedder = await createEmbedder("tfidf");
+ * const { vectors } = await embedder.embed(["wrong unit"]);
+ * if (vectors.length !== 1) throw new Error("unexpected");
+ * ```
+ */
+export async function createEmbedder(
+  spec: string,
+  opts: CreateModelOptions = {},
+): Promise<Embedder> {
+  const parsed = parseModelSpec(spec);
+  const conn = connection(spec, parsed, opts);
+  switch (parsed.provider) {
+    case "tfidf": {
+      const { TfidfEmbedder } = await import("./tfidf.ts");
+      return new TfidfEmbedder();
+    }
+    case "openai":
+    case "openai-compatible": {
+      const { OpenAIEmbedder } = await import("./openai.ts");
+      return new OpenAIEmbedder(conn!);
+    }
+    case "gemini": {
+      const { GeminiEmbedder } = await import("./gemini.ts");
+      return new GeminiEmbedder(conn!);
+    }
+    case "sim": {
+      if (parsed.model !== "embed") {
+        throw new ConfigError(`"${spec}" is a chat model; the simulated embedder is sim:embed`);
+      }
+      const { createSimEmbedder } = await import("./sim/mod.ts");
+      return createSimEmbedder(opts.sim);
+    }
+    case "scripted": {
+      const { ScriptedEmbedder } = await import("./scripted.ts");
+      return new ScriptedEmbedder(undefined, { model: parsed.model });
+    }
+  }
+}

@@ -1,0 +1,263 @@
+import assert from "node:assert/strict";
+import { z } from "zod";
+import { ProviderError } from "../lib/llm/model.ts";
+import { isStrictCompatible, OpenAIChatModel, OpenAIEmbedder } from "../lib/llm/openai.ts";
+import { type ChatRequest, toJsonSchema } from "../lib/types.ts";
+import { ask, startScriptedServer } from "./servers/fake.ts";
+
+const KEY = "sk-test-SECRET-4242";
+
+function client(url: string, model = "m") {
+  return new OpenAIChatModel({ model, apiKey: KEY, baseURL: `${url}/v1` });
+}
+
+async function failure(promise: Promise<unknown>): Promise<ProviderError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof ProviderError, `expected ProviderError, got ${error}`);
+    return error;
+  }
+  throw new Error("expected the call to fail");
+}
+
+Deno.test("openai: plain chat returns text, usage incl. cached tokens and the raw finish reason", async () => {
+  await using server = startScriptedServer([
+    { text: "4", usage: { inputTokens: 12, cachedTokens: 8, outputTokens: 1 } },
+  ]);
+  const res = await client(server.url).chat({ ...ask, temperature: 0.3, maxTokens: 20, seed: 7 });
+  assert.deepEqual(res, {
+    text: "4",
+    toolCalls: [],
+    usage: { inputTokens: 12, cachedTokens: 8, outputTokens: 1 },
+    finishReason: "stop",
+    provider: "openai",
+    model: "m",
+  });
+  const body = server.requests[0]?.body as Record<string, unknown>;
+  assert.equal(body.model, "m");
+  assert.equal(body.temperature, 0.3);
+  assert.equal(body.max_tokens, 20);
+  assert.equal(body.seed, 7);
+  assert.equal(body.max_completion_tokens, undefined);
+  assert.deepEqual(server.model.requests[0], { ...ask, temperature: 0.3, maxTokens: 20, seed: 7 });
+});
+
+Deno.test("openai: reasoning models get no temperature and max_completion_tokens", async () => {
+  await using server = startScriptedServer(["ok", "ok"], { names: ["gpt-5-mini", "o3"] });
+  for (const name of ["gpt-5-mini", "o3"]) {
+    await client(server.url, name).chat({ ...ask, temperature: 0.7, maxTokens: 99 });
+  }
+  for (const recorded of server.requests) {
+    const body = recorded.body as Record<string, unknown>;
+    assert.equal(body.temperature, undefined);
+    assert.equal(body.max_tokens, undefined);
+    assert.equal(body.max_completion_tokens, 99);
+  }
+});
+
+Deno.test("openai: a tool-call round trip", async () => {
+  await using server = startScriptedServer((req) => {
+    const last = req.messages.at(-1);
+    if (last?.role === "tool") return `The sum is ${last.content}.`;
+    return { toolCalls: [{ id: "call_add", name: "add", arguments: { a: 2, b: 2 } }] };
+  });
+  const model = client(server.url);
+  const tools = [{
+    name: "add",
+    description: "Adds two numbers",
+    parameters: toJsonSchema(z.object({ a: z.number(), b: z.number() }).strict()),
+  }];
+  const first = await model.chat({ ...ask, tools, toolChoice: "required" });
+  assert.equal(first.finishReason, "tool_calls");
+  assert.deepEqual(first.toolCalls, [{ id: "call_add", name: "add", arguments: '{"a":2,"b":2}' }]);
+  const call = first.toolCalls[0]!;
+  const args = JSON.parse(call.arguments) as { a: number; b: number };
+  const request: ChatRequest = {
+    messages: [
+      ...ask.messages,
+      { role: "assistant", content: first.text, toolCalls: first.toolCalls },
+      { role: "tool", content: String(args.a + args.b), toolCallId: call.id, name: call.name },
+    ],
+    tools,
+  };
+  const second = await model.chat(request);
+  assert.equal(second.text, "The sum is 4.");
+  assert.deepEqual(server.model.requests[1]?.messages.slice(1), [
+    { role: "assistant", content: "", toolCalls: first.toolCalls },
+    { role: "tool", content: "4", toolCallId: "call_add", name: "add" },
+  ]);
+  const wire = server.requests[0]?.body as { tools: unknown[]; tool_choice: string };
+  assert.equal(wire.tool_choice, "required");
+  assert.deepEqual(wire.tools[0], {
+    type: "function",
+    function: {
+      name: "add",
+      description: "Adds two numbers",
+      parameters: tools[0]!.parameters,
+      strict: true,
+    },
+  });
+});
+
+Deno.test("openai: structured output is parsed and validates into a zod type", async () => {
+  const Answer = z.object({ answer: z.string(), confidence: z.number().min(0).max(1) }).strict();
+  await using server = startScriptedServer(['{"answer": "4", "confidence": 0.9}']);
+  const res = await client(server.url).chat({
+    ...ask,
+    outputSchema: { name: "answer", schema: toJsonSchema(Answer) },
+  });
+  const value: z.infer<typeof Answer> = Answer.parse(res.parsed);
+  assert.deepEqual(value, { answer: "4", confidence: 0.9 });
+  const body = server.requests[0]?.body as { response_format: unknown };
+  assert.deepEqual(body.response_format, {
+    type: "json_schema",
+    json_schema: { name: "answer", schema: toJsonSchema(Answer), strict: true },
+  });
+  assert.equal(server.model.requests[0]?.outputSchema?.name, "answer");
+});
+
+Deno.test("openai: strict mode is asked only for schemas that meet its rules", () => {
+  assert.equal(isStrictCompatible(toJsonSchema(z.object({ a: z.string() }).strict())), true);
+  assert.equal(
+    isStrictCompatible(toJsonSchema(z.object({ a: z.string().optional() }).strict())),
+    false,
+  );
+  assert.equal(
+    isStrictCompatible({ type: "object", properties: { a: { type: "string" } } }),
+    false,
+  );
+  assert.equal(
+    isStrictCompatible({
+      type: "object",
+      properties: { xs: { type: "array", items: { type: "object", properties: {} } } },
+      required: ["xs"],
+      additionalProperties: false,
+    }),
+    false,
+  );
+});
+
+Deno.test("openai: 429 with Retry-After (seconds or HTTP date) is retryable with the delay", async () => {
+  await using server = startScriptedServer([]);
+  const date = new Date(Date.now() + 60_000).toUTCString();
+  server.faults.queue = [
+    { kind: "status", status: 429, retryAfter: "2" },
+    { kind: "status", status: 429, retryAfter: date },
+  ];
+  const model = client(server.url);
+  const first = await failure(model.chat(ask));
+  assert.equal(first.status, 429);
+  assert.equal(first.retryable, true);
+  assert.equal(first.retryAfterMs, 2000);
+  assert.match(first.message, /^openai:m \(HTTP 429\)/);
+  const second = await failure(model.chat(ask));
+  assert.ok(
+    second.retryAfterMs! > 50_000 && second.retryAfterMs! <= 60_000,
+    `${second.retryAfterMs}`,
+  );
+});
+
+Deno.test("openai: 500 and 503 are retryable, 400 and 404 are not", async () => {
+  await using server = startScriptedServer([]);
+  server.faults.queue = [
+    { kind: "status", status: 500 },
+    { kind: "status", status: 503 },
+    { kind: "status", status: 400 },
+  ];
+  const model = client(server.url);
+  for (const [status, retryable] of [[500, true], [503, true], [400, false]] as const) {
+    const error = await failure(model.chat(ask));
+    assert.equal(error.status, status);
+    assert.equal(error.retryable, retryable);
+    assert.equal(error.retryAfterMs, undefined);
+  }
+  const missing = await failure(client(server.url, "unknown-model").chat(ask));
+  assert.equal(missing.status, 404);
+  assert.equal(missing.retryable, false);
+  assert.match(missing.message, /unknown-model not found/);
+});
+
+Deno.test("openai: a malformed body is a retryable ProviderError", async () => {
+  await using server = startScriptedServer([]);
+  server.faults.queue = [{ kind: "malformed" }];
+  const error = await failure(client(server.url).chat(ask));
+  assert.equal(error.retryable, true);
+  assert.equal(error.status, undefined);
+  assert.match(error.message, /malformed response body/);
+});
+
+Deno.test("openai: a hang past an AbortSignal timeout is a retryable timeout; a cancel rethrows", async () => {
+  await using server = startScriptedServer([]);
+  server.faults.queue = [{ kind: "hang" }, { kind: "hang" }];
+  const model = client(server.url);
+  const timedOut = await failure(model.chat(ask, { signal: AbortSignal.timeout(50) }));
+  assert.equal(timedOut.retryable, true);
+  assert.match(timedOut.message, /timed out/);
+  const controller = new AbortController();
+  const pending = model.chat(ask, { signal: controller.signal });
+  while (server.requests.length < 2) await new Promise((r) => setTimeout(r, 5));
+  const reason = new Error("user cancelled");
+  controller.abort(reason);
+  await assert.rejects(pending, (error) => error === reason);
+});
+
+Deno.test("openai: truncated tool-call arguments come back as a response that fails JSON.parse", async () => {
+  await using server = startScriptedServer([
+    { toolCalls: [{ id: "c", name: "add", arguments: { a: 2, b: 2 } }] },
+  ]);
+  server.faults.queue = [{ kind: "truncated_tool_call" }];
+  const res = await client(server.url).chat(ask);
+  assert.equal(res.toolCalls.length, 1);
+  assert.equal(res.toolCalls[0]?.name, "add");
+  assert.throws(() => JSON.parse(res.toolCalls[0]!.arguments), SyntaxError);
+});
+
+Deno.test("openai: the API key reaches neither the recorded requests nor error messages", async () => {
+  await using server = startScriptedServer(["ok"]);
+  server.faults.queue = [{
+    kind: "status",
+    status: 401,
+    body: JSON.stringify({ error: { message: `Incorrect API key provided: ${KEY}` } }),
+  }];
+  const model = client(server.url);
+  const error = await failure(model.chat(ask));
+  assert.equal(error.status, 401);
+  assert.equal(error.retryable, false);
+  assert.ok(!error.message.includes(KEY), error.message);
+  assert.ok(!String(error.stack).includes(KEY));
+  await model.chat(ask);
+  assert.equal(server.requests[1]?.headers.authorization, "[redacted]");
+  assert.ok(!JSON.stringify(server.requests).includes(KEY));
+});
+
+Deno.test("openai: a connection failure is retryable and names no key", async () => {
+  const server = startScriptedServer([]);
+  const url = server.url;
+  await server.close();
+  const error = await failure(client(url).chat(ask));
+  assert.equal(error.retryable, true);
+  assert.match(error.message, /connection failed/);
+  assert.ok(!error.message.includes(KEY));
+});
+
+Deno.test("openai: embeddings come back in order, batched, with usage", async () => {
+  await using server = startScriptedServer([]);
+  const embedder = new OpenAIEmbedder({
+    model: "e",
+    apiKey: KEY,
+    baseURL: `${server.url}/v1`,
+    provider: "openai-compatible",
+    batchSize: 2,
+  });
+  const res = await embedder.embed(["a", "bb", "ccc"]);
+  assert.deepEqual(res.vectors, [[1, 1, 0], [2, 1, 0], [3, 1, 0]]);
+  assert.equal(res.usage.inputTokens, 3);
+  assert.deepEqual(server.embedder.requests, [["a", "bb"], ["ccc"]]);
+  assert.equal((server.requests[0]?.body as { encoding_format: string }).encoding_format, "float");
+  assert.equal(embedder.baseURL, `${server.url}/v1`);
+  server.faults.queue = [{ kind: "status", status: 503 }];
+  const error = await failure(embedder.embed(["x"]));
+  assert.equal(error.status, 503);
+  assert.match(error.message, /^openai-compatible:e/);
+});
