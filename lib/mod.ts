@@ -1,8 +1,29 @@
 /**
- * rpt: Reflective Prompt Tuning. The public face of the library.
+ * rpt: Reflective Prompt Tuning. The public face of the library: import from here.
+ *
+ * @example
+ * ```ts
+ * import { createChatModel, wrapChatModel } from "./mod.ts";
+ * const model = wrapChatModel(await createChatModel("scripted:echo", { script: ["hi"] }), {});
+ * const res = await model.chat({ messages: [{ role: "user", content: "hello" }] });
+ * if (res.text !== "hi") throw new Error(res.text);
+ * ```
  *
  * @module
  */
 export * from "./types.ts";
 export * from "./llm/model.ts";
+export * from "./llm/spec.ts";
+export * from "./llm/scripted.ts";
+export * from "./llm/openai.ts";
+export * from "./llm/gemini.ts";
+export * from "./llm/serve.ts";
+export * from "./llm/wrap.ts";
+export * from "./llm/cache.ts";
+export * from "./llm/accounting.ts";
+export * from "./llm/tfidf.ts";
+export * from "./util/errors.ts";
+export * from "./util/limit.ts";
+export * from "./util/random.ts";
 export type * from "./tasks/task.ts";
+export * from "./analysis_tables.ts";
