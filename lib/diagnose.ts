@@ -1,0 +1,320 @@
+/**
+ * The diagnostic function `diagnose(prompt, split)` (DESIGN section 1): run the target on
+ * every example, compute the metrics, find the failures (parsed items below full credit),
+ * have the critic name their failure modes, cluster the modes with ClusterFusion, and
+ * return the report together with everything needed to audit it.
+ *
+ * @module
+ */
+import { clusterFusion, type ClusterRecord } from "./cluster.ts";
+import { critiqueFailure, type CritiqueOutcome } from "./critique.ts";
+import { BudgetExceededError, type ChatModel, type Embedder } from "./llm/model.ts";
+import { TfidfEmbedder } from "./llm/tfidf.ts";
+import { computeMetrics } from "./metrics.ts";
+import { buildReport } from "./report.ts";
+import type { Task } from "./tasks/task.ts";
+import type {
+  ClusterResult,
+  DiagnosticReport,
+  Example,
+  Metrics,
+  PromptProgram,
+  Split,
+  TraceItem,
+} from "./types.ts";
+import { ConfigError } from "./util/errors.ts";
+import { mapConcurrent } from "./util/limit.ts";
+
+/** `outputSchema.name` of target requests (the schema itself is the task's). */
+export const TARGET_SCHEMA_NAME = "answer";
+
+/** Progress of one phase of {@linkcode diagnose}. */
+export interface DiagnoseProgress {
+  phase: "target" | "critique" | "cluster";
+  done: number;
+  total: number;
+}
+
+/** Options of {@linkcode evaluatePrompt}. */
+export interface EvaluateOptions {
+  task: Task;
+  target: ChatModel;
+  /** Target calls in flight (default 16); a wrapped model's provider limit still applies. */
+  concurrency?: number;
+  /** Target temperature (default 0). */
+  temperature?: number;
+  onProgress?: (p: DiagnoseProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode diagnose}. */
+export interface DiagnoseOptions extends EvaluateOptions {
+  /** The critic; required when critiques run. */
+  critic?: ChatModel;
+  /** Embeds diagnoses for ClusterFusion (default: offline TF-IDF). */
+  embedder?: Embedder;
+  /** Extracts and assigns topics (default: the critic). */
+  clusterModel?: ChatModel;
+  examples: Example[];
+  /** Iteration number written into the report (default 0). */
+  iteration?: number;
+  /** Topics ClusterFusion extracts (default 10). */
+  k?: number;
+  /** Critique and cluster the failures (default: only on `train`). */
+  critique?: boolean;
+  /** Seed of ClusterFusion (default 0). */
+  seed?: number;
+  /** Critic and cluster-model temperature (default 0). */
+  criticTemperature?: number;
+  /** Critic attempts when its output is malformed (default 2). */
+  critiqueAttempts?: number;
+  /** Records per topic-assignment call (default 25). */
+  clusterBatchSize?: number;
+  /** Kept for the tool-result form; the report itself always holds prevalence. */
+  showPrevalence?: boolean;
+  /** Extra warnings to put in the report (e.g. the loop's format-collapse warning). */
+  warnings?: string[];
+}
+
+/** Everything `diagnose` produced: the report and the full record behind it. */
+export interface DiagnosticRecord {
+  report: DiagnosticReport;
+  traces: TraceItem[];
+  critiques: CritiqueOutcome[];
+  /** The full, unfiltered clustering; null when failures were not critiqued. */
+  clustering: ClusterResult | null;
+}
+
+/**
+ * A failure: a parsed item below full credit. Format errors and provider errors are
+ * counted separately and are not critiqued.
+ */
+export function isFailure(trace: TraceItem): boolean {
+  return trace.parsed !== null && trace.error === undefined && trace.formatError === undefined &&
+    !trace.full;
+}
+
+function isFatal(error: unknown, signal?: AbortSignal): boolean {
+  return error instanceof BudgetExceededError || signal?.aborted === true ||
+    (error instanceof Error && error.name === "AbortError");
+}
+
+async function runExample(
+  prompt: PromptProgram,
+  example: Example,
+  opts: EvaluateOptions,
+): Promise<TraceItem> {
+  const { task, target } = opts;
+  const messages = task.render(prompt, example);
+  const base = {
+    exampleId: example.id,
+    ...(example.subtask !== undefined ? { subtask: example.subtask } : {}),
+    messages,
+  };
+  const started = performance.now();
+  let response;
+  try {
+    response = await target.chat({
+      messages,
+      outputSchema: { name: TARGET_SCHEMA_NAME, schema: task.outputSchema },
+      temperature: opts.temperature ?? 0,
+    }, { signal: opts.signal });
+  } catch (error) {
+    if (isFatal(error, opts.signal)) throw error;
+    return {
+      ...base,
+      rawText: "",
+      parsed: null,
+      error: error instanceof Error ? error.message : String(error),
+      score: 0,
+      full: false,
+      impact: 0,
+      details: {},
+      usage: { inputTokens: 0, cachedTokens: 0, outputTokens: 0 },
+      latencyMs: performance.now() - started,
+    };
+  }
+  const latencyMs = performance.now() - started;
+  // Some providers return structured output only as a parsed object.
+  const rawText = response.text !== "" || response.parsed === undefined
+    ? response.text
+    : JSON.stringify(response.parsed);
+  const parse = task.parse(rawText);
+  const scored = task.score(example, parse, rawText);
+  return {
+    ...base,
+    rawText,
+    parsed: parse.ok ? parse.value : null,
+    ...(parse.ok ? {} : { formatError: parse.error }),
+    score: scored.score,
+    full: scored.full,
+    impact: scored.impact,
+    details: scored.details,
+    usage: response.usage,
+    latencyMs,
+  };
+}
+
+/**
+ * Runs the target on every example and computes the metrics. A provider error (after the
+ * wrapper's retries) becomes an error item that scores 0 and is counted; budget and abort
+ * errors stop the work.
+ *
+ * @example
+ * ```ts
+ * import { evaluatePrompt } from "./diagnose.ts";
+ * import type { Task } from "./tasks/task.ts";
+ * import type { ChatModel } from "./llm/model.ts";
+ * const task = {
+ *   name: "demo", reasoningField: "reasoning", seedPrompt: { system: "", instruction: "" },
+ *   outputSchema: { type: "object" },
+ *   load: () => Promise.resolve([]),
+ *   render: (_p, ex) => [{ role: "user", content: `Question: ${ex.question}` }],
+ *   parse: (raw) => ({ ok: true, value: JSON.parse(raw) }),
+ *   score: (ex, p) => {
+ *     const full = p.ok && p.value.answer === ex.answer;
+ *     return { score: full ? 1 : 0, full, impact: full ? 0 : 1, details: {} };
+ *   },
+ *   selectionScore: () => 0,
+ * } satisfies Task;
+ * const target: ChatModel = {
+ *   provider: "demo", model: "demo",
+ *   chat: () => Promise.resolve({
+ *     text: '{"reasoning": "", "answer": "4", "confidence": 1}', toolCalls: [],
+ *     finishReason: "stop", provider: "demo", model: "demo",
+ *     usage: { inputTokens: 1, cachedTokens: 0, outputTokens: 1 },
+ *   }),
+ * };
+ * const { metrics } = await evaluatePrompt(task.seedPrompt, [
+ *   { id: "a", question: "2+2?", answer: "4", row: {} },
+ *   { id: "b", question: "2+3?", answer: "5", row: {} },
+ * ], { task, target });
+ * if (metrics.score !== 0.5) throw new Error(`score ${metrics.score}`);
+ * ```
+ */
+export async function evaluatePrompt(
+  prompt: PromptProgram,
+  examples: readonly Example[],
+  opts: EvaluateOptions,
+): Promise<{ traces: TraceItem[]; metrics: Metrics }> {
+  const concurrency = opts.concurrency ?? 16;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new ConfigError(`concurrency must be a positive integer, got ${concurrency}`);
+  }
+  let done = 0;
+  const total = examples.length;
+  opts.onProgress?.({ phase: "target", done, total });
+  const traces = await mapConcurrent(examples, concurrency, async (example) => {
+    const trace = await runExample(prompt, example, opts);
+    opts.onProgress?.({ phase: "target", done: ++done, total });
+    return trace;
+  });
+  return { traces, metrics: computeMetrics(traces) };
+}
+
+/**
+ * The diagnostic function. On `train` (or with `critique: true`) every failure is
+ * critiqued and the diagnoses are clustered into failure topics; elsewhere the report
+ * holds metrics and counts only.
+ *
+ * Diagnosis records for ClusterFusion are `label: definition`, with `why` as the example
+ * and the failure's impact as the weight.
+ */
+export async function diagnose(
+  prompt: PromptProgram,
+  split: Split,
+  opts: DiagnoseOptions,
+): Promise<DiagnosticRecord> {
+  const doCritique = opts.critique ?? split === "train";
+  if (doCritique && opts.critic === undefined) {
+    throw new ConfigError(
+      `diagnose: critiques run on split '${split}' but no critic model was given (options.critic)`,
+    );
+  }
+  const { traces, metrics } = await evaluatePrompt(prompt, opts.examples, opts);
+  const failures = traces.flatMap((trace, i) =>
+    isFailure(trace) ? [{ trace, example: opts.examples[i] as Example }] : []
+  );
+
+  let critiques: CritiqueOutcome[] = [];
+  let clustering: ClusterResult | null = null;
+  const records: ClusterRecord[] = [];
+  if (doCritique && opts.critic !== undefined) {
+    const critic = opts.critic;
+    let done = 0;
+    opts.onProgress?.({ phase: "critique", done, total: failures.length });
+    critiques = await mapConcurrent(
+      failures,
+      opts.concurrency ?? 16,
+      async ({ trace, example }) => {
+        const outcome = await critiqueFailure(critic, { task: opts.task, example, trace }, {
+          maxAttempts: opts.critiqueAttempts,
+          temperature: opts.criticTemperature,
+          signal: opts.signal,
+        });
+        opts.onProgress?.({ phase: "critique", done: ++done, total: failures.length });
+        return outcome;
+      },
+    );
+    critiques.forEach((c, i) => {
+      const impact = failures[i]?.trace.impact ?? 1;
+      for (const m of c.modes) {
+        records.push({ text: `${m.label}: ${m.definition}`, example: m.why, impact });
+      }
+    });
+    clustering = await clusterFusion(records, {
+      embedder: opts.embedder ?? new TfidfEmbedder(),
+      model: opts.clusterModel ?? critic,
+      k: opts.k,
+      seed: opts.seed,
+      batchSize: opts.clusterBatchSize,
+      concurrency: opts.concurrency,
+      temperature: opts.criticTemperature,
+      signal: opts.signal,
+      onProgress: (p) => opts.onProgress?.({ phase: "cluster", ...p }),
+    });
+  }
+
+  const counts = {
+    examples: traces.length,
+    failures: failures.length,
+    diagnoses: records.length,
+    formatErrors: traces.filter((t) => t.error === undefined && t.formatError !== undefined)
+      .length,
+    errors: traces.filter((t) => t.error !== undefined).length,
+  };
+  const report = buildReport({
+    iteration: opts.iteration ?? 0,
+    prompt,
+    metrics,
+    clustering,
+    counts,
+    warnings: [...(opts.warnings ?? []), ...recordWarnings(counts, critiques, clustering)],
+  });
+  return { report, traces, critiques, clustering };
+}
+
+/** Warnings the optimizer should see about the quality of this diagnosis itself. */
+function recordWarnings(
+  counts: DiagnosticReport["counts"],
+  critiques: readonly CritiqueOutcome[],
+  clustering: ClusterResult | null,
+): string[] {
+  const out: string[] = [];
+  if (counts.errors > 0) {
+    out.push(
+      `${counts.errors} of ${counts.examples} examples failed with provider errors and scored 0; ` +
+        `they say nothing about the prompt.`,
+    );
+  }
+  const failed = critiques.filter((c) => c.error !== undefined).length;
+  if (failed > 0) {
+    out.push(`${failed} of ${critiques.length} failures could not be critiqued.`);
+  }
+  if (clustering !== null && clustering.errors.length > 0) {
+    out.push(
+      `Topic clustering met ${clustering.errors.length} failed call(s); see the run record.`,
+    );
+  }
+  return out;
+}
