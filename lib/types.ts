@@ -481,3 +481,374 @@ export const ClusterResult = z.object({
 });
 /** The full result of ClusterFusion. */
 export type ClusterResult = z.infer<typeof ClusterResult>;
+
+// ---------------------------------------------------------------------------------------------
+// Trace analyses (analysis: lib/analysis.ts)
+
+/** What kind of change an atomic prompt edit is. */
+export const PatchChangeType = z.enum(["add", "tighten", "relax", "refactor"]);
+/** What kind of change an atomic prompt edit is. */
+export type PatchChangeType = z.infer<typeof PatchChangeType>;
+
+/** One atomic edit of a prompt revision, with a quote from the new prompt as evidence. */
+export const PatchEdit = z.object({
+  change_type: PatchChangeType.describe(
+    "add: new requirement; tighten: stricter or more specific; relax: removed or loosened; " +
+      "refactor: reworded or reorganised without changing what is asked",
+  ),
+  edit: z.string().describe("one sentence describing the edit in generic terms"),
+  evidence: z.string().describe("a short verbatim quote from the NEW prompt showing the edit"),
+});
+/** One atomic edit of a prompt revision. */
+export type PatchEdit = z.infer<typeof PatchEdit>;
+
+/** The structured output `patch_edits`: a prompt diff rewritten as 3-12 atomic edits. */
+export const PatchEdits = z.object({ edits: z.array(PatchEdit).min(3).max(12) });
+/** The structured output `patch_edits`. */
+export type PatchEdits = z.infer<typeof PatchEdits>;
+
+/** The edits of one transition t -> t+1, with what the evidence check dropped. */
+export const TransitionEdits = z.object({
+  run: z.string(),
+  step: z.number().int(),
+  /** False when the prompt did not change (no call is made). */
+  promptChanged: z.boolean(),
+  /** Edits kept: well-formed, evidence found in the new prompt, at most 12. */
+  edits: z.array(PatchEdit),
+  /** Edits dropped, with the reason (invented evidence, bad change type, empty text). */
+  dropped: z.array(z.object({ edit: z.unknown(), reason: z.string() })),
+  /** Edits the model returned beyond 12 (ignored). */
+  truncated: z.number().int().min(0),
+  /** Model calls made (retries of malformed output included). */
+  attempts: z.number().int().min(0),
+  error: z.string().optional(),
+});
+/** The edits of one transition. */
+export type TransitionEdits = z.infer<typeof TransitionEdits>;
+
+/** One record of a trace-analysis corpus and the analysis topic it was assigned to. */
+export const CorpusRecord = z.object({
+  run: z.string(),
+  step: z.number().int(),
+  /** The normalised text that was clustered. */
+  text: z.string(),
+  example: z.string().optional(),
+  impact: z.number().min(0),
+  /** For failure records: whether the step's clustering retained the topic (the optimizer saw it). */
+  retained: z.boolean().optional(),
+  /** Name of the analysis topic (the corpus's ClusterFusion topic) it belongs to. */
+  topic: z.string(),
+});
+/** One record of a trace-analysis corpus. */
+export type CorpusRecord = z.infer<typeof CorpusRecord>;
+
+/** One transition t -> t+1 reduced to topics and next-step deltas on the optimization split. */
+export const AnalysisTransition = z.object({
+  run: z.string(),
+  step: z.number().int(),
+  failureTopics: z.array(z.string()),
+  patchTopics: z.array(z.string()),
+  deltaScore: z.number(),
+  deltaBrier: z.number().nullable(),
+});
+/** One transition of the trace analyses. */
+export type AnalysisTransition = z.infer<typeof AnalysisTransition>;
+
+/** P(patch topic | failure topic) with its counts. */
+export const AlignmentCellSchema = z.object({
+  failureTopic: z.string(),
+  patchTopic: z.string(),
+  both: z.number().int().min(0),
+  failureCount: z.number().int().min(0),
+  probability: z.number().min(0).max(1),
+  /** Transitions with the patch topic (over all transitions). */
+  patchCount: z.number().int().min(0),
+  /** P(patch | failure) / P(patch): above 1 when the patch follows the failure more than usual. */
+  lift: z.number().nullable(),
+});
+
+/** Mean next-step change for one topic, with counts and bootstrap intervals. */
+export const TopicDeltaSchema = z.object({
+  topic: z.string(),
+  kind: z.enum(["failure", "patch"]),
+  count: z.number().int().min(0),
+  meanDeltaScore: z.number(),
+  scoreInterval: z.tuple([z.number(), z.number()]),
+  meanDeltaBrier: z.number().nullable(),
+  brierInterval: z.tuple([z.number(), z.number()]).nullable(),
+  brierCount: z.number().int().min(0),
+});
+
+/** How long a failure topic persists. */
+export const PersistenceSchema = z.object({
+  topic: z.string(),
+  runs: z.array(z.number().int().min(1)),
+  stepsPresent: z.number().int().min(0),
+  meanRunLength: z.number(),
+  longestRun: z.number().int().min(0),
+  resolved: z.number().int().min(0),
+  reappeared: z.number().int().min(0),
+});
+
+/** One prompt's length against its dev score. */
+export const LengthPointSchema = z.object({
+  run: z.string(),
+  step: z.number().int(),
+  promptTokens: z.number().int().min(0),
+  devScore: z.number(),
+});
+
+/** The full result of the trace analyses (paper section 4.3), as written to `analysis/`. */
+export const AnalysisResult = z.object({
+  version: z.literal(1),
+  /** True when any analysed run, or the analysis model, is the offline simulator. */
+  simulated: z.boolean(),
+  settings: z.object({
+    k: z.number().int().min(1),
+    seed: z.number().int(),
+    /** `provider:model` of the LLM that wrote edits and topics. */
+    model: z.string(),
+    /** `provider:model` of the embedder. */
+    embedder: z.string(),
+    bootstrapIterations: z.number().int().min(1),
+    /** Which failure topics count as present at a step: all observed, or only retained ones. */
+    failurePresence: z.enum(["all", "retained"]),
+  }),
+  runs: z.array(z.object({
+    name: z.string(),
+    dir: z.string().optional(),
+    task: z.string().optional(),
+    simulated: z.boolean(),
+    steps: z.number().int().min(0),
+    transitions: z.number().int().min(0),
+  })),
+  failureCorpus: z.object({ records: z.array(CorpusRecord), clustering: ClusterResult }),
+  patchCorpus: z.object({
+    records: z.array(CorpusRecord),
+    clustering: ClusterResult,
+    transitions: z.array(TransitionEdits),
+    counts: z.object({
+      /** Transitions whose prompt changed (one call each, plus retries). */
+      calls: z.number().int().min(0),
+      returned: z.number().int().min(0),
+      kept: z.number().int().min(0),
+      inventedEvidence: z.number().int().min(0),
+      otherDropped: z.number().int().min(0),
+      truncated: z.number().int().min(0),
+      failedCalls: z.number().int().min(0),
+    }),
+  }),
+  /** Failure topics present at every step of every run (persistence is computed from it). */
+  stepTopics: z.array(z.object({
+    run: z.string(),
+    step: z.number().int(),
+    failureTopics: z.array(z.string()),
+  })),
+  transitions: z.array(AnalysisTransition),
+  alignment: z.array(AlignmentCellSchema),
+  deltas: z.object({ failure: z.array(TopicDeltaSchema), patch: z.array(TopicDeltaSchema) }),
+  persistence: z.array(PersistenceSchema),
+  lengthVsScore: z.object({
+    points: z.array(LengthPointSchema),
+    /** Null when undefined (fewer than 2 points or a constant series). */
+    pearson: z.number().nullable(),
+    spearman: z.number().nullable(),
+  }),
+  warnings: z.array(z.string()),
+});
+/** The full result of the trace analyses. */
+export type AnalysisResult = z.infer<typeof AnalysisResult>;
+
+// ---------------------------------------------------------------------------------------------
+// The revision loop's configuration and run record (loop: lib/revise.ts, lib/run.ts)
+
+/** How the optimizer may use the `diagnose` tool in an iteration. */
+export const Protocol = z.enum(["paper", "explore"]);
+/** `paper`: one diagnose call on the current prompt; `explore`: candidates may be diagnosed too. */
+export type Protocol = z.infer<typeof Protocol>;
+
+/** Everything that defines an RPT run; `config.json` of a run directory holds it. */
+export const RunConfig = z.object({
+  /** Task name: `hotpotqa`, `livebench_math`, `formula`, `synthetic` or `custom:<path>`. */
+  task: z.string().min(1),
+  /** Model specs (see `lib/llm/spec.ts`). The critic defaults to the optimizer's spec. */
+  target: z.string().min(1),
+  optimizer: z.string().min(1),
+  critic: z.string().min(1).optional(),
+  embedder: z.string().min(1).default("tfidf"),
+  /** Iterations T of the revision loop. */
+  iterations: z.number().int().min(1).max(1000).default(10),
+  /** Selection with the Brier term (w = 0.05) and a controller that names calibration. */
+  confidenceAware: z.boolean().default(false),
+  memory: MemoryMode.default("history_summary"),
+  /** Past reports shown in `last_k` mode. */
+  memoryK: z.number().int().min(1).default(3),
+  /** Estimated tokens the memory payload may take before old entries are compacted. */
+  memoryTokenBudget: z.number().int().min(100).default(12_000),
+  protocol: Protocol.default("paper"),
+  /** Diagnose calls per iteration in the `explore` protocol, the first one included. */
+  exploreCalls: z.number().int().min(1).default(4),
+  /** Model calls in flight. */
+  concurrency: z.number().int().min(1).default(16),
+  /** Stop before spending more than this many dollars (cache hits are free). */
+  budgetUsd: z.number().positive().optional(),
+  /** Seed of clustering, bootstrap and simulated models. */
+  seed: z.number().int().default(0),
+  /** Data directory (default: `RPT_DATA_DIR`, then `data/`). */
+  dataDir: z.string().min(1).optional(),
+  /** Failure topics ClusterFusion extracts. */
+  k: z.number().int().min(1).default(10),
+  /** Decisions asked for in an iteration before a rejected patch stops the run. */
+  maxPatchAttempts: z.number().int().min(1).default(5),
+  /** Requests asking for the `diagnose` tool call before a missing call stops the run. */
+  maxToolAttempts: z.number().int().min(1).default(3),
+  /** Largest prompt program a patch may produce, in characters (all fields). */
+  maxPromptChars: z.number().int().min(100).default(8_000),
+  /** Test is scored at step 1 and every `testEvery` steps (curves only, never for selection). */
+  testEvery: z.number().int().min(1).default(5),
+  /** Use only the first N examples of a split (quick runs); absent = the whole split. */
+  limits: z.object({
+    train: z.number().int().min(1).optional(),
+    dev: z.number().int().min(1).optional(),
+    test: z.number().int().min(1).optional(),
+  }).strict().default({}),
+  /** Show topic prevalence to the optimizer (the paper hides it). */
+  showPrevalence: z.boolean().default(false),
+  /** Response cache file (default: `RPT_CACHE`, then `.rpt/cache.sqlite`); resume reuses it. */
+  cache: z.string().min(1).optional(),
+}).strict();
+/** Everything that defines an RPT run. */
+export type RunConfig = z.infer<typeof RunConfig>;
+/** A run config as a user writes it (defaults not yet applied). */
+export type RunConfigInput = z.input<typeof RunConfig>;
+
+/** One past iteration as the optimizer's memory keeps it. */
+export const MemoryEntry = z.object({
+  iteration: z.number().int().min(1),
+  prompt: PromptProgram,
+  metrics: Metrics,
+  topics: z.array(z.object({ name: z.string(), description: z.string() })),
+  /** What followed the report: the accepted patch (with rationale), a stop, or nothing. */
+  action: z.enum(["patch", "stop", "none"]),
+  patch: Patch.nullable(),
+  stopReason: z.string().optional(),
+});
+/** One past iteration as memory keeps it. */
+export type MemoryEntry = z.infer<typeof MemoryEntry>;
+
+/** One step of a run: a prompt scored on dev (and sometimes test), and what the optimizer did. */
+export const StepSummary = z.object({
+  step: z.number().int().min(1),
+  /** `iteration`: diagnosed and revised; `final`: the last patch's prompt, scored on dev only. */
+  kind: z.enum(["iteration", "final"]),
+  promptChars: z.number().int().min(0),
+  train: Metrics.nullable(),
+  dev: Metrics,
+  test: Metrics.nullable(),
+  /** The task's selection function on dev. */
+  selection: z.number(),
+  /** True when this prompt became the best so far (strictly higher selection value). */
+  selected: z.boolean(),
+  topics: z.array(z.string()),
+  action: z.enum(["patch", "stop", "none"]),
+  rationale: z.string().optional(),
+  stopReason: z.string().optional(),
+  /** Decisions asked for (1 + rejected patches). */
+  decisionAttempts: z.number().int().min(0),
+  rejections: z.array(z.string()),
+  /** Diagnose calls made (more than one only in the `explore` protocol). */
+  diagnoseCalls: z.number().int().min(0),
+  warnings: z.array(z.string()),
+});
+/** One step of a run. */
+export type StepSummary = z.infer<typeof StepSummary>;
+
+/** How a run ended. */
+export const StopKind = z.enum(["iterations", "decision", "guard", "tool", "budget"]);
+/** How a run ended. */
+export type StopKind = z.infer<typeof StopKind>;
+
+/** The paired bootstrap of the selected prompt against the seed on test. */
+export const FinalComparison = z.object({
+  statistic: z.literal("score"),
+  n: z.number().int().min(0),
+  final: z.number(),
+  seed: z.number(),
+  delta: z.number(),
+  lo: z.number(),
+  hi: z.number(),
+  probabilityFinalGreater: z.number(),
+  iterations: z.number().int(),
+});
+/** The paired bootstrap of final vs seed on test. */
+export type FinalComparison = z.infer<typeof FinalComparison>;
+
+/**
+ * `summary.json`: the result of a run. It holds no wall-clock times or usage (those are
+ * in `usage.json`), so an interrupted and resumed run ends with the same summary as an
+ * uninterrupted one.
+ */
+export const RunSummary = z.object({
+  version: z.literal(1),
+  task: z.string(),
+  /** True when any model of the run is the offline simulator. */
+  simulated: z.boolean(),
+  iterationsRun: z.number().int().min(0),
+  stop: z.object({ kind: StopKind, reason: z.string() }),
+  steps: z.array(StepSummary),
+  selected: z.object({
+    step: z.number().int().min(1),
+    prompt: PromptProgram,
+    selection: z.number(),
+    dev: Metrics,
+    /** Null when the budget ran out before the test split was scored. */
+    test: Metrics.nullable(),
+  }),
+  seed: z.object({ dev: Metrics, test: Metrics.nullable() }),
+  comparison: FinalComparison.nullable(),
+  testCurve: z.array(z.object({ step: z.number().int(), test: Metrics })),
+});
+/** `summary.json`: the result of a run. */
+export type RunSummary = z.infer<typeof RunSummary>;
+
+/** `state.json`: the checkpoint after the last complete step, from which `resume` continues. */
+export const RunState = z.object({
+  version: z.literal(1),
+  completedSteps: z.number().int().min(0),
+  /** The prompt the next step works on. */
+  prompt: PromptProgram,
+  memory: z.array(MemoryEntry),
+  steps: z.array(StepSummary),
+  /** Train metrics of the last diagnosed prompt (for the format-collapse warning). */
+  lastTrain: Metrics.nullable(),
+  best: z.object({ step: z.number().int(), selection: z.number() }).nullable(),
+  /** Set once no further step will run. */
+  stop: z.object({ kind: StopKind, reason: z.string() }).nullable(),
+  finished: z.boolean(),
+});
+/** `state.json`: the checkpoint. */
+export type RunState = z.infer<typeof RunState>;
+
+/** One example's outcome kept for dev/test evaluations (traces without messages). */
+export const ScoredItem = z.object({
+  exampleId: z.string(),
+  subtask: z.string().optional(),
+  answer: z.string().nullable(),
+  confidence: z.number().nullable(),
+  score: z.number(),
+  full: z.boolean(),
+  formatError: z.string().optional(),
+  error: z.string().optional(),
+});
+/** One example's outcome in a dev/test evaluation. */
+export type ScoredItem = z.infer<typeof ScoredItem>;
+
+/** `dev.json` / `test.json` of a step: metrics and per-example outcomes. */
+export const Evaluation = z.object({
+  split: Split,
+  step: z.number().int().min(0),
+  metrics: Metrics,
+  items: z.array(ScoredItem),
+});
+/** A dev or test evaluation of one prompt. */
+export type Evaluation = z.infer<typeof Evaluation>;

@@ -1,0 +1,75 @@
+/**
+ * `rpt data:fetch`: rebuilds the paper's splits from the public upstream sources
+ * (Hugging Face datasets-server for HotPotQA and LiveBench, GitHub for the ACE formula
+ * files) and checks them against the manifest. Needs internet access.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { FETCHABLE_TASKS, fetchTask } from "../data/fetch.ts";
+import { resolveDataDir } from "../tasks/common.ts";
+import { ConfigError } from "../util/errors.ts";
+import { checkDataDir } from "./data_check.ts";
+
+const HELP = `usage: rpt data:fetch [--data-dir DIR] [--task T]... [--force]
+
+Downloads the upstream data and writes <data-dir>/<task>/{train,dev,test}.jsonl:
+  hotpotqa        HotPotQA distractor validation (CC BY-SA 4.0), 300 / 300 / 500
+  livebench_math  LiveBench math (Apache-2.0), 123 / 123 / 122
+  formula         ACE finance formula files (Apache-2.0), 500 / 300 / 200
+Tasks whose files already match the manifest are skipped unless --force.
+Exit code 0 when every written file matches the manifest's sha256.`;
+
+type FetchableTask = (typeof FETCHABLE_TASKS)[number];
+
+/** Runs `rpt data:fetch`. */
+export async function run(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        "data-dir": { type: "string" },
+        task: { type: "string", multiple: true },
+        force: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message}\n\n${HELP}`);
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const tasks = (values.task ?? [...FETCHABLE_TASKS]) as string[];
+  for (const t of tasks) {
+    if (!(FETCHABLE_TASKS as readonly string[]).includes(t)) {
+      throw new ConfigError(`--task: unknown task '${t}', expected ${FETCHABLE_TASKS.join(", ")}`);
+    }
+  }
+  const dataDir = resolveDataDir(values["data-dir"]);
+  const existing = await checkDataDir(dataDir);
+  let mismatches = 0;
+  for (const task of tasks as FetchableTask[]) {
+    const mine = existing.filter((c) => c.path.startsWith(`${task}/`));
+    if (!values.force && mine.length > 0 && mine.every((c) => c.status === "ok")) {
+      console.log(`${task}: already present and matching the manifest (use --force to refetch)`);
+      continue;
+    }
+    console.log(`${task}: fetching...`);
+    const written = await fetchTask(task, dataDir, { log: (l) => console.log(l) });
+    for (const w of written) {
+      console.log(
+        `  ${w.path}: ${w.rows} rows, ${w.matches ? "matches" : "DIFFERS FROM"} manifest`,
+      );
+      if (!w.matches) mismatches++;
+    }
+  }
+  if (mismatches > 0) {
+    console.error(
+      `${mismatches} file(s) differ from the paper's splits (the upstream data may have changed)`,
+    );
+  }
+  return mismatches === 0 ? 0 : 1;
+}

@@ -1,0 +1,340 @@
+/**
+ * Pieces every task shares: parsing the target's JSON output, the output JSON Schema,
+ * locating the data directory, reading JSON Lines with precise errors (checked against
+ * the data manifest), rendering chat messages, and the selection penalty.
+ *
+ * @module
+ */
+import type { z } from "zod";
+import { verifyAgainstManifest } from "../data/manifest.ts";
+import type {
+  ChatMessage,
+  Example,
+  JsonSchema,
+  ParseResult,
+  PromptProgram,
+  ScoreResult,
+  Split,
+  TargetOutput,
+} from "../types.ts";
+import { ConfigError } from "../util/errors.ts";
+import { extractFirstJsonObject } from "../util/json.ts";
+import type { LoadOptions, SelectionInput, Task } from "./task.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Output contract
+
+/**
+ * JSON Schema of the target's output: `{<reasoningField>, answer, confidence}`, in that
+ * order (reasoning first so the model reasons before it commits to an answer), all
+ * required and nothing else allowed, as OpenAI's strict structured output demands.
+ *
+ * @example
+ * ```ts
+ * import { targetOutputSchema } from "./common.ts";
+ * const s = targetOutputSchema("justification") as { required: string[] };
+ * if (s.required.join() !== "justification,answer,confidence") throw new Error("unexpected");
+ * ```
+ */
+export function targetOutputSchema(reasoningField: string): JsonSchema {
+  return {
+    type: "object",
+    properties: {
+      [reasoningField]: { type: "string", description: "step-by-step reasoning" },
+      answer: { type: "string", description: "the final answer only" },
+      confidence: {
+        type: "number",
+        minimum: 0,
+        maximum: 1,
+        description: "probability in [0, 1] that the answer is correct",
+      },
+    },
+    required: [reasoningField, "answer", "confidence"],
+    additionalProperties: false,
+  };
+}
+
+/**
+ * Parses a raw target output into `{reasoning, answer, confidence}`.
+ *
+ * The text may be the JSON object itself or contain one (Markdown fences and prose around
+ * it are skipped; the first balanced object that parses is used). Rules, chosen so that a
+ * format error always means the output contract was broken:
+ * - reasoning: `reasoningField`, else `reasoning`, else `justification`; a string when
+ *   present; an absent reasoning is accepted as `""` (no task scores reasoning alone).
+ * - answer: required; a string, or a finite number (turned into its decimal text, since
+ *   models often answer numeric questions with a JSON number).
+ * - confidence: required; a number in [0, 1], or a string holding one (`"0.8"`).
+ *   Percentages (`85`, `"85%"`) are rejected, not rescaled: guessing the scale would hide
+ *   a broken contract from the optimizer, and calibration metrics would be wrong silently.
+ *
+ * @example
+ * ```ts
+ * import { parseTargetOutput } from "./common.ts";
+ * const r = parseTargetOutput('Here: {"justification": "j", "answer": 42, "confidence": 0.9}', "justification");
+ * if (!r.ok || r.value.answer !== "42" || r.value.reasoning !== "j") throw new Error("unexpected");
+ * const bad = parseTargetOutput('{"answer": "x", "confidence": 85}', "reasoning");
+ * if (bad.ok) throw new Error("percent accepted");
+ * ```
+ */
+export function parseTargetOutput(rawText: string, reasoningField: string): ParseResult {
+  const value = parseJsonObject(rawText);
+  if (value === undefined) return { ok: false, error: "no JSON object in the output" };
+  const reasoningKey = [reasoningField, "reasoning", "justification"].find((k) =>
+    Object.hasOwn(value, k)
+  );
+  const reasoning = reasoningKey === undefined ? "" : value[reasoningKey];
+  if (typeof reasoning !== "string") {
+    return { ok: false, error: `field '${reasoningKey}' must be a string` };
+  }
+  if (!Object.hasOwn(value, "answer")) return { ok: false, error: "missing field 'answer'" };
+  const rawAnswer = value.answer;
+  let answer: string;
+  if (typeof rawAnswer === "string") answer = rawAnswer;
+  else if (typeof rawAnswer === "number" && Number.isFinite(rawAnswer)) answer = String(rawAnswer);
+  else return { ok: false, error: `field 'answer' must be a string, got ${describe(rawAnswer)}` };
+  if (!Object.hasOwn(value, "confidence")) {
+    return { ok: false, error: "missing field 'confidence'" };
+  }
+  const confidence = parseConfidence(value.confidence);
+  if (confidence === undefined) {
+    return {
+      ok: false,
+      error: `field 'confidence' must be a number in [0, 1], got ${describe(value.confidence)}`,
+    };
+  }
+  const parsed: TargetOutput = { reasoning, answer, confidence };
+  return { ok: true, value: parsed };
+}
+
+function parseJsonObject(rawText: string): Record<string, unknown> | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(rawText.trim());
+  } catch {
+    value = extractFirstJsonObject(rawText);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
+  return value as Record<string, unknown>;
+}
+
+function parseConfidence(raw: unknown): number | undefined {
+  let n: number | undefined;
+  if (typeof raw === "number") n = raw;
+  else if (typeof raw === "string" && /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(raw)) {
+    n = Number(raw);
+  }
+  return n !== undefined && Number.isFinite(n) && n >= 0 && n <= 1 ? n : undefined;
+}
+
+function describe(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+}
+
+/**
+ * The score of an output that broke the output contract: 0, no credit, full impact, and
+ * the reason in `details.format_error`.
+ */
+export function formatErrorScore(error: string): ScoreResult {
+  return { score: 0, full: false, impact: 1, details: { format_error: error } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data files
+
+/**
+ * The data directory: `explicit` (from `--data-dir`), else `RPT_DATA_DIR`, else the
+ * repository's `data/` folder. Returned as given (relative paths resolve against the
+ * working directory when read).
+ *
+ * @example
+ * ```ts
+ * import { resolveDataDir } from "./common.ts";
+ * if (resolveDataDir("/tmp/d") !== "/tmp/d") throw new Error("unexpected");
+ * ```
+ */
+export function resolveDataDir(explicit?: string): string {
+  if (explicit !== undefined && explicit !== "") return explicit;
+  let fromEnv: string | undefined;
+  try {
+    fromEnv = Deno.env.get("RPT_DATA_DIR");
+  } catch {
+    // Without --allow-env, fall through to the default rather than fail.
+  }
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
+  const url = new URL("../../data", import.meta.url);
+  return url.protocol === "file:" ? decodeURIComponent(url.pathname) : "data";
+}
+
+/** One validated JSONL row with its 1-based line number in the file. */
+export interface JsonlRow<T> {
+  /** The row, as the schema output it. */
+  row: T;
+  /** 1-based line number. */
+  line: number;
+}
+
+/** Options for {@linkcode readJsonl}. */
+export interface ReadJsonlOptions {
+  /**
+   * Path relative to the data directory (`hotpotqa/train.jsonl`) used to look the file up
+   * in the manifest; when given, the bytes must match the manifest's sha256.
+   */
+  manifestPath?: string;
+}
+
+/**
+ * Reads a JSON Lines file and validates every non-blank line with `schema`. Any problem
+ * throws a {@linkcode ConfigError} of the form `file:line: field: problem`, so a user can
+ * jump to the bad row.
+ *
+ * @example
+ * ```ts
+ * import { z } from "zod";
+ * import { readJsonl } from "./common.ts";
+ * const path = await Deno.makeTempFile({ suffix: ".jsonl" });
+ * await Deno.writeTextFile(path, '{"a": 1}\n{"a": "x"}\n');
+ * try {
+ *   await readJsonl(path, z.object({ a: z.number() }));
+ *   throw new Error("no error");
+ * } catch (e) {
+ *   if (!(e as Error).message.startsWith(`${path}:2: a: `)) throw e;
+ * } finally {
+ *   await Deno.remove(path);
+ * }
+ * ```
+ */
+export async function readJsonl<S extends z.ZodType>(
+  path: string,
+  schema: S,
+  options: ReadJsonlOptions = {},
+): Promise<JsonlRow<z.output<S>>[]> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (error) {
+    const reason = error instanceof Deno.errors.NotFound ? "file not found" : String(error);
+    throw new ConfigError(`${path}: cannot read: ${reason}`, { cause: error });
+  }
+  if (options.manifestPath !== undefined) {
+    await verifyAgainstManifest(options.manifestPath, path, bytes);
+  }
+  return parseJsonlText(new TextDecoder().decode(bytes), path, schema);
+}
+
+/**
+ * Validates JSON Lines text already in memory; `source` names it in errors. Blank lines
+ * are skipped but still counted, so line numbers match an editor's.
+ */
+export function parseJsonlText<S extends z.ZodType>(
+  text: string,
+  source: string,
+  schema: S,
+): JsonlRow<z.output<S>>[] {
+  const rows: JsonlRow<z.output<S>>[] = [];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const lineText = (lines[i] ?? "").replace(/\r$/, "");
+    if (lineText.trim() === "") continue;
+    const line = i + 1;
+    let value: unknown;
+    try {
+      value = JSON.parse(lineText);
+    } catch (error) {
+      throw new ConfigError(`${source}:${line}: invalid JSON: ${(error as Error).message}`);
+    }
+    const result = schema.safeParse(value);
+    if (!result.success) {
+      const issue = result.error.issues[0];
+      const field = issue === undefined || issue.path.length === 0
+        ? "(row)"
+        : issue.path.map(String).join(".");
+      throw new ConfigError(`${source}:${line}: ${field}: ${issue?.message ?? "invalid row"}`);
+    }
+    rows.push({ row: result.data, line });
+  }
+  return rows;
+}
+
+/** Options for loading a built-in task's split. */
+export interface SplitLoadOptions extends LoadOptions {
+  /** Check the file against the manifest's sha256 (default true). */
+  verify?: boolean;
+}
+
+/** A built-in task: its `load` also takes `verify` (checksum check against the manifest). */
+export interface BuiltInTask extends Task {
+  /** Loads and validates a split, checking the file's sha256 unless `verify` is false. */
+  load(split: Split, options?: SplitLoadOptions): Promise<Example[]>;
+}
+
+/**
+ * Reads `<dataDir>/<task>/<split>.jsonl` with `schema`, checking its sha256 against the
+ * manifest unless `verify` is false.
+ */
+export async function readSplitRows<S extends z.ZodType>(
+  task: string,
+  split: Split,
+  schema: S,
+  options: SplitLoadOptions = {},
+): Promise<JsonlRow<z.output<S>>[]> {
+  const dataDir = resolveDataDir(options.dataDir);
+  const relative = `${task}/${split}.jsonl`;
+  const path = `${dataDir.replace(/\/+$/, "")}/${relative}`;
+  try {
+    return await readJsonl(path, schema, {
+      manifestPath: options.verify === false ? undefined : relative,
+    });
+  } catch (error) {
+    if (error instanceof ConfigError && error.message.endsWith("file not found")) {
+      throw new ConfigError(
+        `${error.message} (get the data with 'rpt data:fetch', or point --data-dir or ` +
+          `RPT_DATA_DIR at a directory holding ${relative})`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering and selection
+
+/**
+ * Renders a prompt program around a task body: the `system` field as the system message
+ * (left out when empty), then one user message with the `instruction` followed by the body
+ * (context and question). Extra prompt fields a task adds are ignored here.
+ *
+ * @example
+ * ```ts
+ * import { renderChat } from "./common.ts";
+ * const m = renderChat({ system: "S", instruction: "I" }, "Question: q");
+ * if (m.length !== 2 || m[1]?.content !== "I\n\nQuestion: q") throw new Error("unexpected");
+ * ```
+ */
+export function renderChat(prompt: PromptProgram, body: string): ChatMessage[] {
+  const messages: ChatMessage[] = [];
+  if (prompt.system.trim() !== "") messages.push({ role: "system", content: prompt.system });
+  const instruction = prompt.instruction.trim();
+  messages.push({ role: "user", content: instruction === "" ? body : `${instruction}\n\n${body}` });
+  return messages;
+}
+
+/** Prompt-length penalty of the selection function: 0.0025 per 1,000 characters. */
+export const PROMPT_PENALTY_PER_1000_CHARS = 0.0025;
+
+/**
+ * The part of every default selection function after the task metric:
+ * `w * Brier + 0.0025 * chars / 1000`. A split with no parsed item has no Brier; it counts
+ * as the worst Brier (1) so that format collapse is never rewarded.
+ */
+export function selectionPenalty(input: SelectionInput): number {
+  const brier = input.metrics.brier ?? 1;
+  return input.brierWeight * brier + PROMPT_PENALTY_PER_1000_CHARS * input.promptChars / 1000;
+}
+
+/** Total characters of a prompt program's fields (the selection function's length input). */
+export function promptChars(prompt: PromptProgram): number {
+  return Object.values(prompt).reduce((n, v) => n + v.length, 0);
+}

@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { hotpotqa, hotpotScores, normalizeAnswer } from "../lib/tasks/hotpotqa.ts";
+
+const DATA_DIR = new URL("../../shared/data", import.meta.url).pathname;
+
+// [prediction, gold, em, f1]: expected values worked out with the upstream
+// hotpot_evaluate_v1.py (normalize_answer, exact_match_score, f1_score).
+const CASES: [string, string, number, number][] = [
+  ["Yes", "yes", 1, 1],
+  ["yes.", "Yes", 1, 1],
+  ["Yes, it is", "yes", 0, 0], // yes/no rule: no partial credit
+  ["no", "yes", 0, 0],
+  ["noanswer", "No Answer", 0, 0],
+  ["no answer", "no", 0, 0],
+  ["yes no", "no", 0, 0],
+  ["The Beatles", "Beatles", 1, 1],
+  ["a Beatles", "the beatles!", 1, 1],
+  ["Anne Hathaway", "Anne-Hathaway", 0, 0], // '-' is deleted, not spaced: "annehathaway"
+  ["U.S.", "US", 1, 1],
+  ["the Eiffel Tower, Paris", "Eiffel Tower", 0, 0.8],
+  ["Paris", "Eiffel Tower", 0, 0],
+  ["", "Paris", 0, 0],
+  ["the", "a", 1, 0], // both normalize to "" : EM but no tokens, so F1 0
+  ["1,000", "1000", 1, 1],
+  ["Then", "then", 1, 1],
+  ["theatre", "the theatre", 1, 1],
+  ["An American band", "American", 0, 2 / 3],
+  ["éthe ville", "éthe ville", 1, 1], // Unicode \b: "the" inside "éthe" is not an article
+  ["the éthe", "éthe", 1, 1],
+  ["café the", "cafe", 0, 0],
+  ["New York City", "new york", 0, 0.8],
+  ["cat cat cat", "cat", 0, 0.5],
+  ["1922", "October 1922", 0, 2 / 3],
+  ["Andy  Warhol\u00a0", "andy warhol", 1, 1],
+  ["x\u0085y", "x y", 1, 1], // Python's split() treats U+0085 as whitespace
+  ["Bob's", "Bobs", 1, 1],
+];
+
+Deno.test("hotpotScores matches the official scorer on awkward cases", () => {
+  for (const [pred, gold, em, f1] of CASES) {
+    const s = hotpotScores(pred, gold);
+    assert.equal(s.em, em, `em(${JSON.stringify(pred)}, ${JSON.stringify(gold)})`);
+    assert.ok(Math.abs(s.f1 - f1) < 1e-12, `f1(${JSON.stringify(pred)}, ${gold}) = ${s.f1}`);
+  }
+});
+
+Deno.test("normalizeAnswer", () => {
+  assert.equal(normalizeAnswer("The  Quick, brown fox!"), "quick brown fox");
+  assert.equal(normalizeAnswer("an apple a day"), "apple day");
+  assert.equal(normalizeAnswer("Anthem"), "anthem");
+});
+
+Deno.test("load: 300 / 300 / 500 rows with ids, subtasks and rendered context", async () => {
+  const counts: Record<string, number> = {};
+  for (const split of ["train", "dev", "test"] as const) {
+    const examples = await hotpotqa.load(split, { dataDir: DATA_DIR });
+    counts[split] = examples.length;
+    assert.equal(new Set(examples.map((e) => e.id)).size, examples.length);
+    for (const e of examples) assert.ok(e.subtask === "bridge" || e.subtask === "comparison");
+  }
+  assert.deepEqual(counts, { train: 300, dev: 300, test: 500 });
+  const [first] = await hotpotqa.load("train", { dataDir: DATA_DIR });
+  assert.ok(first);
+  assert.equal(first.id, "5abf63f15542997ec76fd3ea");
+  assert.ok(first.context?.startsWith("### Socialist Revolutionary Party\nThe Socialist"));
+  assert.ok(first.context?.includes(" in the Russian Revolution. Its general ideology"));
+  assert.equal(first.context?.split("\n### ").length, 10);
+  const messages = hotpotqa.render(hotpotqa.seedPrompt, first);
+  const user = messages.at(-1)?.content ?? "";
+  assert.ok(user.includes(`\nQuestion: ${first.question}`));
+  assert.ok(user.indexOf("### Socialist") < user.indexOf("Question: "));
+  assert.equal(messages[0]?.role, "system");
+});
+
+Deno.test("score: F1 is the score, EM full credit, impact 1 - F1; format errors score 0", () => {
+  const example = {
+    id: "x",
+    question: "q",
+    answer: "Eiffel Tower",
+    row: {},
+  };
+  const raw = '{"justification": "j", "answer": "the Eiffel Tower, Paris", "confidence": 0.7}';
+  const r = hotpotqa.score(example, hotpotqa.parse(raw), raw);
+  assert.ok(Math.abs(r.score - 0.8) < 1e-12);
+  assert.equal(r.full, false);
+  assert.ok(Math.abs(r.impact - 0.2) < 1e-12);
+  assert.equal(r.details.em, 0);
+  const exact = hotpotqa.score(
+    example,
+    hotpotqa.parse('{"justification": "", "answer": "eiffel tower.", "confidence": 1}'),
+    "",
+  );
+  assert.deepEqual([exact.score, exact.full, exact.impact], [1, true, 0]);
+  const bad = hotpotqa.score(example, hotpotqa.parse("Eiffel Tower"), "Eiffel Tower");
+  assert.deepEqual([bad.score, bad.full, bad.impact], [0, false, 1]);
+  assert.equal(bad.details.format_error, "no JSON object in the output");
+});
+
+Deno.test("selection: F1 + 0.5 EM - w Brier - length penalty", () => {
+  const metrics = {
+    n: 1,
+    parsed: 1,
+    score: 0.6,
+    fullCredit: 0.4,
+    avgConfidence: 0.5,
+    brier: 0.2,
+    ece: 0.1,
+    formatErrorRate: 0,
+    errorRate: 0,
+    perSubtask: {},
+    extra: { em: 0.4, f1: 0.6 },
+  };
+  const v = hotpotqa.selectionScore({ metrics, promptChars: 2000, brierWeight: 0.05 });
+  assert.ok(Math.abs(v - (0.6 + 0.2 - 0.01 - 0.005)) < 1e-12);
+});
