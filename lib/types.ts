@@ -758,6 +758,11 @@ export const StepSummary = z.object({
   rejections: z.array(z.string()),
   /** Diagnose calls made (more than one only in the `explore` protocol). */
   diagnoseCalls: z.number().int().min(0),
+  /** Optimizer requests made and the input tokens of the largest one (the context size). */
+  optimizerCalls: z.number().int().min(0),
+  optimizerPromptTokens: z.number().int().min(0),
+  /** Estimated tokens of the memory payload the optimizer received. */
+  memoryTokens: z.number().int().min(0),
   warnings: z.array(z.string()),
 });
 /** One step of a run. */

@@ -1,0 +1,647 @@
+/**
+ * Notebook helpers that work in Deno's Jupyter kernel and outside it: rich display (Markdown,
+ * HTML, charts), a live progress display updated in place, and HTML renderers for tables,
+ * prompt diffs, diagnostic reports and run summaries.
+ *
+ * Outside the kernel every display falls back to plain text on stdout, so the same code runs
+ * in a script, a test or a notebook.
+ *
+ * @module
+ */
+import type { DiagnosticReport, Metrics, PromptProgram, RunSummary } from "./types.ts";
+
+/** The symbol Deno's kernel looks up to display an object (`Deno.jupyter.$display`). */
+export const jupyterDisplay: unique symbol = Symbol.for("Jupyter.display") as never;
+
+/** A Jupyter MIME bundle: MIME type to content. */
+export type MediaBundle = Record<string, string | object>;
+
+/** Anything with a Jupyter display method. */
+export interface Displayable {
+  [jupyterDisplay](): MediaBundle;
+}
+
+/** The part of `Deno.jupyter` these helpers use; tests inject a fake. */
+export interface JupyterLike {
+  broadcast(msgType: string, content: Record<string, unknown>): Promise<void>;
+}
+
+/**
+ * True inside Deno's Jupyter kernel. Reading `Deno.jupyter` elsewhere throws, so it is
+ * probed inside a try.
+ *
+ * @example
+ * ```ts
+ * import { isJupyter } from "./notebook.ts";
+ * if (isJupyter()) throw new Error("doc tests do not run in a kernel");
+ * ```
+ */
+export function isJupyter(): boolean {
+  return kernel() !== undefined;
+}
+
+function kernel(): JupyterLike | undefined {
+  try {
+    const jupyter = (Deno as unknown as { jupyter?: JupyterLike }).jupyter;
+    return typeof jupyter?.broadcast === "function" ? jupyter : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isDisplayable(value: unknown): value is Displayable {
+  return typeof value === "object" && value !== null &&
+    typeof (value as Record<symbol, unknown>)[jupyterDisplay] === "function";
+}
+
+/** The MIME bundle of a value: its own display method, else its plain text. */
+export function mediaBundle(value: unknown): MediaBundle {
+  if (isDisplayable(value)) return value[jupyterDisplay]();
+  if (typeof value === "string") return { "text/plain": value };
+  return { "text/plain": Deno.inspect(value, { colors: false, depth: 6 }) };
+}
+
+/** The text a bundle prints as outside the kernel: plain text, else Markdown, else a note. */
+export function plainText(bundle: MediaBundle): string {
+  for (const type of ["text/plain", "text/markdown"]) {
+    const text = bundle[type];
+    if (typeof text === "string") return text;
+  }
+  return `[${Object.keys(bundle).join(", ")}]`;
+}
+
+/** Where displays go: the kernel when present, else lines on stdout. Tests inject both. */
+export interface DisplayTarget {
+  jupyter?: JupyterLike;
+  print?: (line: string) => void;
+}
+
+function resolveTarget(target: DisplayTarget | undefined): {
+  jupyter: JupyterLike | undefined;
+  print: (line: string) => void;
+} {
+  return {
+    jupyter: target?.jupyter ?? (target?.print ? undefined : kernel()),
+    print: target?.print ?? ((line) => console.log(line)),
+  };
+}
+
+/**
+ * Displays a value: rich output in the kernel (charts, Markdown, HTML), plain text outside.
+ *
+ * @example
+ * ```ts
+ * import { display, md } from "./notebook.ts";
+ * const lines: string[] = [];
+ * await display(md`**score** ${0.5}`, { print: (l) => lines.push(l) });
+ * if (lines[0] !== "**score** 0.5") throw new Error(lines[0]);
+ * ```
+ */
+export async function display(
+  value: unknown,
+  target?: DisplayTarget & { displayId?: string; update?: boolean },
+): Promise<void> {
+  const { jupyter, print } = resolveTarget(target);
+  const bundle = mediaBundle(value);
+  if (!jupyter) {
+    print(plainText(bundle));
+    return;
+  }
+  await jupyter.broadcast(target?.update ? "update_display_data" : "display_data", {
+    data: bundle,
+    metadata: {},
+    transient: target?.displayId ? { display_id: target.displayId } : {},
+  });
+}
+
+/** Displays Markdown text (printed verbatim outside the kernel). */
+export function showMarkdown(text: string, target?: DisplayTarget): Promise<void> {
+  return display(new Markdown(text), target);
+}
+
+/** Displays an HTML fragment (its tag-stripped text is printed outside the kernel). */
+export function showHtml(html: string, target?: DisplayTarget): Promise<void> {
+  return display(new HtmlFragment(html), target);
+}
+
+/** Markdown text that displays as Markdown in the kernel. */
+export class Markdown implements Displayable {
+  /** Wraps Markdown text. */
+  constructor(readonly text: string) {}
+  /** The Markdown text. */
+  toString(): string {
+    return this.text;
+  }
+  /** The kernel's display hook. */
+  [jupyterDisplay](): MediaBundle {
+    return { "text/markdown": this.text, "text/plain": this.text };
+  }
+}
+
+/** An HTML fragment that displays as HTML in the kernel; `toString()` is the HTML. */
+export class HtmlFragment implements Displayable {
+  /** Wraps an HTML fragment (trusted: callers escape their data). */
+  constructor(readonly html: string) {}
+  /** The HTML. */
+  toString(): string {
+    return this.html;
+  }
+  /** The kernel's display hook. */
+  [jupyterDisplay](): MediaBundle {
+    return { "text/html": this.html, "text/plain": htmlToText(this.html) };
+  }
+}
+
+/**
+ * Markdown from a template: numbers print with at most 4 decimals, null/undefined as `–`,
+ * other values as their string form.
+ *
+ * @example
+ * ```ts
+ * import { md } from "./notebook.ts";
+ * if (md`Brier ${0.123456} ${null}`.text !== "Brier 0.1235 –") throw new Error();
+ * ```
+ */
+export function md(strings: TemplateStringsArray, ...values: unknown[]): Markdown {
+  return new Markdown(interleave(strings, values, formatValue));
+}
+
+/** HTML from a template: interpolated values are escaped unless they are `HtmlFragment`s. */
+export function html(strings: TemplateStringsArray, ...values: unknown[]): HtmlFragment {
+  return new HtmlFragment(
+    interleave(
+      strings,
+      values,
+      (v) => v instanceof HtmlFragment ? v.html : escapeHtml(formatValue(v)),
+    ),
+  );
+}
+
+function interleave(
+  strings: TemplateStringsArray,
+  values: unknown[],
+  format: (v: unknown) => string,
+): string {
+  let out = strings[0] ?? "";
+  values.forEach((v, i) => {
+    out += format(v) + (strings[i + 1] ?? "");
+  });
+  return out;
+}
+
+function formatValue(value: unknown, digits = 4): string {
+  if (value === null || value === undefined) return "–";
+  if (typeof value === "number") {
+    return Number.isInteger(value) ? String(value) : String(Number(value.toFixed(digits)));
+  }
+  return String(value);
+}
+
+/** Escapes text for HTML element content and attribute values. */
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+}
+
+function htmlToText(html: string): string {
+  return html.replace(/<(br|\/p|\/tr|\/h\d|\/li|\/pre|\/div)\b[^>]*>/gi, "\n")
+    .replace(/<\/t[dh]>/gi, "\t").replace(/<[^>]+>/g, "")
+    .replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#39;/g, "'")
+    .replace(/&amp;/g, "&").replace(/\n{3,}/g, "\n\n").trim();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live progress
+
+/** A progress display updated in place (kernel) or printed as a few lines (elsewhere). */
+export interface Progress {
+  /** Sets the progress; `phase` names what is being counted (e.g. `target`, `critique`). */
+  update(done: number, total: number, phase?: string): Promise<void>;
+  /** Marks the work finished with an optional closing note. */
+  finish(note?: string): Promise<void>;
+}
+
+let progressCounter = 0;
+
+/**
+ * A live progress display. In the kernel it shows one line updated in place by display id
+ * (`update_display_data`); elsewhere it prints a line per phase start, each further 25%, and
+ * the end. Feed it from an `onProgress` callback; calls are serialised, so a callback may fire
+ * without awaiting.
+ *
+ * @example
+ * ```ts
+ * import { createProgress } from "./notebook.ts";
+ * const lines: string[] = [];
+ * const bar = createProgress("diagnose", { print: (l) => lines.push(l) });
+ * for (let i = 0; i <= 4; i++) await bar.update(i, 4, "target");
+ * await bar.finish("done");
+ * if (lines.join("|") !== "diagnose · target 0/4|diagnose · target 1/4|diagnose · target 2/4|" +
+ *   "diagnose · target 3/4|diagnose · target 4/4|diagnose · done") throw new Error(lines.join("|"));
+ * ```
+ */
+export function createProgress(label: string, target?: DisplayTarget): Progress {
+  const { jupyter, print } = resolveTarget(target);
+  const displayId = `rpt-progress-${Date.now().toString(36)}-${++progressCounter}`;
+  let shown = false;
+  let lastPhase: string | undefined;
+  let lastQuarter = -1;
+  let chain: Promise<void> = Promise.resolve();
+  const send = (bundle: MediaBundle): Promise<void> => {
+    const update = shown;
+    shown = true;
+    return jupyter!.broadcast(update ? "update_display_data" : "display_data", {
+      data: bundle,
+      metadata: {},
+      transient: { display_id: displayId },
+    });
+  };
+  const enqueue = (work: () => Promise<void> | void): Promise<void> => {
+    chain = chain.then(work);
+    return chain;
+  };
+  return {
+    update(done, total, phase) {
+      return enqueue(() => {
+        const text = `${label}${phase ? ` · ${phase}` : ""} ${done}/${total}`;
+        if (jupyter) return send(progressBundle(text, done, total));
+        // Outside the kernel a line per update would flood logs: print phase starts and quarters.
+        const quarter = total > 0 ? Math.floor((4 * done) / total) : 4;
+        if (phase !== lastPhase || quarter > lastQuarter) print(text);
+        lastPhase = phase;
+        lastQuarter = quarter;
+      });
+    },
+    finish(note) {
+      return enqueue(() => {
+        const text = `${label} · ${note ?? "finished"}`;
+        if (jupyter) return send(progressBundle(text, 1, 1));
+        print(text);
+      });
+    },
+  };
+}
+
+function progressBundle(text: string, done: number, total: number): MediaBundle {
+  const max = Math.max(total, 1);
+  return {
+    "text/html": `<div style="font-family:monospace"><progress value="${
+      Math.min(done, max)
+    }" max="${max}" style="width:16em;vertical-align:middle"></progress> ${escapeHtml(text)}</div>`,
+    "text/plain": text,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prompt diff
+
+/** One piece of a diff. */
+export interface DiffPart {
+  kind: "same" | "ins" | "del";
+  text: string;
+}
+
+const MAX_LCS_CELLS = 4_000_000;
+
+/** Longest-common-subsequence diff of two token lists, with adjacent parts merged. */
+function diffTokens(a: readonly string[], b: readonly string[]): DiffPart[] {
+  if (a.length * b.length > MAX_LCS_CELLS) {
+    // Too large to align cheaply: show it as one replacement rather than stall a notebook.
+    return merge([{ kind: "del", text: a.join("") }, { kind: "ins", text: b.join("") }]);
+  }
+  const n = a.length;
+  const m = b.length;
+  const table = new Uint32Array((n + 1) * (m + 1));
+  const at = (i: number, j: number) => table[i * (m + 1) + j]!;
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = m - 1; j >= 0; j--) {
+      table[i * (m + 1) + j] = a[i] === b[j]
+        ? at(i + 1, j + 1) + 1
+        : Math.max(at(i + 1, j), at(i, j + 1));
+    }
+  }
+  const parts: DiffPart[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] === b[j]) {
+      parts.push({ kind: "same", text: a[i++]! });
+      j++;
+    } else if (i < n && (j === m || at(i + 1, j) >= at(i, j + 1))) {
+      // Deletions first, so a replaced passage reads old-then-new.
+      parts.push({ kind: "del", text: a[i++]! });
+    } else {
+      parts.push({ kind: "ins", text: b[j++]! });
+    }
+  }
+  return merge(parts);
+}
+
+function merge(parts: DiffPart[]): DiffPart[] {
+  const out: DiffPart[] = [];
+  for (const part of parts) {
+    if (part.text === "") continue;
+    const last = out[out.length - 1];
+    if (last && last.kind === part.kind) last.text += part.text;
+    else out.push({ ...part });
+  }
+  return out;
+}
+
+function splitLines(text: string): string[] {
+  return text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
+}
+
+function splitWords(text: string): string[] {
+  return text.match(/\s+|[\p{L}\p{N}_]+|[^\s\p{L}\p{N}_]/gu) ?? [];
+}
+
+/**
+ * A line diff refined to words: unchanged lines stay whole; a run of changed lines is diffed
+ * word by word, so a one-word edit shows as one `del` and one `ins`.
+ *
+ * @example
+ * ```ts
+ * import { diffText } from "./notebook.ts";
+ * const parts = diffText("Answer briefly.\nBe precise.", "Answer briefly.\nBe very precise.");
+ * if (JSON.stringify(parts) !== JSON.stringify([
+ *   { kind: "same", text: "Answer briefly.\nBe " },
+ *   { kind: "ins", text: "very " },
+ *   { kind: "same", text: "precise." },
+ * ])) throw new Error(JSON.stringify(parts));
+ * ```
+ */
+export function diffText(before: string, after: string): DiffPart[] {
+  const lineParts = diffTokens(splitLines(before), splitLines(after));
+  const out: DiffPart[] = [];
+  for (let k = 0; k < lineParts.length; k++) {
+    const part = lineParts[k]!;
+    const next = lineParts[k + 1];
+    if (part.kind !== "same" && next !== undefined && next.kind !== "same") {
+      const [del, ins] = part.kind === "del" ? [part, next] : [next, part];
+      out.push(...diffTokens(splitWords(del.text), splitWords(ins.text)));
+      k++;
+    } else {
+      out.push(part);
+    }
+  }
+  return merge(out);
+}
+
+const DEL_STYLE = "background:#ffd7d5;color:#82071e;text-decoration:line-through";
+const INS_STYLE = "background:#ccffd8;color:#055d20;text-decoration:none";
+
+function diffPartsHtml(parts: readonly DiffPart[]): string {
+  return parts.map((p) => {
+    const text = escapeHtml(p.text);
+    if (p.kind === "same") return text;
+    return `<${p.kind} style="${p.kind === "del" ? DEL_STYLE : INS_STYLE}">${text}</${p.kind}>`;
+  }).join("");
+}
+
+const PRE_STYLE = "white-space:pre-wrap;font-size:12px;line-height:1.4;margin:0 0 0.6em 0";
+
+/**
+ * A prompt diff as HTML: deleted text in `<del>`, inserted text in `<ins>`. Prompt programs
+ * are diffed field by field (`system`, `instruction`, then other fields), unchanged fields
+ * marked as such.
+ *
+ * @example
+ * ```ts
+ * import { renderPromptDiff } from "./notebook.ts";
+ * const diff = renderPromptDiff("Be brief.", "Be very brief.").html;
+ * if (!diff.includes(">very </ins>") || diff.includes("<del")) throw new Error(diff);
+ * ```
+ */
+export function renderPromptDiff(
+  before: string | PromptProgram,
+  after: string | PromptProgram,
+): HtmlFragment {
+  if (typeof before === "string" && typeof after === "string") {
+    return new HtmlFragment(
+      `<pre class="rpt-diff" style="${PRE_STYLE}">${diffPartsHtml(diffText(before, after))}</pre>`,
+    );
+  }
+  const a: Record<string, string> = typeof before === "string" ? { instruction: before } : before;
+  const b: Record<string, string> = typeof after === "string" ? { instruction: after } : after;
+  const fields = [...new Set(["system", "instruction", ...Object.keys(a), ...Object.keys(b)])]
+    .filter((f) => f in a || f in b);
+  const blocks = fields.map((field) => {
+    const x = a[field] ?? "";
+    const y = b[field] ?? "";
+    const head = `<div class="rpt-diff-field" style="font-weight:bold">${escapeHtml(field)}${
+      x === y ? ' <span style="font-weight:normal;color:#777">(unchanged)</span>' : ""
+    }</div>`;
+    return `${head}<pre class="rpt-diff" style="${PRE_STYLE}">${
+      diffPartsHtml(diffText(x, y))
+    }</pre>`;
+  });
+  return new HtmlFragment(`<div class="rpt-prompt-diff">${blocks.join("")}</div>`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables and reports
+
+/** Options of {@linkcode renderTable}. */
+export interface TableOptions {
+  /** Columns in order; default: the keys of all rows in first-seen order. */
+  columns?: string[];
+  /** Decimals for non-integer numbers (default 3). */
+  digits?: number;
+  caption?: string;
+  /** Cut cell text longer than this with an ellipsis (default 200). */
+  maxChars?: number;
+}
+
+/**
+ * An HTML table of plain rows: text escaped, numbers right-aligned with fixed decimals,
+ * null/undefined as `–`, objects as JSON.
+ *
+ * @example
+ * ```ts
+ * import { renderTable } from "./notebook.ts";
+ * const table = renderTable([{ topic: "a<b", p: 0.5 }]).html;
+ * if (!table.includes("<td>a&lt;b</td>") || !table.includes(">0.500</td>")) throw new Error();
+ * ```
+ */
+export function renderTable(
+  rows: readonly Record<string, unknown>[],
+  options: TableOptions = {},
+): HtmlFragment {
+  const digits = options.digits ?? 3;
+  const maxChars = options.maxChars ?? 200;
+  const columns = options.columns ?? [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const cell = (value: unknown): string => {
+    if (typeof value === "number") {
+      const text = Number.isInteger(value) ? String(value) : value.toFixed(digits);
+      return `<td style="text-align:right;font-variant-numeric:tabular-nums">${text}</td>`;
+    }
+    if (value === null || value === undefined) return `<td style="color:#999">–</td>`;
+    const text = typeof value === "string" ? value : JSON.stringify(value);
+    return `<td>${escapeHtml(truncate(text, maxChars))}</td>`;
+  };
+  const caption = options.caption
+    ? `<caption style="caption-side:top;text-align:left;font-weight:bold">${
+      escapeHtml(options.caption)
+    }</caption>`
+    : "";
+  const head = `<thead><tr>${
+    columns.map((c) => `<th style="text-align:left">${escapeHtml(c)}</th>`).join("")
+  }</tr></thead>`;
+  const body = `<tbody>${
+    rows.map((row) => `<tr>${columns.map((c) => cell(row[c])).join("")}</tr>`).join("")
+  }</tbody>`;
+  return new HtmlFragment(
+    `<table class="rpt-table" style="border-collapse:collapse;font-size:13px">${caption}${head}${body}</table>`,
+  );
+}
+
+/** Cuts text to at most `max` characters, ending with `…` when cut. */
+export function truncate(text: string, max: number): string {
+  const chars = [...text];
+  return chars.length <= max ? text : `${chars.slice(0, Math.max(0, max - 1)).join("")}…`;
+}
+
+function metricRows(metrics: Metrics): Record<string, unknown>[] {
+  const rows: Record<string, unknown>[] = [
+    { metric: "score", value: metrics.score },
+    { metric: "full credit", value: metrics.fullCredit },
+    ...Object.entries(metrics.extra).map(([metric, value]) => ({ metric, value })),
+    { metric: "mean confidence", value: metrics.avgConfidence },
+    { metric: "Brier", value: metrics.brier },
+    { metric: "ECE", value: metrics.ece },
+    { metric: "format-error rate", value: metrics.formatErrorRate },
+    { metric: "error rate", value: metrics.errorRate },
+  ];
+  for (const [name, s] of Object.entries(metrics.perSubtask)) {
+    rows.push({ metric: `score on ${name} (n=${s.n})`, value: s.score });
+  }
+  return rows;
+}
+
+function promptHtml(prompt: PromptProgram): string {
+  return Object.entries(prompt).map(([field, text]) =>
+    `<div style="font-weight:bold">${escapeHtml(field)}</div><pre style="${PRE_STYLE}">${
+      escapeHtml(text)
+    }</pre>`
+  ).join("");
+}
+
+/** Options shared by the report renderers. */
+export interface ReportHtmlOptions {
+  /** Labels the output "(simulated)" when the figures come from the offline simulator. */
+  simulated?: boolean;
+  /** Include the prompt program (default true). */
+  showPrompt?: boolean;
+}
+
+/**
+ * A diagnostic report as HTML: metrics, counts, warnings, retained failure topics with their
+ * prevalence, description and examples, and the prompt.
+ *
+ * @example
+ * ```ts
+ * import { renderReportHtml } from "./notebook.ts";
+ * const html = renderReportHtml({
+ *   iteration: 2, prompt: { system: "S", instruction: "I" },
+ *   metrics: { n: 2, parsed: 2, score: 0.5, fullCredit: 0.5, avgConfidence: 0.9, brier: 0.41,
+ *     ece: 0.4, formatErrorRate: 0, errorRate: 0, perSubtask: {}, extra: {} },
+ *   topics: [{ name: "Overconfidence", description: "Too sure.", examples: ["said 0.9"] }],
+ *   counts: { examples: 2, failures: 1, diagnoses: 1, formatErrors: 0, errors: 0 },
+ *   warnings: [],
+ * }, { simulated: true }).html;
+ * if (!html.includes("Overconfidence") || !html.includes("(simulated)")) throw new Error();
+ * ```
+ */
+export function renderReportHtml(
+  report: DiagnosticReport,
+  options: ReportHtmlOptions = {},
+): HtmlFragment {
+  const sim = options.simulated ? " (simulated)" : "";
+  const c = report.counts;
+  const parts = [
+    `<h3>Diagnostic report · iteration ${report.iteration}${sim}</h3>`,
+    `<p>${c.examples} examples · ${c.failures} failures · ${c.diagnoses} diagnoses · ${c.formatErrors} format errors · ${c.errors} provider errors</p>`,
+    renderTable(metricRows(report.metrics), { caption: `Metrics${sim}` }).html,
+  ];
+  if (report.warnings.length) {
+    parts.push(
+      `<ul class="rpt-warnings">${
+        report.warnings.map((w) => `<li style="color:#9a6700">⚠ ${escapeHtml(w)}</li>`).join("")
+      }</ul>`,
+    );
+  }
+  parts.push(`<h4>Failure topics (${report.topics.length})</h4>`);
+  if (report.topics.length === 0) parts.push("<p><i>No failure topics.</i></p>");
+  for (const topic of report.topics) {
+    const prevalence = topic.prevalence === undefined
+      ? ""
+      : ` <span style="color:#555">(prevalence ${topic.prevalence.toFixed(2)})</span>`;
+    parts.push(
+      `<div class="rpt-topic"><b>${escapeHtml(topic.name)}</b>${prevalence}<div>${
+        escapeHtml(topic.description)
+      }</div>${
+        topic.examples.length
+          ? `<ul>${topic.examples.map((e) => `<li>${escapeHtml(e)}</li>`).join("")}</ul>`
+          : ""
+      }</div>`,
+    );
+  }
+  if (options.showPrompt ?? true) parts.push(`<h4>Prompt</h4>${promptHtml(report.prompt)}`);
+  return new HtmlFragment(`<div class="rpt-report">${parts.join("\n")}</div>`);
+}
+
+/**
+ * A run summary as HTML: how it stopped, the selected prompt against the seed on dev and test,
+ * and one row per step (train/dev score and Brier, selection value, topics, action).
+ */
+export function renderRunHtml(summary: RunSummary, options: ReportHtmlOptions = {}): HtmlFragment {
+  const sim = (options.simulated ?? summary.simulated) ? " (simulated)" : "";
+  const num = (x: number | null | undefined) => x ?? null;
+  const steps = summary.steps.map((s) => ({
+    step: s.step,
+    "train score": num(s.train?.score),
+    "train Brier": num(s.train?.brier),
+    "dev score": s.dev.score,
+    "dev Brier": num(s.dev.brier),
+    selection: s.selection,
+    selected: s.selected ? "★" : "",
+    topics: s.topics.join("; "),
+    action: s.action,
+  }));
+  const sel = summary.selected;
+  const compare = [
+    {
+      prompt: "seed",
+      "dev score": summary.seed.dev.score,
+      "dev Brier": summary.seed.dev.brier,
+      "test score": num(summary.seed.test?.score),
+      "test Brier": num(summary.seed.test?.brier),
+    },
+    {
+      prompt: `selected (step ${sel.step})`,
+      "dev score": sel.dev.score,
+      "dev Brier": sel.dev.brier,
+      "test score": num(sel.test?.score),
+      "test Brier": num(sel.test?.brier),
+    },
+  ];
+  const cmp = summary.comparison;
+  const parts = [
+    `<h3>Run · ${escapeHtml(summary.task)}${sim}</h3>`,
+    `<p>${summary.iterationsRun} iterations · stopped (${summary.stop.kind}): ${
+      escapeHtml(summary.stop.reason)
+    }</p>`,
+    renderTable(compare, { caption: `Seed vs selected${sim}` }).html,
+    cmp
+      ? `<p>Test score delta ${cmp.delta.toFixed(3)} [${cmp.lo.toFixed(3)}, ${
+        cmp.hi.toFixed(3)
+      }] (paired bootstrap, n=${cmp.n}, P(final &gt; seed) = ${
+        cmp.probabilityFinalGreater.toFixed(2)
+      })</p>`
+      : "",
+    renderTable(steps, { caption: `Steps${sim}` }).html,
+    `<h4>Selected prompt (step ${sel.step})</h4>${promptHtml(sel.prompt)}`,
+  ];
+  return new HtmlFragment(`<div class="rpt-run">${parts.join("\n")}</div>`);
+}
