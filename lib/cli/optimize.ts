@@ -1,0 +1,330 @@
+/**
+ * `rpt optimize`: runs RPT on a task and writes the run record.
+ *
+ * ```
+ * rpt optimize --task T --target SPEC --optimizer SPEC [--critic SPEC] [--embedder SPEC]
+ *              [--iterations N] [--confidence-aware] [--memory MODE] [--protocol paper|explore]
+ *              [--concurrency C] [--budget-usd X] [--run-dir D] [--seed S] [--dry-run] ...
+ * ```
+ *
+ * Bad configuration (unknown task, bad model spec, missing key, unreadable data) is one
+ * clear line on stderr before any call. On a terminal a progress bar shows the step and
+ * phase; otherwise one plain line per step. Ctrl-C stops after saving the last complete
+ * step (exit 130); `rpt resume D` continues.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  createRunModels,
+  estimateRun,
+  loadRunData,
+  type LoopProgress,
+  optimize,
+  type OptimizeOptions,
+  type OptimizeResult,
+  parseRunConfig,
+} from "../revise.ts";
+import { ProviderError } from "../llm/model.ts";
+import type { RunConfigInput, StepSummary } from "../types.ts";
+import { ConfigError } from "../util/errors.ts";
+
+const HELP = `usage: rpt optimize --task T --target SPEC --optimizer SPEC [flags]
+
+  --task T              hotpotqa | livebench_math | formula | synthetic | custom:<task.json>
+  --target SPEC         target model, e.g. openai:gpt-4.1-mini, gemini:gemini-2.5-flash, sim:target
+  --optimizer SPEC      optimizer model, e.g. openai:gpt-4.1, sim:optimizer
+  --critic SPEC         critic model (default: the optimizer)
+  --embedder SPEC       embedder for clustering: tfidf (default), sim:embed, openai:text-embedding-3-small
+  --iterations N        iterations T (default 10)
+  --confidence-aware    select with the Brier term (w = 0.05) and name calibration as a goal
+  --memory MODE         history_summary (default) | all_reports | last_k | last_report
+  --memory-k K          past reports shown in last_k mode (default 3)
+  --protocol P          paper (default: one diagnose call per iteration) | explore
+  --explore-calls N     diagnose calls per iteration in explore (default 4)
+  --concurrency C       model calls in flight (default 16)
+  --budget-usd X        stop before spending more than X dollars
+  --run-dir D           run directory (default runs/<task>-<time>)
+  --seed S              seed of clustering, bootstrap and simulated models (default 0)
+  --data-dir DIR        data directory (default RPT_DATA_DIR, then data/)
+  --cache FILE          response cache (default RPT_CACHE, then .rpt/cache.sqlite)
+  --limit-train N, --limit-dev N, --limit-test N   use the first N examples of a split
+  --config FILE         read settings from a JSON RunConfig (flags override it)
+  --dry-run             print the expected calls, tokens and dollars, then exit
+  --quiet               no progress output`;
+
+/** The parsed command line of `rpt optimize`. */
+export interface OptimizeCommand {
+  config: RunConfigInput;
+  runDir?: string;
+  dryRun: boolean;
+  quiet: boolean;
+  help: boolean;
+}
+
+function intFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new ConfigError(`--${name}: expected an integer, got "${value}"`);
+  return n;
+}
+
+function numFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new ConfigError(`--${name}: expected a number, got "${value}"`);
+  return n;
+}
+
+/**
+ * Parses `rpt optimize` arguments into a run config (not yet validated: {@linkcode optimize}
+ * does that). Unknown flags are a {@linkcode ConfigError}.
+ *
+ * @example
+ * ```ts
+ * import { parseOptimizeArgs } from "./optimize.ts";
+ * const c = await parseOptimizeArgs(["--task", "synthetic", "--target", "sim:target",
+ *   "--optimizer", "sim:optimizer", "--iterations", "3", "--confidence-aware"]);
+ * if (c.config.iterations !== 3 || c.config.confidenceAware !== true) throw new Error();
+ * ```
+ */
+export async function parseOptimizeArgs(args: string[]): Promise<OptimizeCommand> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        task: { type: "string" },
+        target: { type: "string" },
+        optimizer: { type: "string" },
+        critic: { type: "string" },
+        embedder: { type: "string" },
+        iterations: { type: "string" },
+        "confidence-aware": { type: "boolean" },
+        memory: { type: "string" },
+        "memory-k": { type: "string" },
+        protocol: { type: "string" },
+        "explore-calls": { type: "string" },
+        concurrency: { type: "string" },
+        "budget-usd": { type: "string" },
+        "run-dir": { type: "string" },
+        seed: { type: "string" },
+        "data-dir": { type: "string" },
+        cache: { type: "string" },
+        "limit-train": { type: "string" },
+        "limit-dev": { type: "string" },
+        "limit-test": { type: "string" },
+        config: { type: "string" },
+        "dry-run": { type: "boolean" },
+        quiet: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message} (see 'rpt optimize --help')`);
+  }
+  let base: Record<string, unknown> = {};
+  if (values.config !== undefined) {
+    try {
+      base = JSON.parse(await Deno.readTextFile(values.config));
+    } catch (error) {
+      throw new ConfigError(`--config ${values.config}: cannot read: ${(error as Error).message}`);
+    }
+  }
+  const set = <T>(key: string, value: T | undefined) => {
+    if (value !== undefined) base[key] = value;
+  };
+  set("task", values.task);
+  set("target", values.target);
+  set("optimizer", values.optimizer);
+  set("critic", values.critic);
+  set("embedder", values.embedder);
+  set("iterations", intFlag("iterations", values.iterations));
+  set("confidenceAware", values["confidence-aware"]);
+  set("memory", values.memory);
+  set("memoryK", intFlag("memory-k", values["memory-k"]));
+  set("protocol", values.protocol);
+  set("exploreCalls", intFlag("explore-calls", values["explore-calls"]));
+  set("concurrency", intFlag("concurrency", values.concurrency));
+  set("budgetUsd", numFlag("budget-usd", values["budget-usd"]));
+  set("seed", intFlag("seed", values.seed));
+  set("dataDir", values["data-dir"]);
+  set("cache", values.cache);
+  const limits = {
+    ...(base.limits as Record<string, number> | undefined),
+    ...Object.fromEntries(
+      (["train", "dev", "test"] as const).flatMap((s) => {
+        const n = intFlag(`limit-${s}`, values[`limit-${s}`]);
+        return n === undefined ? [] : [[s, n]];
+      }),
+    ),
+  };
+  if (Object.keys(limits).length > 0) base.limits = limits;
+  for (const required of ["task", "target", "optimizer"]) {
+    if (!values.help && base[required] === undefined) {
+      throw new ConfigError(`--${required} is required (see 'rpt optimize --help')`);
+    }
+  }
+  return {
+    config: base as RunConfigInput,
+    ...(values["run-dir"] !== undefined ? { runDir: values["run-dir"] } : {}),
+    dryRun: values["dry-run"] === true,
+    quiet: values.quiet === true,
+    help: values.help === true,
+  };
+}
+
+/** Progress output: a bar on a terminal, one plain line per step otherwise. */
+export function progressReporter(quiet: boolean): Pick<OptimizeOptions, "onProgress" | "onStep"> & {
+  done(): void;
+} {
+  if (quiet) return { done() {} };
+  const tty = Deno.stderr.isTerminal();
+  const encoder = new TextEncoder();
+  let last = 0;
+  const write = (text: string) => Deno.stderr.writeSync(encoder.encode(text));
+  const onStep = (s: StepSummary) => {
+    if (tty) write("\r\x1b[2K");
+    const train = s.train ? ` train ${s.train.score.toFixed(3)}` : "";
+    const test = s.test ? ` test ${s.test.score.toFixed(3)}` : "";
+    const what = s.stopReason ? `stop: ${s.stopReason}` : s.action;
+    write(
+      `step ${s.step} (${s.kind}):${train} dev ${s.dev.score.toFixed(3)}${test} ` +
+        `selection ${s.selection.toFixed(4)}${s.selected ? " *best*" : ""}; ${what}` +
+        `${s.rejections.length ? ` (${s.rejections.length} rejected)` : ""}\n`,
+    );
+  };
+  const onProgress = (p: LoopProgress) => {
+    if (!tty) return;
+    const now = Date.now();
+    if (now - last < 100 && p.done !== p.total) return;
+    last = now;
+    const width = 24;
+    const filled = p.total > 0 ? Math.round((p.done / p.total) * width) : 0;
+    const bar = "#".repeat(filled) + "-".repeat(width - filled);
+    write(
+      `\r\x1b[2Kstep ${p.step}/${p.iterations} ${p.phase.padEnd(9)} [${bar}] ${p.done}/${p.total}`,
+    );
+  };
+  return { onStep, onProgress, done: () => tty && write("\r\x1b[2K") };
+}
+
+/** Runs `fn` with Ctrl-C turned into a clean stop (abort signal); a second Ctrl-C exits. */
+export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) Deno.exit(130);
+    console.error("\nrpt: stopping after saving the last complete step (Ctrl-C again to quit now)");
+    controller.abort(new DOMException("interrupted by Ctrl-C", "AbortError"));
+  };
+  let listening = false;
+  try {
+    Deno.addSignalListener("SIGINT", onSigint);
+    listening = true;
+  } catch {
+    // No signal support (e.g. some Windows consoles): Ctrl-C then kills the process.
+  }
+  try {
+    return await fn(controller.signal);
+  } finally {
+    if (listening) Deno.removeSignalListener("SIGINT", onSigint);
+  }
+}
+
+/**
+ * Runs a loop with Ctrl-C handling and progress output; a provider failure that survived
+ * the retries becomes one line pointing at `rpt resume` (completed steps are saved).
+ */
+export async function runLoop(
+  quiet: boolean,
+  start: (options: OptimizeOptions) => Promise<OptimizeResult>,
+): Promise<number> {
+  const reporter = progressReporter(quiet);
+  let dir: string | undefined;
+  try {
+    const result = await withInterrupt((signal) =>
+      start({
+        signal,
+        onProgress: reporter.onProgress,
+        onStep: reporter.onStep,
+        onRunDir: (d) => (dir = d),
+      })
+    );
+    reporter.done();
+    return reportResult(result);
+  } catch (error) {
+    reporter.done();
+    if (!(error instanceof ProviderError) || dir === undefined) throw error;
+    console.error(
+      `rpt: ${error.message}\nrpt: the run is saved up to its last complete step; ` +
+        `continue with: rpt resume ${dir}`,
+    );
+    return 1;
+  }
+}
+
+/** Prints the end of a run and returns the exit code. */
+export function reportResult(result: OptimizeResult): number {
+  if (result.interrupted || result.summary === null) {
+    console.error(
+      `rpt: interrupted after ${result.state.completedSteps} complete step(s); ` +
+        `continue with: rpt resume ${result.dir}`,
+    );
+    return 130;
+  }
+  const s = result.summary;
+  const test = s.selected.test ? s.selected.test.score.toFixed(4) : "not scored";
+  const cmp = s.comparison
+    ? ` (vs seed ${s.comparison.delta >= 0 ? "+" : ""}${s.comparison.delta.toFixed(4)}, ` +
+      `95% CI [${s.comparison.lo.toFixed(4)}, ${s.comparison.hi.toFixed(4)}])`
+    : "";
+  console.log(`stopped: ${s.stop.kind}: ${s.stop.reason}`);
+  console.log(
+    `selected step ${s.selected.step}: dev ${s.selected.dev.score.toFixed(4)}, test ${test}${cmp}`,
+  );
+  console.log(
+    `cost: $${result.usage.total.usd.toFixed(4)} (${result.usage.total.calls} calls, ` +
+      `${result.usage.total.cacheHits} cache hits)${s.simulated ? " [simulated]" : ""}`,
+  );
+  console.log(`run record: ${result.dir}  (rpt show ${result.dir})`);
+  return 0;
+}
+
+/** `rpt optimize`. */
+export async function run(args: string[]): Promise<number> {
+  const cmd = await parseOptimizeArgs(args);
+  if (cmd.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (cmd.dryRun) {
+    const config = parseRunConfig(cmd.config);
+    const { task, data } = await loadRunData(config);
+    await createRunModels(config); // checks specs and keys; creating a model calls nothing
+    const e = estimateRun(config, task, data);
+    console.log(
+      `dry run: ${task.name}, ${config.iterations} iterations, train/dev/test ` +
+        `${data.train.length}/${data.dev.length}/${data.test.length}`,
+    );
+    for (const l of e.lines) {
+      console.log(
+        `  ${l.role.padEnd(9)} ${l.model.padEnd(28)} ${String(l.calls).padStart(7)} calls ` +
+          `${String(l.inputTokens).padStart(11)} in ${String(l.outputTokens).padStart(10)} out  ` +
+          `${l.priced ? `$${l.usd.toFixed(2)}` : "price unknown"}`,
+      );
+    }
+    console.log(
+      `  total: ${e.calls} calls, ${e.tokens} tokens, at most $${e.usd.toFixed(2)}` +
+        (e.unpriced.length ? ` (+ unpriced: ${e.unpriced.join(", ")})` : ""),
+    );
+    console.log(`  assumptions: ${e.assumptions.join("; ")}`);
+    return 0;
+  }
+  return await runLoop(cmd.quiet, (options) =>
+    optimize(cmd.config, {
+      ...(cmd.runDir !== undefined ? { runDir: cmd.runDir } : {}),
+      ...options,
+    }));
+}

@@ -1,0 +1,39 @@
+/**
+ * `rpt resume RUN_DIR`: continues an interrupted run from its last complete step with the
+ * config recorded in the run directory. Calls that completed before the interruption come
+ * from the response cache, so none is paid twice.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { continueRun } from "../revise.ts";
+import { ConfigError } from "../util/errors.ts";
+import { runLoop } from "./optimize.ts";
+
+const HELP = `usage: rpt resume RUN_DIR [--quiet]
+
+Continues an interrupted run from its last complete step (the config is read from
+RUN_DIR/config.json; API keys from the environment).`;
+
+/** `rpt resume`. */
+export async function run(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { quiet: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+    });
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message} (see 'rpt resume --help')`);
+  }
+  if (parsed.values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const dir = parsed.positionals[0];
+  if (dir === undefined || parsed.positionals.length > 1) {
+    throw new ConfigError("expected exactly one run directory: rpt resume RUN_DIR");
+  }
+  return await runLoop(parsed.values.quiet === true, (options) => continueRun(dir, options));
+}

@@ -1,0 +1,124 @@
+/**
+ * `rpt show RUN_DIR`: a readable summary of a run: the iterations table, the selected
+ * prompt, the test result with its interval, and the cost. Works on unfinished runs too
+ * (from their checkpoint).
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { loadRun, type RunRecord } from "../run.ts";
+import type { StepSummary } from "../types.ts";
+import { ConfigError } from "../util/errors.ts";
+
+const HELP = `usage: rpt show RUN_DIR [--json]
+
+Prints the iterations table, the selected prompt, the test result with its bootstrap
+interval against the seed, and the cost. --json prints summary.json and usage.json.`;
+
+function f(x: number | null | undefined, digits = 3): string {
+  return x === null || x === undefined ? "-" : x.toFixed(digits);
+}
+
+/**
+ * The text `rpt show` prints for a loaded run.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadRun } from "../run.ts";
+ * import { formatRun } from "./show.ts";
+ * console.log(formatRun(await loadRun("runs/my-run")));
+ * ```
+ */
+export function formatRun(run: RunRecord): string {
+  const steps: StepSummary[] = run.summary?.steps ?? run.state?.steps ?? [];
+  const c = run.config;
+  const lines: string[] = [];
+  const simulated = run.summary?.simulated ?? [c.target, c.optimizer, c.critic ?? "", c.embedder]
+    .some((s) => s.startsWith("sim:"));
+  lines.push(
+    `run ${run.dir}${simulated ? "  [SIMULATED models]" : ""}`,
+    `task ${c.task}; target ${c.target}; optimizer ${c.optimizer}; critic ${
+      c.critic ?? c.optimizer
+    }; embedder ${c.embedder}`,
+    `T = ${c.iterations}, memory ${c.memory}, protocol ${c.protocol}, ` +
+      `${
+        c.confidenceAware ? "confidence-aware (w = 0.05)" : "plain selection (w = 0)"
+      }, seed ${c.seed}`,
+    "",
+    "step  kind       train   dev     test    brier(dev) chars  select   action",
+  );
+  for (const s of steps) {
+    lines.push(
+      `${String(s.step).padStart(4)}  ${s.kind.padEnd(9)}  ${f(s.train?.score).padEnd(6)}  ` +
+        `${f(s.dev.score).padEnd(6)}  ${f(s.test?.score).padEnd(6)}  ${f(s.dev.brier).padEnd(9)}  ${
+          String(s.promptChars).padStart(5)
+        }  ${f(s.selection, 4).padStart(7)}${s.selected ? "*" : " "} ${s.action}${
+          s.rejections.length ? ` (${s.rejections.length} rejected)` : ""
+        }`,
+    );
+  }
+  lines.push("", "* = best so far (strictly higher selection value on dev)");
+  const sum = run.summary;
+  if (sum === null) {
+    const done = run.state?.completedSteps ?? 0;
+    lines.push("", `not finished: ${done} complete step(s); continue with: rpt resume ${run.dir}`);
+  } else {
+    lines.push("", `stopped: ${sum.stop.kind}: ${sum.stop.reason}`);
+    lines.push(
+      `selected: step ${sum.selected.step}, dev ${f(sum.selected.dev.score, 4)}, ` +
+        `test ${f(sum.selected.test?.score, 4)} (seed test ${f(sum.seed.test?.score, 4)})`,
+    );
+    if (sum.comparison) {
+      const k = sum.comparison;
+      lines.push(
+        `final - seed on test: ${k.delta >= 0 ? "+" : ""}${k.delta.toFixed(4)}, 95% CI ` +
+          `[${k.lo.toFixed(4)}, ${k.hi.toFixed(4)}], P(final > seed) ${
+            k.probabilityFinalGreater.toFixed(3)
+          } ` +
+          `(paired bootstrap, n = ${k.n}, ${k.iterations} resamples)`,
+      );
+    }
+    lines.push("", "selected prompt:");
+    for (const [field, value] of Object.entries(sum.selected.prompt)) {
+      lines.push(`--- ${field} ---`, value);
+    }
+  }
+  if (run.usage) {
+    const t = run.usage.total;
+    lines.push(
+      "",
+      `cost: $${t.usd.toFixed(4)}; ${t.calls} paid calls, ${t.cacheHits} cache hits, ` +
+        `${t.inputTokens} input / ${t.outputTokens} output tokens; ${run.usage.sessions.length} session(s)`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** `rpt show`. */
+export async function run(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+    });
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message} (see 'rpt show --help')`);
+  }
+  if (parsed.values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const dir = parsed.positionals[0];
+  if (dir === undefined || parsed.positionals.length > 1) {
+    throw new ConfigError("expected exactly one run directory: rpt show RUN_DIR");
+  }
+  const record = await loadRun(dir);
+  if (parsed.values.json) {
+    console.log(JSON.stringify({ summary: record.summary, usage: record.usage }, null, 2));
+  } else {
+    console.log(formatRun(record));
+  }
+  return 0;
+}

@@ -1,0 +1,103 @@
+/**
+ * The optimizer's system instructions (the "controller", DESIGN section 1, "Revision
+ * loop") and the fixed user messages of the loop protocol (CONTRACTS). The wording of the
+ * protocol messages' beginnings is part of the contract: the simulator recognises them.
+ *
+ * @module
+ */
+import type { PromptProgram, Protocol } from "./types.ts";
+
+/** What the controller instructions depend on. */
+export interface ControllerOptions {
+  /** Task name, for orientation only. */
+  task: string;
+  iterations: number;
+  confidenceAware: boolean;
+  protocol: Protocol;
+  /** Diagnose calls per iteration in `explore`. */
+  exploreCalls: number;
+  maxPromptChars: number;
+}
+
+/**
+ * The controller instructions. The goal is the task metric on the optimization set;
+ * calibration (Brier) is named as the second goal only in the confidence-aware setting,
+ * where selection weighs it too.
+ *
+ * @example
+ * ```ts
+ * import { controllerInstructions } from "./controller.ts";
+ * const text = controllerInstructions({ task: "hotpotqa", iterations: 10, confidenceAware: true,
+ *   protocol: "paper", exploreCalls: 1, maxPromptChars: 8000 });
+ * if (!text.includes("diagnose") || !/calibration/i.test(text)) throw new Error(text);
+ * ```
+ */
+export function controllerInstructions(o: ControllerOptions): string {
+  const goal = o.confidenceAware
+    ? "Goal: raise the task metric on the optimization set first; second, improve " +
+      "calibration (a lower Brier score: stated confidence should match how often answers " +
+      "are right)."
+    : "Goal: raise the task metric on the optimization set.";
+  const tool = o.protocol === "explore"
+    ? `Call the \`diagnose\` tool first with empty arguments: it diagnoses the current prompt. ` +
+      `Before deciding you may call it again with a candidate \`system\` and/or \`instruction\` ` +
+      `to diagnose that candidate instead (at most ${o.exploreCalls} diagnose calls in an ` +
+      `iteration, the first included); each call costs a full run of the target model.`
+    : "Call the `diagnose` tool once with empty arguments: it runs the target model on the " +
+      "optimization set with the current prompt and returns a diagnostic report.";
+  return [
+    `You are the optimizer of Reflective Prompt Tuning. You revise the prompt program ` +
+    `(fields \`system\` and \`instruction\`) that a target model uses on the task ` +
+    `"${o.task}". Each iteration (${o.iterations} in all) is a fresh conversation.`,
+    "",
+    goal,
+    "",
+    "Each iteration:",
+    `1. ${tool}`,
+    "2. The tool result holds `report` (metrics, counts and the recurring failure topics " +
+    "with representative examples), `memory` (past reports, each with the patch that " +
+    "followed it and its rationale, and a summary of where the current prompt stands) and " +
+    "`warnings`.",
+    '3. Return a decision as JSON: `{"action": "patch", "patch": {"system"?, "instruction"?, ' +
+    '"rationale"}}` or `{"action": "stop", "stop_reason": "..."}`.',
+    "",
+    "How to revise:",
+    "- Make targeted edits that address the most prevalent failure topics; each field you " +
+    "give replaces the old field whole, so write its complete new text. Omit a field to " +
+    "keep it.",
+    "- Revise, merge or delete existing rules rather than piling on new ones; keep the " +
+    `prompt short (at most ${o.maxPromptChars} characters in all).`,
+    "- Keep the output contract stable: the target must still answer with one JSON object " +
+    "holding its reasoning field, `answer` and `confidence` in [0, 1].",
+    "- Write general instructions. Never put answers of specific examples into the prompt, " +
+    "and never write about the edit itself (no 'apply this patch', no '[revised ...]').",
+    "- Use memory: do not repeat an edit that did not help; undo one that hurt.",
+    "- Stop when the metric has plateaued (memory shows the non-improving streak) or " +
+    "nothing worth fixing remains.",
+  ].join("\n");
+}
+
+/**
+ * The first user message of an iteration: "Iteration t of T" and the current prompt
+ * program as a JSON code block.
+ */
+export function iterationMessage(t: number, total: number, prompt: PromptProgram): string {
+  return `Iteration ${t} of ${total}\n\nThe current prompt program:\n\n\`\`\`json\n${
+    JSON.stringify({ system: prompt.system, instruction: prompt.instruction }, null, 2)
+  }\n\`\`\`\n\nCall the diagnose tool to diagnose it.`;
+}
+
+/** The re-ask when the optimizer answered without calling the tool. */
+export function missingToolMessage(detail?: string): string {
+  return `You must call the diagnose tool before deciding${detail ? ` (${detail})` : ""}. ` +
+    `Call it now with empty arguments to diagnose the current prompt.`;
+}
+
+/** The request for the decision after the tool result. */
+export const DECISION_REQUEST = "Now return your decision as JSON matching the decision schema.";
+
+/** The re-ask after a rejected patch. */
+export function patchRejectedMessage(reason: string): string {
+  return `Patch rejected: ${reason}. Return a corrected decision as JSON matching the ` +
+    `decision schema (or stop).`;
+}

@@ -1,0 +1,129 @@
+/**
+ * Selection (DESIGN section 1, "Selection"): every prompt, the seed included, is scored on
+ * the dev split, and the final prompt maximises the task's selection function, which
+ * already holds the length penalty P = 0.0025 per 1,000 prompt characters (see
+ * `selectionPenalty` in `tasks/common.ts`) and a Brier term weighted w = 0.05 in the
+ * confidence-aware setting, 0 otherwise. The best changes only on a strictly higher value,
+ * so on a tie the earlier (usually shorter-lived, simpler) prompt stays. The selected
+ * prompt is compared with the seed on test by a paired bootstrap.
+ *
+ * @module
+ */
+import { pairedBootstrap } from "./metrics.ts";
+import { promptChars } from "./tasks/common.ts";
+import type { Task } from "./tasks/task.ts";
+import type { FinalComparison, Metrics, PromptProgram, ScoredItem } from "./types.ts";
+
+/** Weight of the Brier term in the confidence-aware setting. */
+export const CONFIDENCE_AWARE_BRIER_WEIGHT = 0.05;
+
+/** The Brier weight for a setting: 0.05 when confidence-aware, else 0. */
+export function brierWeight(confidenceAware: boolean): number {
+  return confidenceAware ? CONFIDENCE_AWARE_BRIER_WEIGHT : 0;
+}
+
+/**
+ * The selection value of a prompt from its dev metrics (higher is better).
+ *
+ * @example
+ * ```ts
+ * import { selectionValue } from "./select.ts";
+ * import { formula } from "./tasks/formula.ts";
+ * const metrics = { n: 2, parsed: 2, score: 1, fullCredit: 1, avgConfidence: 1, brier: 0, ece: 0,
+ *   formatErrorRate: 0, errorRate: 0, perSubtask: {}, extra: {} };
+ * // Formula: 0.5 * accuracy - w * Brier - 0.0025 per 1,000 characters.
+ * const v = selectionValue(formula, metrics, { system: "", instruction: "x".repeat(1000) }, false);
+ * if (Math.abs(v - (0.5 - 0.0025)) > 1e-12) throw new Error(String(v));
+ * ```
+ */
+export function selectionValue(
+  task: Pick<Task, "selectionScore">,
+  metrics: Metrics,
+  prompt: PromptProgram,
+  confidenceAware: boolean,
+): number {
+  return task.selectionScore({
+    metrics,
+    promptChars: promptChars(prompt),
+    brierWeight: brierWeight(confidenceAware),
+  });
+}
+
+/** A scored candidate: the step that produced it and its selection value. */
+export interface Candidate {
+  step: number;
+  selection: number;
+}
+
+/**
+ * The best after seeing `candidate`: it replaces `best` only when strictly higher (a
+ * non-finite value never wins).
+ *
+ * @example
+ * ```ts
+ * import { updateBest } from "./select.ts";
+ * const a = updateBest(null, { step: 1, selection: 0.5 });
+ * const b = updateBest(a.best, { step: 2, selection: 0.5 });
+ * if (b.replaced || b.best.step !== 1) throw new Error("a tie must keep the earlier prompt");
+ * ```
+ */
+export function updateBest<C extends Candidate>(
+  best: C | null,
+  candidate: C,
+): { best: C; replaced: boolean } {
+  if (best === null) return { best: candidate, replaced: true };
+  if (Number.isFinite(candidate.selection) && candidate.selection > best.selection) {
+    return { best: candidate, replaced: true };
+  }
+  return { best, replaced: false };
+}
+
+/** The candidate selection keeps after seeing all of them in order (first strictly-greater wins). */
+export function selectBest<C extends Candidate>(candidates: readonly C[]): C | null {
+  let best: C | null = null;
+  for (const c of candidates) best = updateBest(best, c).best;
+  return best;
+}
+
+/**
+ * Paired bootstrap of the selected prompt's mean test score against the seed's, pairing
+ * items by example id (ids missing on either side are left out).
+ *
+ * @example
+ * ```ts
+ * import { compareWithSeed } from "./select.ts";
+ * const item = (exampleId: string, score: number) =>
+ *   ({ exampleId, answer: "", confidence: 1, score, full: score === 1 });
+ * const r = compareWithSeed([item("a", 1), item("b", 1)], [item("a", 0), item("b", 1)], { seed: 1 });
+ * if (r.delta !== 0.5 || r.n !== 2) throw new Error(JSON.stringify(r));
+ * ```
+ */
+export function compareWithSeed(
+  finalItems: readonly ScoredItem[],
+  seedItems: readonly ScoredItem[],
+  opts: { seed?: number; iterations?: number } = {},
+): FinalComparison {
+  const seedById = new Map(seedItems.map((i) => [i.exampleId, i.score]));
+  const a: number[] = [];
+  const b: number[] = [];
+  for (const item of finalItems) {
+    const s = seedById.get(item.exampleId);
+    if (s === undefined) continue;
+    a.push(item.score);
+    b.push(s);
+  }
+  const iterations = opts.iterations ?? 1000;
+  const mean = (xs: number[]) => xs.length === 0 ? 0 : xs.reduce((x, y) => x + y, 0) / xs.length;
+  const r = pairedBootstrap(a, b, mean, { iterations, seed: opts.seed ?? 0 });
+  return {
+    statistic: "score",
+    n: a.length,
+    final: r.a,
+    seed: r.b,
+    delta: r.estimate,
+    lo: r.lo,
+    hi: r.hi,
+    probabilityFinalGreater: r.probabilityAGreater,
+    iterations,
+  };
+}
