@@ -112,6 +112,16 @@ export async function display(
     metadata: {},
     transient: target?.displayId ? { display_id: target.displayId } : {},
   });
+  await yieldToKernel();
+}
+
+/**
+ * Deno's kernel can report a cell finished before a display message sent at its very end
+ * is flushed, and headless runners (nbconvert) then drop that output: one macrotask turn
+ * lets the message go out first.
+ */
+function yieldToKernel(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 /** Displays Markdown text (printed verbatim outside the kernel). */
@@ -250,11 +260,14 @@ export function createProgress(label: string, target?: DisplayTarget): Progress 
   const send = (bundle: MediaBundle): Promise<void> => {
     const update = shown;
     shown = true;
-    return jupyter!.broadcast(update ? "update_display_data" : "display_data", {
-      data: bundle,
-      metadata: {},
-      transient: { display_id: displayId },
-    });
+    // Awaited through Promise.resolve: some kernel versions return nothing from broadcast.
+    return Promise.resolve(
+      jupyter!.broadcast(update ? "update_display_data" : "display_data", {
+        data: bundle,
+        metadata: {},
+        transient: { display_id: displayId },
+      }),
+    ).then(yieldToKernel);
   };
   const enqueue = (work: () => Promise<void> | void): Promise<void> => {
     chain = chain.then(work);

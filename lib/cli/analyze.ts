@@ -1,0 +1,155 @@
+/**
+ * `rpt analyze`: the trace analyses (paper section 4.3) of one or several runs.
+ *
+ * ```
+ * rpt analyze RUN_DIR... [--k 10] [--model SPEC] [--embedder SPEC] [--presence retained|all]
+ *             [--seed S] [--concurrency C] [--bootstrap N] [--out DIR] [--json]
+ * ```
+ *
+ * The LLM and embedder default to the first run's own critic (else optimizer) and embedder
+ * specs, so a simulated run is analysed by the simulator and a real run with the models the
+ * user chose for it. Real providers go through the response cache the run used (else the
+ * default one), so a second analysis pays for nothing. The JSON lands in `<run>/analysis/`
+ * for one run, and in `<first run>/analysis/pooled-<names>/` for several (or `--out`). The
+ * tables are printed labelled SIMULATED when the simulator was involved.
+ *
+ * @module
+ */
+import { basename, join } from "node:path";
+import { parseArgs } from "node:util";
+import {
+  type AnalysisProgress,
+  analysisToMarkdown,
+  analyzeRuns,
+  isSimulatedRun,
+  writeAnalysis,
+} from "../analysis.ts";
+import { defaultCachePath, SqliteResponseCache } from "../llm/cache.ts";
+import type { ChatModel, Embedder } from "../llm/model.ts";
+import { createChatModel, createEmbedder } from "../llm/spec.ts";
+import { wrapChatModel, wrapEmbedder } from "../llm/wrap.ts";
+import { loadRun, type RunRecord } from "../run.ts";
+import { ConfigError } from "../util/errors.ts";
+
+const HELP = `usage: rpt analyze RUN_DIR... [--k 10] [--model SPEC] [--embedder SPEC]
+                   [--presence retained|all] [--seed S] [--concurrency C]
+                   [--bootstrap N] [--out DIR] [--json]
+
+  RUN_DIR...     one or more run directories; several are pooled
+  --k            topics per corpus (default 10)
+  --model        LLM for the patch edits and topics (default: the run's critic/optimizer)
+  --embedder     embedder for ClusterFusion (default: the run's embedder)
+  --presence     failure topics present at a step: retained (default) or all
+  --seed         seed of clustering and bootstrap (default: the first run's seed)
+  --concurrency  calls in flight (default 4)
+  --bootstrap    bootstrap resamples of the delta intervals (default 1000)
+  --out          output directory (default <run>/analysis, or <first run>/analysis/pooled-...)
+  --json         print the result JSON instead of the tables`;
+
+function positiveInt(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new ConfigError(`--${flag}: expected a positive integer, got "${value}"`);
+  }
+  return n;
+}
+
+function integer(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new ConfigError(`--${flag}: expected an integer, got "${value}"`);
+  return n;
+}
+
+/** The default output directory for the analysed runs. */
+export function defaultOutDir(runs: readonly RunRecord[]): string {
+  const first = runs[0];
+  if (first === undefined) throw new ConfigError("no run directory given");
+  if (runs.length === 1) return join(first.dir, "analysis");
+  const names = runs.map((r) => basename(r.dir)).join("+");
+  const short = names.length > 80 ? `${runs.length}-runs` : names;
+  return join(first.dir, "analysis", `pooled-${short}`);
+}
+
+/** Runs `rpt analyze`; returns the exit code. */
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      k: { type: "string" },
+      model: { type: "string" },
+      embedder: { type: "string" },
+      presence: { type: "string" },
+      seed: { type: "string" },
+      concurrency: { type: "string" },
+      bootstrap: { type: "string" },
+      out: { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (positionals.length === 0) throw new ConfigError(`no run directory given\n\n${HELP}`);
+  const presence = values.presence ?? "retained";
+  if (presence !== "retained" && presence !== "all") {
+    throw new ConfigError(`--presence: expected retained or all, got "${presence}"`);
+  }
+  const k = positiveInt(values.k, "k", 10);
+  const concurrency = positiveInt(values.concurrency, "concurrency", 4);
+  const bootstrapIterations = positiveInt(values.bootstrap, "bootstrap", 1000);
+
+  const runs: RunRecord[] = [];
+  for (const dir of positionals) runs.push(await loadRun(dir, { records: true }));
+  const first = runs[0] as RunRecord;
+  const seed = integer(values.seed, "seed", first.config.seed);
+  const modelSpec = values.model ?? first.config.critic ?? first.config.optimizer;
+  const embedderSpec = values.embedder ?? first.config.embedder;
+  const sim = { seed, ...(first.config.dataDir ? { dataDir: first.config.dataDir } : {}) };
+  let model: ChatModel = await createChatModel(modelSpec, { sim });
+  let embedder: Embedder = await createEmbedder(embedderSpec, { sim });
+
+  let cache: SqliteResponseCache | undefined;
+  if (model.provider !== "sim" || embedder.provider !== "sim") {
+    cache = new SqliteResponseCache({ path: first.config.cache ?? defaultCachePath() });
+  }
+  if (model.provider !== "sim") model = wrapChatModel(model, { cache, concurrency });
+  if (embedder.provider !== "sim" && embedder.provider !== "tfidf") {
+    embedder = wrapEmbedder(embedder, { cache, concurrency });
+  }
+
+  const tty = Deno.stderr.isTerminal();
+  const progress = (p: AnalysisProgress) => {
+    const line = `${p.phase}: ${p.done}/${p.total}`;
+    if (tty) Deno.stderr.writeSync(new TextEncoder().encode(`\r${line}   `));
+    else if (p.done === p.total) console.error(line);
+  };
+  try {
+    const result = await analyzeRuns(runs, {
+      model,
+      embedder,
+      k,
+      seed,
+      concurrency,
+      bootstrapIterations,
+      failurePresence: presence,
+      onProgress: progress,
+    });
+    if (tty) console.error("");
+    const out = values.out ?? defaultOutDir(runs);
+    await writeAnalysis(result, out);
+    if (values.json) console.log(JSON.stringify(result, null, 2));
+    else {
+      console.log(analysisToMarkdown(result));
+      const simulated = runs.some(isSimulatedRun) ? " (SIMULATED)" : "";
+      console.log(`Written to ${out}${simulated}`);
+    }
+    return 0;
+  } finally {
+    cache?.close();
+  }
+}

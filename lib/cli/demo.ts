@@ -1,0 +1,273 @@
+/**
+ * `rpt demo`: the README's first command. A short RPT optimization run entirely on the
+ * offline simulator: HotPotQA from the data directory when one is found, else the bundled
+ * synthetic task. It shows progress, writes a run directory and prints the iterations
+ * table (score, Brier, failure topics, patch rationale), the selected prompt and the test
+ * result, every figure labelled SIMULATED.
+ *
+ * ```
+ * rpt demo [--data-dir D] [--iterations N] [--run-dir D] [--task T] [--seed S] [--plain]
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join, relative, resolve } from "node:path";
+import { optimize } from "../revise.ts";
+import type { LoopProgress } from "../revise.ts";
+import type { Metrics, PromptProgram, RunSummary, StepSummary } from "../types.ts";
+import { ConfigError } from "../util/errors.ts";
+
+const HELP = `usage: rpt demo [--data-dir D] [--iterations N] [--run-dir D] [--task T] [--seed S]
+
+A short RPT optimization on the offline simulator (no network, no API key).
+
+  --data-dir     data directory (default: RPT_DATA_DIR, then ../shared/data, then data/);
+                 without HotPotQA data the bundled synthetic task runs
+  --iterations   revision iterations (default 10)
+  --run-dir      run directory to write (default runs/demo-<time>)
+  --task         task to optimize (default hotpotqa when its data is found, else synthetic)
+  --seed         seed of the simulator, clustering and bootstrap (default 0)
+  --plain        no in-place progress line, one line per step only`;
+
+const SIMULATED = "SIMULATED";
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+function envValue(name: string): string | undefined {
+  try {
+    const value = Deno.env.get(name)?.trim();
+    return value === "" ? undefined : value;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The data directory of the demo: the flag, then `RPT_DATA_DIR`, then the shared data next
+ * to the repository, then the repository's `data/`; undefined when none holds HotPotQA.
+ */
+export function demoDataDir(explicit?: string): string | undefined {
+  if (explicit !== undefined) return resolve(explicit);
+  const candidates = [
+    envValue("RPT_DATA_DIR"),
+    decodeURIComponent(new URL("../../../shared/data", import.meta.url).pathname),
+    decodeURIComponent(new URL("../../data", import.meta.url).pathname),
+  ];
+  for (const dir of candidates) {
+    if (dir !== undefined && isFile(join(dir, "hotpotqa", "train.jsonl"))) return resolve(dir);
+  }
+  return undefined;
+}
+
+function positiveInt(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new ConfigError(`--${flag}: expected a positive integer, got "${value}"`);
+  }
+  return n;
+}
+
+function num(x: number | null | undefined, digits = 3): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(digits);
+}
+
+function cut(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + " ".repeat(width - text.length);
+}
+
+/** The iterations table of a run summary, as fixed-width text. */
+export function iterationsTable(steps: readonly StepSummary[]): string {
+  const head = ["step", "train", "dev", "dev Brier", "best", "failure topics", "patch rationale"];
+  const rows = steps.map((s) => [
+    s.kind === "final" ? `${s.step}*` : String(s.step),
+    num(s.train?.score),
+    num(s.dev.score),
+    num(s.dev.brier),
+    s.selected ? "★" : "",
+    cut(s.topics.join("; ") || "–", 44),
+    cut(
+      s.action === "patch"
+        ? s.rationale ?? ""
+        : s.action === "stop"
+        ? `stop: ${s.stopReason ?? ""}`
+        : "–",
+      64,
+    ),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => i === cells.length - 1 ? c : pad(c, widths[i] ?? 0)).join("  ").trimEnd();
+  return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+function promptText(prompt: PromptProgram): string {
+  return Object.entries(prompt)
+    .map(([field, value]) => `[${field}]\n${value.split("\n").map((l) => `  ${l}`).join("\n")}`)
+    .join("\n");
+}
+
+function metricLine(m: Metrics | null): string {
+  if (m === null) return "not scored";
+  return `score ${num(m.score)}, Brier ${num(m.brier)}, ECE ${num(m.ece)} (n=${m.n})`;
+}
+
+/** The printed summary of a finished demo run (everything but the progress lines). */
+export function demoSummaryText(summary: RunSummary, runDir: string): string {
+  const tag = summary.simulated ? ` [${SIMULATED}]` : "";
+  const out: string[] = [];
+  out.push(`Iterations${tag}  (★ best on dev so far; * the last patch, scored on dev only)`);
+  out.push(iterationsTable(summary.steps));
+  out.push("");
+  out.push(`Stopped (${summary.stop.kind}): ${summary.stop.reason}`);
+  out.push("");
+  out.push(
+    `Selected prompt${tag}: step ${summary.selected.step}, dev ${metricLine(summary.selected.dev)}`,
+  );
+  out.push(promptText(summary.selected.prompt));
+  out.push("");
+  out.push(`Test result${tag}`);
+  out.push(`  seed prompt:     ${metricLine(summary.seed.test)}`);
+  out.push(`  selected prompt: ${metricLine(summary.selected.test)}`);
+  const c = summary.comparison;
+  if (c !== null) {
+    out.push(
+      `  difference:      ${c.delta >= 0 ? "+" : ""}${num(c.delta)} (95% paired bootstrap ` +
+        `${num(c.lo)} to ${num(c.hi)}; P(selected better) ${num(c.probabilityFinalGreater, 2)})`,
+    );
+  }
+  out.push("");
+  out.push(`Run directory: ${runDir}`);
+  out.push(`HTML report:   deno task rpt report ${runDir}`);
+  if (summary.simulated) {
+    out.push("");
+    out.push(
+      `${SIMULATED}: these figures come from rpt's offline simulator, not from a real model. ` +
+        `Run 'deno task rpt optimize --help' to use a real provider.`,
+    );
+  }
+  return out.join("\n");
+}
+
+function progressWriter(plain: boolean): {
+  onProgress: (p: LoopProgress) => void;
+  onStep: (s: StepSummary) => void;
+  done: () => void;
+} {
+  const live = !plain && Deno.stderr.isTerminal();
+  const encoder = new TextEncoder();
+  let dirty = false;
+  const clear = () => {
+    if (dirty) Deno.stderr.writeSync(encoder.encode("\r\x1b[K"));
+    dirty = false;
+  };
+  return {
+    onProgress(p) {
+      if (!live) return;
+      Deno.stderr.writeSync(
+        encoder.encode(
+          `\r\x1b[K  step ${p.step}/${p.iterations} · ${p.phase} ${p.done}/${p.total}`,
+        ),
+      );
+      dirty = true;
+    },
+    onStep(s) {
+      clear();
+      console.log(
+        `  step ${s.step}${s.kind === "final" ? " (final prompt)" : ""}: train ${
+          num(s.train?.score)
+        } · dev ${num(s.dev.score)} · dev Brier ${num(s.dev.brier)}${
+          s.selected ? " · best so far" : ""
+        }${s.action === "stop" ? " · optimizer stopped" : ""}`,
+      );
+    },
+    done: clear,
+  };
+}
+
+/** Runs `rpt demo`; returns the exit code. */
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      "data-dir": { type: "string" },
+      iterations: { type: "string" },
+      "run-dir": { type: "string" },
+      task: { type: "string" },
+      seed: { type: "string" },
+      plain: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (positionals.length > 0) {
+    throw new ConfigError(`unexpected argument '${positionals[0]}'\n\n${HELP}`);
+  }
+  const iterations = positiveInt(values.iterations, "iterations", 10);
+  const seed = values.seed === undefined ? 0 : Number(values.seed);
+  if (!Number.isInteger(seed)) {
+    throw new ConfigError(`--seed: expected an integer, got "${values.seed}"`);
+  }
+  const dataDir = demoDataDir(values["data-dir"]);
+  if (values["data-dir"] !== undefined && dataDir !== undefined && values.task === undefined) {
+    if (!isFile(join(dataDir, "hotpotqa", "train.jsonl"))) {
+      throw new ConfigError(`--data-dir ${values["data-dir"]}: no hotpotqa/train.jsonl in it`);
+    }
+  }
+  const task = values.task ?? (dataDir !== undefined ? "hotpotqa" : "synthetic");
+  const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, "-");
+  const runDir = resolve(values["run-dir"] ?? join("runs", `demo-${stamp}`));
+  const shownDir = relative(Deno.cwd(), runDir).startsWith("..")
+    ? runDir
+    : relative(Deno.cwd(), runDir) || ".";
+
+  console.log(
+    `rpt demo [${SIMULATED}]: RPT on ${task}${
+      task === "synthetic" ? " (bundled; no data directory found)" : ""
+    }, ${iterations} iterations, every model simulated offline.`,
+  );
+  const started = performance.now();
+  const progress = progressWriter(values.plain === true);
+  let result;
+  try {
+    result = await optimize({
+      task,
+      target: "sim:target",
+      optimizer: "sim:optimizer",
+      critic: "sim:critic",
+      embedder: "sim:embed",
+      iterations,
+      confidenceAware: true,
+      seed,
+      ...(dataDir !== undefined ? { dataDir } : {}),
+    }, { runDir, onProgress: progress.onProgress, onStep: progress.onStep });
+  } finally {
+    progress.done();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (result.summary === null) {
+    console.error(
+      `rpt demo: the run was interrupted; resume it with 'deno task rpt resume ${shownDir}'`,
+    );
+    return 1;
+  }
+  console.log(`Finished in ${seconds.toFixed(1)} s.\n`);
+  console.log(demoSummaryText(result.summary, shownDir));
+  return 0;
+}

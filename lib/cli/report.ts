@@ -1,0 +1,519 @@
+/**
+ * `rpt report RUN_DIR [--out FILE]`: one self-contained HTML file with the plots and tables
+ * of a run (inline SVG and CSS, no scripts, no external assets), for people who do not open
+ * notebooks. The default output is `RUN_DIR/report.html`.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join, resolve } from "node:path";
+import { unifiedDiff } from "../analysis.ts";
+import { reliabilityBins, type TraceLike } from "../metrics.ts";
+import {
+  alignmentHeatmap,
+  type AlignmentInput,
+  type Chart,
+  costChart,
+  type CostPoint,
+  reliabilityDiagram,
+  type ReliabilitySeries,
+  topicPrevalenceChart,
+  type TopicPrevalencePoint,
+  trajectoryChart,
+  type TrajectoryPoint,
+} from "../plot.ts";
+import { escapeHtml } from "../notebook.ts";
+import { loadRun, type RunRecord, writeTextAtomic } from "../run.ts";
+import {
+  ClusterResult,
+  type Metrics,
+  type PromptProgram,
+  type ScoredItem,
+  type StepSummary,
+} from "../types.ts";
+import { ConfigError } from "../util/errors.ts";
+
+const USAGE = "usage: rpt report RUN_DIR [--out FILE]";
+
+function num(x: number | null | undefined, digits = 3): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(digits);
+}
+
+function table(head: string[], rows: string[][], cls = ""): string {
+  const th = head.map((h) => `<th>${h}</th>`).join("");
+  const tr = rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join("")}</tr>`).join("\n");
+  return `<table${cls ? ` class="${cls}"` : ""}><thead><tr>${th}</tr></thead>` +
+    `<tbody>\n${tr}\n</tbody></table>`;
+}
+
+function promptText(prompt: PromptProgram): string {
+  return Object.entries(prompt).map(([field, value]) => `[${field}]\n${value}`).join("\n\n");
+}
+
+function promptBlock(prompt: PromptProgram): string {
+  return `<pre class="prompt">${escapeHtml(promptText(prompt))}</pre>`;
+}
+
+function diffBlock(diff: string): string {
+  const lines = diff.split("\n").map((line) => {
+    const cls = line.startsWith("+") && !line.startsWith("+++")
+      ? "add"
+      : line.startsWith("-") && !line.startsWith("---")
+      ? "del"
+      : line.startsWith("@@")
+      ? "hunk"
+      : "";
+    return cls ? `<span class="${cls}">${escapeHtml(line)}</span>` : escapeHtml(line);
+  });
+  return `<pre class="diff">${lines.join("\n")}</pre>`;
+}
+
+function metricsRow(name: string, m: Metrics | null | undefined): string[] {
+  return [
+    escapeHtml(name),
+    num(m?.score),
+    num(m?.fullCredit),
+    num(m?.brier),
+    num(m?.ece),
+    num(m?.avgConfidence),
+    num(m?.formatErrorRate),
+    m ? String(m.n) : "–",
+  ];
+}
+
+const METRIC_HEAD = [
+  "",
+  "score",
+  "full credit",
+  "Brier",
+  "ECE",
+  "confidence",
+  "format errors",
+  "n",
+];
+
+function isSimulated(run: RunRecord): boolean {
+  if (run.summary !== null) return run.summary.simulated;
+  const c = run.config;
+  return [c.target, c.optimizer, c.critic ?? ""].some((spec) => spec.startsWith("sim:"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// A run's figures: the run record reduced to the rows lib/plot.ts draws
+
+/**
+ * Score and Brier per step on train (the optimizer's split), dev (selection) and test (step 1,
+ * every `testEvery` steps, and the selected prompt's final score).
+ */
+export function trajectoryPoints(run: RunRecord): TrajectoryPoint[] {
+  const steps = run.summary?.steps ?? run.state?.steps ?? [];
+  const points: TrajectoryPoint[] = [];
+  const point = (step: number, split: TrajectoryPoint["split"], m: Metrics) =>
+    points.push({ step, split, score: m.score, brier: m.brier });
+  for (const s of steps) {
+    if (s.train !== null) point(s.step, "train", s.train);
+    point(s.step, "dev", s.dev);
+    if (s.test !== null) point(s.step, "test", s.test);
+  }
+  const selected = run.summary?.selected;
+  if (selected?.test && !points.some((p) => p.split === "test" && p.step === selected.step)) {
+    point(selected.step, "test", selected.test);
+  }
+  return points;
+}
+
+/**
+ * Scored dev/test items in the shape the calibration metrics read: an item without a
+ * confidence, a format error or a provider error counts as unparsed.
+ *
+ * @example
+ * ```ts
+ * import { scoredItemsAsTraces } from "./report.ts";
+ * const [a, b] = scoredItemsAsTraces([
+ *   { exampleId: "1", answer: "x", confidence: 0.9, score: 1, full: true },
+ *   { exampleId: "2", answer: null, confidence: null, score: 0, full: false, formatError: "no JSON" },
+ * ]);
+ * if (a?.parsed?.confidence !== 0.9 || b?.parsed !== null) throw new Error("unexpected");
+ * ```
+ */
+export function scoredItemsAsTraces(items: readonly ScoredItem[]): TraceLike[] {
+  return items.map((item) => ({
+    score: item.score,
+    full: item.full,
+    details: {},
+    parsed: item.confidence === null || item.formatError !== undefined || item.error !== undefined
+      ? null
+      : { reasoning: "", answer: item.answer ?? "", confidence: item.confidence },
+    ...(item.formatError !== undefined ? { formatError: item.formatError } : {}),
+    ...(item.error !== undefined ? { error: item.error } : {}),
+  }));
+}
+
+/**
+ * Reliability bins of the seed prompt and the selected prompt, on test when both were
+ * scored there (seed at step 1, selected in `final/`), else on dev.
+ */
+export function reliabilitySeries(
+  run: RunRecord,
+): { split: "test" | "dev"; series: ReliabilitySeries[] } {
+  const seedStep = run.steps[0];
+  const selectedStep = run.summary?.selected.step;
+  const selectedRecord = run.steps.find((s) => s.step === selectedStep);
+  const bins = (items: readonly ScoredItem[]) => reliabilityBins(scoredItemsAsTraces(items));
+  const label = `selected (step ${selectedStep})`;
+  if (seedStep?.test && run.finalTest) {
+    return {
+      split: "test",
+      series: [
+        { label: "seed", bins: bins(seedStep.test.items) },
+        { label, bins: bins(run.finalTest.items) },
+      ],
+    };
+  }
+  const series: ReliabilitySeries[] = [];
+  if (seedStep?.dev) series.push({ label: "seed", bins: bins(seedStep.dev.items) });
+  if (selectedRecord?.dev && selectedRecord !== seedStep) {
+    series.push({ label, bins: bins(selectedRecord.dev.items) });
+  }
+  return { split: "dev", series };
+}
+
+/**
+ * Failure-topic prevalence per diagnosed step: every topic of the full clustering when the
+ * run was loaded with `records: true`, else the retained topics of each report.
+ */
+export function topicPrevalencePoints(run: RunRecord): TopicPrevalencePoint[] {
+  const points: TopicPrevalencePoint[] = [];
+  for (const step of run.steps) {
+    const clustering = ClusterResult.safeParse(
+      (step.record as { clustering?: unknown } | undefined)?.clustering,
+    );
+    if (clustering.success) {
+      for (const t of clustering.data.topics) {
+        if (t.count === 0) continue;
+        points.push({
+          step: step.step,
+          topic: t.name,
+          prevalence: t.prevalence,
+          retained: t.retained,
+        });
+      }
+    } else if (step.report !== null) {
+      for (const t of step.report.topics) {
+        points.push({
+          step: step.step,
+          topic: t.name,
+          prevalence: t.prevalence ?? 0,
+          retained: true,
+        });
+      }
+    }
+  }
+  return points;
+}
+
+/**
+ * Model calls per step from the run's `usage` events (cumulative totals per session): paid
+ * calls and calls answered by the response cache.
+ */
+export function costPoints(run: RunRecord): CostPoint[] {
+  const points: CostPoint[] = [];
+  let previous = { calls: 0, cacheHits: 0 };
+  for (const event of run.events) {
+    if (event.type === "resume" || event.type === "run_start") {
+      previous = { calls: 0, cacheHits: 0 };
+    }
+    if (event.type !== "usage" || typeof event.step !== "number") continue;
+    const total = event.total as { calls?: number; cacheHits?: number } | undefined;
+    const calls = total?.calls ?? 0;
+    const cacheHits = total?.cacheHits ?? 0;
+    points.push({
+      step: event.step,
+      group: "paid calls",
+      calls: Math.max(0, calls - previous.calls),
+    });
+    points.push({
+      step: event.step,
+      group: "cache hits",
+      calls: Math.max(0, cacheHits - previous.cacheHits),
+    });
+    previous = { calls, cacheHits };
+  }
+  return points;
+}
+
+/** Options of {@linkcode runCharts}. */
+export interface RunChartOptions {
+  /** Label every chart "(simulated)" (default: whether the run used the simulator). */
+  simulated?: boolean;
+  /** The alignment table of `rpt analyze`, when the run has been analysed. */
+  alignment?: readonly AlignmentInput[];
+  width?: number;
+}
+
+/**
+ * Every chart a run supports: trajectories, reliability of seed vs selected, topic
+ * prevalence per step, calls per step and (when analysed) the alignment heatmap. Charts
+ * without data are left out.
+ */
+export function runCharts(run: RunRecord, options: RunChartOptions = {}): Chart[] {
+  const simulated = options.simulated ?? isSimulated(run);
+  const common = { simulated, ...(options.width ? { width: options.width } : {}) };
+  const charts: Chart[] = [];
+  const trajectory = trajectoryPoints(run);
+  if (trajectory.length > 0) {
+    charts.push(trajectoryChart(trajectory, {
+      ...common,
+      ...(run.summary ? { selectedStep: run.summary.selected.step } : {}),
+      caption: "Train: the optimization split the optimizer sees; dev: selection; " +
+        "test: step 1, every few steps and the selected prompt (never used for selection).",
+    }));
+  }
+  const reliability = reliabilitySeries(run);
+  if (reliability.series.some((s) => s.bins.some((b) => b.n > 0))) {
+    charts.push(reliabilityDiagram(reliability.series, {
+      ...common,
+      title: `Reliability on ${reliability.split}: seed vs selected prompt`,
+    }));
+  }
+  const topics = topicPrevalencePoints(run);
+  if (topics.length > 0) charts.push(topicPrevalenceChart(topics, common));
+  const cost = costPoints(run);
+  if (cost.some((p) => (p.calls ?? 0) > 0)) {
+    charts.push(costChart(cost, { ...common, measure: "calls", title: "Model calls per step" }));
+  }
+  if (options.alignment && options.alignment.length > 0) {
+    charts.push(alignmentHeatmap(options.alignment, common));
+  }
+  return charts;
+}
+
+async function readAlignment(runDir: string): Promise<AlignmentInput[] | undefined> {
+  try {
+    const json = JSON.parse(await Deno.readTextFile(join(runDir, "analysis", "alignment.json")));
+    return Array.isArray(json?.alignment) ? json.alignment as AlignmentInput[] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The HTML page
+
+function stepsTable(steps: readonly StepSummary[]): string {
+  return table(
+    [
+      "step",
+      "train score",
+      "dev score",
+      "dev Brier",
+      "test score",
+      "selection",
+      "prompt chars",
+      "failure topics",
+      "action",
+      "rationale / stop reason",
+    ],
+    steps.map((s) => [
+      `${s.step}${s.kind === "final" ? " (final)" : ""}${s.selected ? " ★" : ""}`,
+      num(s.train?.score),
+      num(s.dev.score),
+      num(s.dev.brier),
+      num(s.test?.score),
+      num(s.selection, 4),
+      String(s.promptChars),
+      escapeHtml(s.topics.join("; ")),
+      s.action,
+      escapeHtml(s.rationale ?? s.stopReason ?? ""),
+    ]),
+    "steps",
+  );
+}
+
+const CSS = `
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
+  max-width: 1100px; padding: 0 1rem; color: #1f2328; line-height: 1.45; }
+h1 { margin-bottom: 0.2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #d0d7de; }
+.banner { background: #fff8c5; border: 1px solid #d4a72c; padding: 0.6rem 0.9rem;
+  border-radius: 6px; font-weight: 600; }
+table { border-collapse: collapse; margin: 0.6rem 0; font-size: 0.9rem; }
+th, td { border: 1px solid #d0d7de; padding: 0.3rem 0.55rem; text-align: left; vertical-align: top; }
+th { background: #f6f8fa; }
+table.steps td:nth-child(8), table.steps td:nth-child(10) { max-width: 22rem; }
+pre { background: #f6f8fa; padding: 0.7rem; border-radius: 6px; overflow-x: auto;
+  white-space: pre-wrap; font-size: 0.85rem; }
+.diff .add { color: #116329; background: #dafbe1; } .diff .del { color: #82071e; background: #ffebe9; }
+.diff .hunk { color: #8250df; }
+figure { margin: 1rem 0; } figcaption { font-size: 0.85rem; color: #59636e; }
+.muted { color: #59636e; font-size: 0.9rem; }
+`;
+
+/**
+ * The HTML report of a loaded run: summary, figures (inline SVG), the iterations table, the
+ * prompts and their diffs, configuration and usage. Runs on the simulator are labelled
+ * SIMULATED at the top and in every figure.
+ */
+export function runReportHtml(
+  run: RunRecord,
+  options: { alignment?: readonly AlignmentInput[] } = {},
+): string {
+  const simulated = isSimulated(run);
+  const tag = simulated ? " (simulated)" : "";
+  const summary = run.summary;
+  const c = run.config;
+  const title = `rpt run: ${c.task}${tag}`;
+  const parts: string[] = [];
+  parts.push(`<h1>${escapeHtml(title)}</h1>`);
+  parts.push(
+    `<p class="muted">target <code>${escapeHtml(c.target)}</code> · optimizer <code>${
+      escapeHtml(c.optimizer)
+    }</code> · ${c.confidenceAware ? "confidence-aware" : "plain"} selection · memory ${
+      escapeHtml(c.memory)
+    } · seed ${c.seed}</p>`,
+  );
+  if (simulated) {
+    parts.push(
+      `<p class="banner">SIMULATED: every figure in this report comes from rpt's offline ` +
+        `simulator, not from a real model.</p>`,
+    );
+  }
+
+  parts.push(`<h2>Outcome</h2>`);
+  if (summary === null) {
+    parts.push(
+      `<p>This run has no <code>summary.json</code> yet (it is running or was ` +
+        `interrupted); the steps recorded so far are shown below.</p>`,
+    );
+  } else {
+    parts.push(
+      `<p>${summary.iterationsRun} iteration(s); stopped (${escapeHtml(summary.stop.kind)}): ${
+        escapeHtml(summary.stop.reason.replace(/\.\s*$/, ""))
+      }. Selected prompt: step ${summary.selected.step} (selection value ${
+        num(summary.selected.selection, 4)
+      }).</p>`,
+    );
+    parts.push(table(METRIC_HEAD, [
+      metricsRow(`seed, dev${tag}`, summary.seed.dev),
+      metricsRow(`selected, dev${tag}`, summary.selected.dev),
+      metricsRow(`seed, test${tag}`, summary.seed.test),
+      metricsRow(`selected, test${tag}`, summary.selected.test),
+    ]));
+    const cmp = summary.comparison;
+    if (cmp !== null) {
+      parts.push(
+        `<p>Selected vs seed on test${tag}: Δ score ${num(cmp.delta)} (95% paired bootstrap ` +
+          `interval ${num(cmp.lo)} to ${num(cmp.hi)}, P(selected better) ${
+            num(cmp.probabilityFinalGreater, 2)
+          }, n = ${cmp.n}).</p>`,
+      );
+    }
+  }
+
+  const charts = runCharts(run, {
+    simulated,
+    ...(options.alignment ? { alignment: options.alignment } : {}),
+  });
+  if (charts.length > 0) {
+    parts.push(`<h2>Figures</h2>`);
+    for (const chart of charts) parts.push(chart.html);
+  }
+
+  const steps = summary?.steps ?? run.state?.steps ?? [];
+  parts.push(`<h2>Iterations</h2>`);
+  parts.push(
+    steps.length > 0 ? stepsTable(steps) : `<p>No step has completed yet.</p>`,
+  );
+  parts.push(
+    `<p class="muted">★ the prompt became the best so far on dev (selection value).` +
+      ` Test is scored at step 1 and every ${c.testEvery} steps for the curves only.</p>`,
+  );
+
+  parts.push(`<h2>Prompts</h2>`);
+  const first = run.steps[0];
+  if (first !== undefined) {
+    parts.push(`<h3>Seed prompt (step ${first.step})</h3>${promptBlock(first.prompt)}`);
+  }
+  if (summary !== null) {
+    parts.push(
+      `<h3>Selected prompt (step ${summary.selected.step})</h3>${
+        promptBlock(summary.selected.prompt)
+      }`,
+    );
+  }
+  for (let i = 1; i < run.steps.length; i++) {
+    const before = run.steps[i - 1];
+    const after = run.steps[i];
+    if (before === undefined || after === undefined) continue;
+    const diff = unifiedDiff(promptText(before.prompt), promptText(after.prompt), {
+      from: `step ${before.step}`,
+      to: `step ${after.step}`,
+    });
+    parts.push(
+      `<details><summary>Prompt diff, step ${before.step} → ${after.step}${
+        diff === "" ? " (unchanged)" : ""
+      }</summary>${diff === "" ? "" : diffBlock(diff)}</details>`,
+    );
+  }
+
+  parts.push(`<h2>Configuration and usage</h2>`);
+  // The cache path is machine-specific and says nothing about the run.
+  const { cache: _cache, ...shown } = c;
+  parts.push(`<pre>${escapeHtml(JSON.stringify(shown, null, 2))}</pre>`);
+  const usage = run.usage?.total;
+  if (usage !== undefined) {
+    parts.push(table(
+      ["calls", "cache hits", "input tokens", "output tokens", "dollars"],
+      [[
+        String(usage.calls),
+        String(usage.cacheHits),
+        String(usage.inputTokens),
+        String(usage.outputTokens),
+        usage.usd.toFixed(4),
+      ]],
+    ));
+  }
+
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+${parts.join("\n")}
+</body>
+</html>
+`;
+}
+
+/** Runs `rpt report`. */
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { out: { type: "string" }, help: { type: "boolean", short: "h" } },
+    allowPositionals: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const [runDir, ...extra] = positionals;
+  if (runDir === undefined || extra.length > 0) {
+    throw new ConfigError(`expected one run directory. ${USAGE}`);
+  }
+  let isDir = false;
+  try {
+    isDir = (await Deno.stat(runDir)).isDirectory;
+  } catch {
+    // Reported below.
+  }
+  if (!isDir) throw new ConfigError(`run directory '${runDir}' does not exist. ${USAGE}`);
+  const run = await loadRun(runDir, { records: true });
+  const alignment = await readAlignment(run.dir);
+  const out = resolve(values.out ?? join(runDir, "report.html"));
+  await writeTextAtomic(out, runReportHtml(run, alignment ? { alignment } : {}));
+  console.log(`wrote ${values.out ?? join(runDir, "report.html")}`);
+  return 0;
+}

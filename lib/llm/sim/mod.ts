@@ -1,0 +1,272 @@
+/**
+ * The offline simulator (DESIGN section 5): simulated target, critic and optimizer models
+ * and a simulated embedder behind the ordinary {@linkcode ChatModel} / {@linkcode Embedder}
+ * interfaces, deterministic for a seed. Specs `sim:target`, `sim:critic`,
+ * `sim:optimizer`, `sim:embed` resolve here; models report provider `sim` and model
+ * `sim-<role>`.
+ *
+ * Requests are dispatched by what they ask for, whatever the role: structured output named
+ * `critique`, `topic_extraction` or `topic_assignment` gets the critic, `patch_edits` (trace
+ * analyses) gets `patch_edits.ts`; `decision`, or a
+ * conversation offering the `diagnose` tool to the optimizer, gets the optimizer; anything
+ * else sent to the target is answered as a task example. Unknown structured-output requests
+ * get a minimal schema-shaped answer whose strings say `[simulated]`.
+ *
+ * @example
+ * ```ts
+ * import { createSimChatModel } from "./mod.ts";
+ * const critic = createSimChatModel("critic", { seed: 1, dataDir: "/nonexistent" });
+ * const res = await critic.chat({
+ *   messages: [{ role: "user", content: "k = 2\n[1] Scale words not converted: x\n[2] Too many decimal places: y" }],
+ *   outputSchema: { name: "topic_extraction", schema: {} },
+ * });
+ * if ((res.parsed as { topics: unknown[] }).topics.length !== 2) throw new Error("unexpected");
+ * ```
+ *
+ * @module
+ */
+import type { ChatMessage, ChatRequest, ChatResponse, JsonSchema, ToolCall } from "../../types.ts";
+import { hashString } from "../../util/random.ts";
+import { estimateTokens } from "../../util/tokens.ts";
+import type { CallOptions, ChatModel, Embedder } from "../model.ts";
+import { assignTopics, critique, extractTopics } from "./critic.ts";
+import { embedBatch } from "./embed.ts";
+import { loadExampleIndex, simDataDir } from "./examples.ts";
+import { decide, decideAfterRejection, lastToolResult } from "./optimizer.ts";
+import { answerPatchEdits } from "./patch_edits.ts";
+import {
+  decideAnswer,
+  promptTextOf,
+  reasoningFieldOf,
+  renderTargetText,
+  unknownExampleText,
+} from "./target.ts";
+
+/** Options of the simulated models. */
+export interface SimOptions {
+  /** Seed of every simulated coin (default 0). */
+  seed?: number;
+  /** Data directory with the tasks' splits (default: RPT_DATA_DIR, ../shared/data, data/). */
+  dataDir?: string;
+}
+
+/** The simulated chat roles. */
+export type SimRole = "target" | "optimizer" | "critic";
+
+/**
+ * Version of the simulated behaviour. It is part of every sim model's {@linkcode
+ * SimChatModel.baseURL}, which the response cache keys on, so bump it whenever the
+ * simulation changes: cached answers of an older simulator are then not replayed.
+ */
+export const SIM_VERSION = 1;
+
+/** A simulated chat model; `baseURL` identifies seed, data and version for caching. */
+export interface SimChatModel extends ChatModel {
+  /** `sim://local/v<version>/seed-<seed>/data-<hash>`: not a server, a cache identity. */
+  readonly baseURL: string;
+}
+
+/** A simulated embedder; `baseURL` identifies seed and version for caching. */
+export interface SimEmbedder extends Embedder {
+  /** `sim://local/v<version>/seed-<seed>`. */
+  readonly baseURL: string;
+}
+
+function simIdentity(seed: number, dataDir?: string): string {
+  const base = `sim://local/v${SIM_VERSION}/seed-${seed}`;
+  return dataDir === undefined ? base : `${base}/data-${hashString(dataDir).toString(16)}`;
+}
+
+const DIAGNOSE_TOOL = "diagnose";
+
+function lastUserText(messages: ChatMessage[]): string {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i] as ChatMessage;
+    if (m.role === "user") return m.content;
+  }
+  return "";
+}
+
+/** A minimal value of a JSON Schema, for structured requests the simulator has no model of. */
+export function fillSchema(schema: unknown, depth = 0): unknown {
+  if (schema === null || typeof schema !== "object" || depth > 6) return null;
+  const s = schema as JsonSchema;
+  if (Array.isArray(s.enum) && s.enum.length > 0) return s.enum[0];
+  if (s.const !== undefined) return s.const;
+  const anyOf = (s.anyOf ?? s.oneOf) as unknown[] | undefined;
+  if (Array.isArray(anyOf) && anyOf.length > 0) return fillSchema(anyOf[0], depth + 1);
+  const type = Array.isArray(s.type) ? s.type[0] : s.type;
+  switch (type) {
+    case "object": {
+      const props = (s.properties ?? {}) as Record<string, unknown>;
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(props)) out[k] = fillSchema(v, depth + 1);
+      return out;
+    }
+    case "array": {
+      const n = typeof s.minItems === "number" ? s.minItems : 1;
+      return Array.from({ length: n }, () => fillSchema(s.items, depth + 1));
+    }
+    case "string":
+      return "[simulated]";
+    case "number":
+    case "integer":
+      return typeof s.minimum === "number" ? s.minimum : 0;
+    case "boolean":
+      return false;
+    default:
+      return null;
+  }
+}
+
+function respond(
+  model: string,
+  request: ChatRequest,
+  body: { text?: string; parsed?: unknown; toolCalls?: ToolCall[] },
+): ChatResponse {
+  const text = body.text ?? (body.parsed !== undefined ? JSON.stringify(body.parsed) : "");
+  const input = request.messages.reduce((n, m) => n + estimateTokens(m.content), 0) +
+    estimateTokens(JSON.stringify(request.tools ?? []));
+  const toolCalls = body.toolCalls ?? [];
+  return {
+    text,
+    ...(body.parsed !== undefined ? { parsed: body.parsed } : {}),
+    toolCalls,
+    usage: {
+      inputTokens: input,
+      cachedTokens: 0,
+      outputTokens: estimateTokens(text) +
+        toolCalls.reduce((n, c) => n + estimateTokens(c.arguments), 0),
+    },
+    finishReason: toolCalls.length > 0 ? "tool_calls" : "stop",
+    provider: "sim",
+    model,
+  };
+}
+
+function structured(model: string, request: ChatRequest, value: unknown): ChatResponse {
+  return respond(model, request, { parsed: value });
+}
+
+function optimizerTurn(
+  model: string,
+  request: ChatRequest,
+  seed: number,
+): ChatResponse | undefined {
+  const offersTool = (request.tools ?? []).some((t) => t.name === DIAGNOSE_TOOL) &&
+    request.toolChoice !== "none";
+  const lastUser = lastUserText(request.messages);
+  const hasResult = lastToolResult(request.messages) !== undefined;
+  const wantsDecision = request.outputSchema?.name === "decision";
+  const toolCall = (): ChatResponse =>
+    respond(model, request, {
+      toolCalls: [{
+        id: `call_sim_${hashString(JSON.stringify(request.messages)).toString(16)}`,
+        name: DIAGNOSE_TOOL,
+        arguments: "{}",
+      }],
+    });
+  if (offersTool && (lastUser.startsWith("You must call the diagnose tool") || !hasResult)) {
+    return toolCall();
+  }
+  if (!hasResult && !wantsDecision) return undefined;
+  const decision = !hasResult
+    ? {
+      action: "stop" as const,
+      stop_reason: "[simulated] No diagnostic report was available to act on.",
+    }
+    : lastUser.startsWith("Patch rejected:")
+    ? decideAfterRejection(request.messages, seed)
+    : decide(request.messages, { seed });
+  return wantsDecision
+    ? structured(model, request, decision)
+    : respond(model, request, { text: JSON.stringify(decision) });
+}
+
+/**
+ * A simulated chat model for `role`. All roles understand every simulated request kind
+ * (see the module doc); the role decides what an unmarked request means.
+ */
+export function createSimChatModel(role: SimRole, opts: SimOptions = {}): SimChatModel {
+  const seed = opts.seed ?? 0;
+  const dataDir = simDataDir(opts.dataDir);
+  const model = `sim-${role}`;
+  return {
+    provider: "sim",
+    model,
+    baseURL: simIdentity(seed, dataDir),
+    async chat(request: ChatRequest, options?: CallOptions): Promise<ChatResponse> {
+      options?.signal?.throwIfAborted();
+      const kind = request.outputSchema?.name;
+      const userText = lastUserText(request.messages);
+      if (kind === "critique") {
+        return structured(
+          model,
+          request,
+          critique(userText, await loadExampleIndex(dataDir), seed),
+        );
+      }
+      if (kind === "topic_extraction") return structured(model, request, extractTopics(userText));
+      if (kind === "topic_assignment") return structured(model, request, assignTopics(userText));
+      if (kind === "patch_edits") return answerPatchEdits(request, model);
+      if (role !== "target" || kind === "decision") {
+        const turn = optimizerTurn(model, request, seed);
+        if (turn !== undefined) return turn;
+        if (request.outputSchema !== undefined) {
+          return structured(model, request, fillSchema(request.outputSchema.schema));
+        }
+        return respond(model, request, {
+          text: "[simulated] The simulated model has nothing to add to this request.",
+        });
+      }
+      const index = await loadExampleIndex(dataDir);
+      options?.signal?.throwIfAborted();
+      const rendered = request.messages.map((m) => m.content).join("\n");
+      const ex = index.find(rendered);
+      const field = reasoningFieldOf(request);
+      let text: string;
+      if (ex === undefined) text = unknownExampleText(field);
+      else {
+        const decision = decideAnswer(ex, promptTextOf(request.messages, ex), {
+          seed,
+          sampleIndex: request.sampleIndex,
+          structured: request.outputSchema !== undefined,
+        });
+        text = renderTargetText(decision, field, seed, ex.id);
+      }
+      let parsed: unknown;
+      if (request.outputSchema !== undefined) {
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          // A broken structured answer stays unparsed, as a provider would return it.
+        }
+      }
+      return respond(model, request, { text, parsed });
+    },
+  };
+}
+
+/**
+ * The simulated embedder (`sim:embed`): a deterministic hashed bag of words.
+ *
+ * @example
+ * ```ts
+ * import { createSimEmbedder } from "./mod.ts";
+ * const e = createSimEmbedder({ seed: 0 });
+ * const { vectors } = await e.embed(["a b", "a b"]);
+ * if (vectors[0]?.join() !== vectors[1]?.join()) throw new Error("not deterministic");
+ * ```
+ */
+export function createSimEmbedder(opts: SimOptions = {}): SimEmbedder {
+  const seed = opts.seed ?? 0;
+  return {
+    provider: "sim",
+    model: "sim-embed",
+    baseURL: simIdentity(seed),
+    embed(texts: string[], options?: CallOptions) {
+      options?.signal?.throwIfAborted();
+      return Promise.resolve(embedBatch(texts, seed));
+    },
+  };
+}
