@@ -46,4 +46,5 @@ export * from "./controller.ts";
 export * from "./run.ts";
 export * from "./revise.ts";
 export * from "./plot.ts";
+export * from "./run_charts.ts";
 export * from "./notebook.ts";

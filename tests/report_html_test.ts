@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { costPoints, run as reportCommand, trajectoryPoints } from "../lib/cli/report.ts";
+import { run as reportCommand } from "../lib/cli/report.ts";
+import { costPoints, trajectoryPoints } from "../lib/run_charts.ts";
 import type { RunRecord } from "../lib/run.ts";
 import { optimize } from "../lib/revise.ts";
 import { ConfigError } from "../lib/util/errors.ts";

@@ -10,7 +10,8 @@
  */
 import { join, resolve } from "node:path";
 import { run as analyzeCommand } from "../lib/cli/analyze.ts";
-import { runCharts, runReportHtml } from "../lib/cli/report.ts";
+import { runReportHtml } from "../lib/cli/report.ts";
+import { runCharts } from "../lib/run_charts.ts";
 import {
   type Chart,
   deltaBars,
