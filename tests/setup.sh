@@ -22,4 +22,4 @@ fi
 
 # The kernelspec records the path of the deno binary that installs it, so install it with
 # the same deno that runs the tests.
-deno jupyter --install >/dev/null 2>&1
+deno jupyter --install --force >/dev/null 2>&1
