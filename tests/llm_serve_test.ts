@@ -345,3 +345,25 @@ Deno.test("serve: a served model's ProviderError keeps its status and Retry-Afte
     await server.close();
   }
 });
+
+Deno.test("serveModels keeps only the last recordLimit requests", async () => {
+  const server = serveModels({
+    models: { m: new ScriptedChatModel(() => "ok") },
+    recordLimit: 2,
+  });
+  try {
+    for (const word of ["one", "two", "three"]) {
+      const res = await fetch(`${server.url}/v1/chat/completions`, {
+        method: "POST",
+        body: JSON.stringify({ model: "m", messages: [{ role: "user", content: word }] }),
+      });
+      await res.body?.cancel();
+    }
+    const seen = server.requests.map((r) =>
+      (r.body as { messages: { content: string }[] }).messages[0]?.content
+    );
+    assert.deepEqual(seen, ["two", "three"]);
+  } finally {
+    await server.close();
+  }
+});

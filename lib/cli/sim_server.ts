@@ -66,6 +66,7 @@ export function startSimServer(opts: SimServerOptions = {}): ModelServer {
     port: opts.port ?? 0,
     latencyMs: opts.latencyMs,
     faults,
+    recordLimit: 100,
   });
 }
 

@@ -76,6 +76,11 @@ export interface ServeOptions {
   latencyMs?: number;
   /** Initial fault plan. */
   faults?: FaultPlan;
+  /**
+   * Keep the last N requests in `requests` (default: all, for tests). A long-running server
+   * such as `rpt sim-server` sets a bound so memory does not grow with traffic.
+   */
+  recordLimit?: number;
 }
 
 type Wire = "openai" | "gemini";
@@ -138,6 +143,9 @@ export function serveModels(opts: ServeOptions): ModelServer {
       // Recorded as raw text; the route handler answers 400.
     }
     requests.push({ path: url.pathname, body, headers: redactHeaders(req.headers) });
+    if (opts.recordLimit !== undefined && requests.length > opts.recordLimit) {
+      requests.splice(0, requests.length - opts.recordLimit);
+    }
     const route = matchRoute(req.method, url.pathname, body);
     if (!route) {
       return errorResponse("openai", 404, `no route for ${req.method} ${url.pathname}`);

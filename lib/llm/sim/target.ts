@@ -134,9 +134,14 @@ function slipAnswer(ex: SimExample, seed: number): WrongAnswer {
       return { answer, reasoning: `Counting the cases gives ${answer}.` };
     }
     if (ex.subtask === "olympiad") {
+      // One misplaced pair: a slip, with partial credit under the edit-distance scorer.
       const items = ex.answer.split(",").map((s) => s.trim());
-      const answer = [...items].reverse().join(",");
-      return { answer, reasoning: "Filling the slots from the last step backwards." };
+      const at = Math.floor(u * Math.max(1, items.length - 1));
+      if (at + 1 < items.length) {
+        [items[at], items[at + 1]] = [items[at + 1] as string, items[at] as string];
+      }
+      const answer = items.length > 1 ? items.join(",") : "0";
+      return { answer, reasoning: "Filling the slots as the argument proceeds." };
     }
     return { answer: `\\boxed{${ex.answer}+1}`, reasoning: "A sign slipped in the last step." };
   }

@@ -374,13 +374,6 @@ const dateGranularity: Trap = {
 // ---------------------------------------------------------------------------------------------
 // LiveBench math
 
-const LETTERS = ["A", "B", "C", "D", "E"];
-
-function otherLetter(ex: SimExample, salt: string): string {
-  const choices = LETTERS.filter((l) => l !== ex.answer.trim());
-  return choices[Math.floor(hashUnit(salt, ex.id) * choices.length)] as string;
-}
-
 const fiveLetter: Trap = {
   id: "livebench_math.five_letter",
   tasks: ["livebench_math"],
@@ -413,7 +406,8 @@ const fiveLetter: Trap = {
   wrong(ex) {
     if (ex.subtask === undefined || ex.task !== "livebench_math") return undefined;
     if (!/^[A-E]$/.test(ex.answer.trim())) return undefined;
-    const letter = otherLetter(ex, "five");
+    // The right choice in the wrong form: LiveBench's scorer finds no repeated letter.
+    const letter = ex.answer.trim();
     return {
       answer: `(${letter})`,
       reasoning: `Checking the options, option ${letter} fits best.`,
@@ -542,13 +536,13 @@ const orderedList: Trap = {
     if (ex.subtask !== "olympiad") return undefined;
     const items = ex.answer.split(",").map((s) => s.trim());
     if (items.length < 2) return undefined;
-    const out = [...items];
-    // Swap a couple of neighbours: a plausible slip that keeps partial credit.
-    for (const at of [0, Math.floor(items.length / 2)]) {
-      if (at + 1 < out.length) [out[at], out[at + 1]] = [out[at + 1] as string, out[at] as string];
-    }
+    // Listing the identifiers in numeric order instead of the order of the slots.
+    const out = [...items].sort((a, b) => Number(a) - Number(b));
     if (out.join(",") === items.join(",")) return undefined;
-    return { answer: out.join(","), reasoning: "Filling the slots as the argument proceeds." };
+    return {
+      answer: out.join(","),
+      reasoning: "Each expression is used once; listing the identifiers that fill the slots.",
+    };
   },
 };
 
