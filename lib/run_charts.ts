@@ -56,7 +56,7 @@ export function trajectoryPoints(run: RunRecord): TrajectoryPoint[] {
  *
  * @example
  * ```ts
- * import { scoredItemsAsTraces } from "./report.ts";
+ * import { scoredItemsAsTraces } from "./run_charts.ts";
  * const [a, b] = scoredItemsAsTraces([
  *   { exampleId: "1", answer: "x", confidence: 0.9, score: 1, full: true },
  *   { exampleId: "2", answer: null, confidence: null, score: 0, full: false, formatError: "no JSON" },
