@@ -156,6 +156,19 @@ function slipAnswer(ex: SimExample, seed: number): WrongAnswer {
 }
 
 /**
+ * A calibrated model's stated confidence given its outcome. The model is taken to hold a
+ * Beta(3, 1) belief (mean 0.75) about being right; conditioning on the outcome gives
+ * Beta(4, 1) when right and Beta(3, 2) when wrong, so confidence is calibrated in
+ * expectation (P(right | confidence) = confidence when accuracy is near 0.75) but only
+ * weakly separates right from wrong, as real verbalised confidence does. Integer Beta
+ * draws are order statistics of uniforms: the k-th smallest of 4.
+ */
+export function calibratedConfidence(correct: boolean, uniform: (i: number) => number): number {
+  const draws = [0, 1, 2, 3].map(uniform).sort((a, b) => a - b);
+  return (correct ? draws[3] : draws[2]) as number;
+}
+
+/**
  * Decides the target's answer for `ex` under the prompt text `promptText`. Pure and
  * deterministic in its inputs.
  */
@@ -191,11 +204,8 @@ export function decideAnswer(
   }
   const correct = outcome === "correct";
   const c = unit(seed, "confidence", ex.id, promptHash, sample);
-  // Calibrated: high when right, low when wrong, except that a third of the wrong answers
-  // still look convincing to the model (it cannot know every mistake it makes).
-  const convinced = unit(seed, "convinced", ex.id, sample) < 0.3;
   const confidence = addresses(promptText, CALIBRATION)
-    ? (correct ? 0.74 + 0.25 * c : convinced ? 0.6 + 0.25 * c : 0.15 + 0.35 * c)
+    ? calibratedConfidence(correct, (i) => unit(seed, "calibrated", i, ex.id, promptHash, sample))
     : 0.88 + 0.11 * c;
   let formatRate = addresses(promptText, JSON_ONLY)
     ? FORMAT_ERROR_RATE_JSON_ONLY
