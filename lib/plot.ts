@@ -35,7 +35,23 @@ export interface TrajectoryPoint {
   score: number;
   /** Null when no item was parsed (Brier undefined). */
   brier: number | null;
+  /** Expected calibration error; optional, drawn when the `ece` panel is asked for. */
+  ece?: number | null;
 }
+
+/** The metrics a trajectory panel can show. */
+export type TrajectoryMetric = "score" | "brier" | "ece";
+
+const TRAJECTORY_AXIS: Record<TrajectoryMetric, string> = {
+  score: "score ↑",
+  brier: "Brier ↓",
+  ece: "ECE ↓",
+};
+const TRAJECTORY_NAME: Record<TrajectoryMetric, string> = {
+  score: "Score",
+  brier: "Brier",
+  ece: "ECE",
+};
 
 /** One confidence bin (the shape `reliabilityBins` in lib/metrics.ts returns). */
 export interface ReliabilityBinInput {
@@ -446,11 +462,11 @@ export interface TrajectoryOptions extends ChartOptions {
   /** The step whose prompt was selected (marked with a dashed rule and a ring). */
   selectedStep?: number;
   /** Which panels to draw (default: score, and Brier when any point has one). */
-  metrics?: readonly ("score" | "brier")[];
+  metrics?: readonly TrajectoryMetric[];
 }
 
 /**
- * Score and Brier over iterations: train and dev as lines with points, test as diamonds, the
+ * Score and Brier (and ECE on request) over iterations: train and dev as lines with points, test as diamonds, the
  * selected step as a dashed rule with a ring on its dev point. One panel per metric.
  */
 export function trajectoryChart(
@@ -459,14 +475,14 @@ export function trajectoryChart(
 ): Chart {
   requireRows("trajectoryChart", points);
   const width = options.width ?? DEFAULT_WIDTH;
-  const metrics = options.metrics ??
-    (points.some((p) => p.brier !== null) ? ["score", "brier"] as const : ["score"] as const);
+  const metrics: readonly TrajectoryMetric[] = options.metrics ??
+    (points.some((p) => p.brier !== null) ? ["score", "brier"] : ["score"]);
   const sorted = [...points].sort((a, b) => a.step - b.step);
   const ticks = integerTicks(sorted.map((p) => p.step));
   const steps = sorted.map((p) => p.step);
   const xDomain = [Math.min(...steps) - 0.3, Math.max(...steps) + 0.3];
   const panels = metrics.map((metric) => {
-    const value = (p: TrajectoryPoint) => metric === "score" ? p.score : p.brier;
+    const value = (p: TrajectoryPoint) => p[metric] ?? null;
     const rows = sorted.filter((p) => value(p) !== null);
     const lines = rows.filter((p) => p.split !== "test");
     const test = rows.filter((p) => p.split === "test");
@@ -503,7 +519,7 @@ export function trajectoryChart(
       marginLeft: 50,
       marginTop: 22,
       x: { label: "step", domain: xDomain, ticks, tickFormat: "d" },
-      y: { label: metric === "score" ? "score ↑" : "Brier ↓", grid: true, nice: true },
+      y: { label: TRAJECTORY_AXIS[metric], grid: true, nice: true },
       color: { domain: ["train", "dev", "test"], range: Object.values(SPLIT_COLORS) },
       symbol: { legend: false },
       marks,
@@ -521,9 +537,10 @@ export function trajectoryChart(
   if (options.selectedStep !== undefined) {
     legend.push({ label: `selected (step ${options.selectedStep})`, color: "#777", shape: "dash" });
   }
-  const base = metrics.length === 2
-    ? "Score and Brier over iterations"
-    : `${metrics[0] === "score" ? "Score" : "Brier"} over iterations`;
+  const names = metrics.map((m) => TRAJECTORY_NAME[m]);
+  const base = `${
+    names.length > 1 ? `${names.slice(0, -1).join(", ")} and ${names.at(-1)}` : names[0]
+  } over iterations`;
   return frame(titleOf(base, options), panels, { width, caption: options.caption, legend });
 }
 

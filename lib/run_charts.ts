@@ -37,7 +37,7 @@ export function trajectoryPoints(run: RunRecord): TrajectoryPoint[] {
   const steps = run.summary?.steps ?? run.state?.steps ?? [];
   const points: TrajectoryPoint[] = [];
   const point = (step: number, split: TrajectoryPoint["split"], m: Metrics) =>
-    points.push({ step, split, score: m.score, brier: m.brier });
+    points.push({ step, split, score: m.score, brier: m.brier, ece: m.ece });
   for (const s of steps) {
     if (s.train !== null) point(s.step, "train", s.train);
     point(s.step, "dev", s.dev);

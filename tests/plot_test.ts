@@ -123,6 +123,20 @@ Deno.test("trajectoryChart: a Brier panel skips null values; simulated goes in t
   assert.ok(!d.texts().includes("selected"));
 });
 
+Deno.test("trajectoryChart: Brier and ECE panels; points without an ECE are skipped", () => {
+  const points = [
+    { step: 1, split: "dev" as const, score: 0.5, brier: 0.3, ece: 0.2 },
+    { step: 2, split: "dev" as const, score: 0.6, brier: 0.2, ece: 0.1 },
+    { step: 3, split: "dev" as const, score: 0.7, brier: 0.1 },
+  ];
+  const chart = trajectoryChart(points, { metrics: ["brier", "ece"] });
+  const d = dom(chart);
+  assert.equal(chart.title, "Brier and ECE over iterations");
+  assert.ok(d.texts().includes("ECE ↓"));
+  // Brier: 3 points; ECE: 2 (step 3 has none).
+  assert.equal(d.all('g[aria-label="dot"] circle').length, 5);
+});
+
 Deno.test("reliabilityDiagram: one dot and count label per non-empty bin, and the diagonal", () => {
   const bins = [
     { lo: 0, hi: 0.5, n: 0, avgConfidence: null, avgScore: null },

@@ -5,8 +5,6 @@ import { formula } from "../lib/tasks/formula.ts";
 
 const DATA_DIR = new URL("../../shared/data", import.meta.url).pathname;
 const CLI = new URL("../lib/cli.ts", import.meta.url).pathname;
-const HAS_LIVEBENCH = await Deno.stat(new URL("../lib/tasks/livebench_math.ts", import.meta.url))
-  .then(() => true, () => false);
 
 const json = (reasoningField: string, answer: string, confidence: number) =>
   JSON.stringify({ [reasoningField]: "because", answer, confidence });
@@ -146,7 +144,6 @@ Deno.test("rpt score formula: split-line ids, numeric equality", async () => {
 
 Deno.test({
   name: "rpt score livebench_math: ids are question_ids, per-subtask scores",
-  ignore: !HAS_LIVEBENCH,
   fn: async () => {
     await withFiles(async (dir) => {
       const rows = (await Deno.readTextFile(`${DATA_DIR}/livebench_math/dev.jsonl`)).trim()
