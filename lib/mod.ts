@@ -30,6 +30,7 @@ export * from "./tasks/registry.ts";
 export * from "./tasks/common.ts";
 export { hotpotqa, hotpotScores, normalizeAnswer } from "./tasks/hotpotqa.ts";
 export { formula, formulaCorrect } from "./tasks/formula.ts";
+export { livebenchMath } from "./tasks/livebench_math.ts";
 export { loadCustomTask } from "./tasks/custom.ts";
 export * from "./tasks/seeds.ts";
 export * from "./metrics.ts";
