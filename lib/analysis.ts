@@ -37,7 +37,7 @@ import {
   type Transition,
 } from "./analysis_tables.ts";
 import { clusterFusion, type ClusterRecord } from "./cluster.ts";
-import { BudgetExceededError, type ChatModel, type Embedder } from "./llm/model.ts";
+import { type ChatModel, type Embedder, isFatalCallError } from "./llm/model.ts";
 import { loadRun, type RunRecord } from "./run.ts";
 import {
   type AnalysisResult,
@@ -375,11 +375,6 @@ export function checkPatchEdits(
 
 const INVENTED = "evidence not in the new prompt";
 
-function isFatal(error: unknown, signal?: AbortSignal): boolean {
-  return error instanceof BudgetExceededError || signal?.aborted === true ||
-    (error instanceof Error && error.name === "AbortError");
-}
-
 async function editsForTransition(
   model: ChatModel,
   run: string,
@@ -408,7 +403,7 @@ async function editsForTransition(
       }, { signal: opts.signal });
       value = response.parsed ?? extractFirstJsonObject(response.text);
     } catch (error) {
-      if (isFatal(error, opts.signal)) throw error;
+      if (isFatalCallError(error, opts.signal)) throw error;
       const message = error instanceof Error ? error.message : String(error);
       return { ...last, attempts: attempt, error: message };
     }

@@ -20,7 +20,7 @@
  */
 import { kmeans } from "ml-kmeans";
 import { z } from "zod";
-import { BudgetExceededError, type ChatModel, type Embedder } from "./llm/model.ts";
+import { type ChatModel, type Embedder, isFatalCallError } from "./llm/model.ts";
 import {
   type ChatMessage,
   type ChatResponse,
@@ -658,11 +658,6 @@ interface CallContext {
   subject: string;
 }
 
-function isFatal(error: unknown, signal?: AbortSignal): boolean {
-  return error instanceof BudgetExceededError || signal?.aborted === true ||
-    (error instanceof Error && error.name === "AbortError");
-}
-
 function structured(response: ChatResponse): unknown {
   return response.parsed ?? extractFirstJsonObject(response.text);
 }
@@ -691,7 +686,7 @@ async function callStructured<T>(
         ...(attempt > 1 ? { sampleIndex: attempt - 1 } : {}),
       }, { signal: ctx.signal });
     } catch (error) {
-      if (isFatal(error, ctx.signal)) throw error;
+      if (isFatalCallError(error, ctx.signal)) throw error;
       return { attempts: attempt, error: error instanceof Error ? error.message : String(error) };
     }
     const result = accept(structured(response));

@@ -12,7 +12,7 @@
  * @module
  */
 import { z } from "zod";
-import { BudgetExceededError, type ChatModel } from "./llm/model.ts";
+import { type ChatModel, isFatalCallError } from "./llm/model.ts";
 import type { Task } from "./tasks/task.ts";
 import {
   type ChatMessage,
@@ -248,7 +248,7 @@ export async function critiqueFailure(
         ...(attempt > 1 ? { sampleIndex: attempt - 1 } : {}),
       }, { signal: opts.signal });
     } catch (e) {
-      if (isFatal(e, opts.signal)) throw e;
+      if (isFatalCallError(e, opts.signal)) throw e;
       return {
         exampleId,
         modes: [],
@@ -287,9 +287,4 @@ function trimMode(m: FailureMode): FailureMode {
     why: m.why.trim(),
     basis: m.basis.trim(),
   };
-}
-
-function isFatal(error: unknown, signal?: AbortSignal): boolean {
-  return error instanceof BudgetExceededError || signal?.aborted === true ||
-    (error instanceof Error && error.name === "AbortError");
 }

@@ -8,7 +8,7 @@
  */
 import { clusterFusion, type ClusterRecord } from "./cluster.ts";
 import { critiqueFailure, type CritiqueOutcome } from "./critique.ts";
-import { BudgetExceededError, type ChatModel, type Embedder } from "./llm/model.ts";
+import { type ChatModel, type Embedder, isFatalCallError } from "./llm/model.ts";
 import { TfidfEmbedder } from "./llm/tfidf.ts";
 import { computeMetrics } from "./metrics.ts";
 import { buildReport } from "./report.ts";
@@ -94,11 +94,6 @@ export function isFailure(trace: TraceItem): boolean {
     !trace.full;
 }
 
-function isFatal(error: unknown, signal?: AbortSignal): boolean {
-  return error instanceof BudgetExceededError || signal?.aborted === true ||
-    (error instanceof Error && error.name === "AbortError");
-}
-
 async function runExample(
   prompt: PromptProgram,
   example: Example,
@@ -120,7 +115,7 @@ async function runExample(
       temperature: opts.temperature ?? 0,
     }, { signal: opts.signal });
   } catch (error) {
-    if (isFatal(error, opts.signal)) throw error;
+    if (isFatalCallError(error, opts.signal)) throw error;
     return {
       ...base,
       rawText: "",

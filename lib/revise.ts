@@ -69,7 +69,7 @@ import {
   type TraceItem,
   type UsageSnapshot,
 } from "./types.ts";
-import { ConfigError } from "./util/errors.ts";
+import { ConfigError, describeSchemaIssue } from "./util/errors.ts";
 import { estimateTokens } from "./util/tokens.ts";
 
 /** The models of a run. */
@@ -159,9 +159,7 @@ function diagnoseTool(protocol: RunConfig["protocol"]): ToolSpec {
 export function parseRunConfig(input: unknown, source = "config"): RunConfig {
   const parsed = RunConfig.safeParse(input);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.length ? issue.path.map(String).join(".") : "(config)";
-    throw new ConfigError(`${source}: ${field}: ${issue?.message ?? "invalid"}`);
+    throw new ConfigError(`${source}: ${describeSchemaIssue(parsed.error, "(config)")}`);
   }
   return parsed.data;
 }
@@ -368,9 +366,11 @@ function argsError(call: ToolCall): { args: DiagnoseArgs } | { error: string } {
   }
   const parsed = DiagnoseArgs.strict().safeParse(value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.length ? issue.path.map(String).join(".") : "(arguments)";
-    return { error: `the arguments do not match the schema: ${field}: ${issue?.message}` };
+    return {
+      error: `the arguments do not match the schema: ${
+        describeSchemaIssue(parsed.error, "(arguments)")
+      }`,
+    };
   }
   return { args: parsed.data };
 }

@@ -38,6 +38,7 @@ import {
   UsageSnapshot,
 } from "./types.ts";
 import { ConfigError } from "./util/errors.ts";
+import { parseJsonAs } from "./util/json.ts";
 import { z } from "zod";
 
 /** File names of a run directory. */
@@ -189,19 +190,7 @@ export async function readRunJson<S extends z.ZodType>(
     const reason = error instanceof Deno.errors.NotFound ? "file not found" : String(error);
     throw new ConfigError(`${path}: cannot read: ${reason}`, { cause: error });
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${path}: invalid JSON: ${(error as Error).message}`);
-  }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.length ? issue.path.map(String).join(".") : "(file)";
-    throw new ConfigError(`${path}: ${field}: ${issue?.message ?? "invalid"}`);
-  }
-  return parsed.data;
+  return parseJsonAs(text, path, schema, "(file)");
 }
 
 async function readOptional<S extends z.ZodType>(

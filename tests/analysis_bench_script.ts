@@ -14,12 +14,13 @@ import { analyzeTraces, type RunTrace } from "../lib/analysis.ts";
 import { createSimChatModel, createSimEmbedder } from "../lib/llm/sim/mod.ts";
 import { BEHAVIOURS } from "../lib/llm/sim/traps.ts";
 import type { ClusterResult, Metrics } from "../lib/types.ts";
+import { clusterResultFixture, metricsFixture } from "./helpers.ts";
 
 const steps = Number(Deno.args[0] ?? 40);
 const runs = Number(Deno.args[1] ?? 3);
 
 function metrics(score: number): Metrics {
-  return {
+  return metricsFixture({
     n: 300,
     parsed: 300,
     score,
@@ -27,11 +28,7 @@ function metrics(score: number): Metrics {
     avgConfidence: 0.9,
     brier: 0.3 - score / 4,
     ece: null,
-    formatErrorRate: 0,
-    errorRate: 0,
-    perSubtask: {},
-    extra: {},
-  };
+  });
 }
 
 function clustering(step: number): ClusterResult {
@@ -45,20 +42,13 @@ function clustering(step: number): ClusterResult {
     retained: (i + step) % 3 === 0,
     source: "extracted" as const,
   }));
-  return {
+  return clusterResultFixture({
     k: 10,
     records: 40,
     groups: 20,
-    groupOf: [],
-    sample: [],
     topics,
-    assignments: [],
-    fallbacks: { count: 0, records: [] },
-    padded: [],
-    trimmed: [],
     calls: { extraction: 1, assignment: 2, embedding: 1 },
-    errors: [],
-  };
+  });
 }
 
 const rules = BEHAVIOURS.flatMap((b) => [...b.instructions, ...b.weakInstructions]);

@@ -23,6 +23,7 @@ import {
   type PromptProgram,
 } from "../lib/types.ts";
 import { estimateTokens } from "../lib/util/tokens.ts";
+import { clusterResultFixture, metricsFixture } from "./helpers.ts";
 
 // ---------------------------------------------------------------------------------------------
 // A hand-made run whose tables are known exactly.
@@ -34,7 +35,7 @@ import { estimateTokens } from "../lib/util/tokens.ts";
 //   4   0.75         0.125   units                 -                       0.9
 
 function metrics(score: number, brier: number): Metrics {
-  return {
+  return metricsFixture({
     n: 8,
     parsed: 8,
     score,
@@ -42,11 +43,7 @@ function metrics(score: number, brier: number): Metrics {
     avgConfidence: 0.9,
     brier,
     ece: null,
-    formatErrorRate: 0,
-    errorRate: 0,
-    perSubtask: {},
-    extra: {},
-  };
+  });
 }
 
 function topic(name: string, description: string, count: number): ClusterTopic {
@@ -72,20 +69,7 @@ const OVERCONFIDENT = topic("Overconfident", "High confidence when wrong.", 1);
 const PADDING = topic("Other a", "Records no other topic covers.", 0);
 
 function clustering(topics: ClusterTopic[]): ClusterResult {
-  return {
-    k: 3,
-    records: 4,
-    groups: 0,
-    groupOf: [],
-    sample: [],
-    topics,
-    assignments: [],
-    fallbacks: { count: 0, records: [] },
-    padded: [],
-    trimmed: [],
-    calls: { extraction: 0, assignment: 0, embedding: 0 },
-    errors: [],
-  };
+  return clusterResultFixture({ k: 3, records: 4, topics });
 }
 
 const UNIT_RULE = "Convert every amount to the unit the question asks for.";

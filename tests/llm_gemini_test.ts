@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { GeminiChatModel, GeminiEmbedder } from "../lib/llm/gemini.ts";
-import { ProviderError } from "../lib/llm/model.ts";
 import { type ChatRequest, toJsonSchema } from "../lib/types.ts";
 import { ask, startScriptedServer } from "./servers/fake.ts";
+import { failure, transportFailureTests } from "./servers/provider_contract.ts";
 
 const KEY = "AIza-test-SECRET-4242";
 
@@ -11,15 +11,7 @@ function client(url: string, model = "m") {
   return new GeminiChatModel({ model, apiKey: KEY, baseURL: url });
 }
 
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ProviderError, `expected ProviderError, got ${error}`);
-    return error;
-  }
-  throw new Error("expected the call to fail");
-}
+transportFailureTests("gemini", (url) => client(url), KEY);
 
 type Body = {
   contents: unknown[];
@@ -171,30 +163,6 @@ Deno.test("gemini: 429 with Retry-After is retryable with the delay; 500/503 ret
   assert.equal(server.requests.length, 5, "the SDK must not retry on its own");
 });
 
-Deno.test("gemini: a malformed body is a retryable ProviderError", async () => {
-  await using server = startScriptedServer([]);
-  server.faults.queue = [{ kind: "malformed" }];
-  const error = await failure(client(server.url).chat(ask));
-  assert.equal(error.retryable, true);
-  assert.equal(error.status, undefined);
-  assert.match(error.message, /malformed response body/);
-});
-
-Deno.test("gemini: a hang past an AbortSignal timeout is a retryable timeout; a cancel rethrows", async () => {
-  await using server = startScriptedServer([]);
-  server.faults.queue = [{ kind: "hang" }, { kind: "hang" }];
-  const model = client(server.url);
-  const timedOut = await failure(model.chat(ask, { signal: AbortSignal.timeout(50) }));
-  assert.equal(timedOut.retryable, true);
-  assert.match(timedOut.message, /timed out/);
-  const controller = new AbortController();
-  const pending = model.chat(ask, { signal: controller.signal });
-  while (server.requests.length < 2) await new Promise((r) => setTimeout(r, 5));
-  const reason = new Error("user cancelled");
-  controller.abort(reason);
-  await assert.rejects(pending, (error) => error === reason);
-});
-
 Deno.test("gemini: a truncated tool call is Gemini's MALFORMED_FUNCTION_CALL with no calls", async () => {
   await using server = startScriptedServer([
     { toolCalls: [{ name: "add", arguments: { a: 2, b: 2 } }] },
@@ -223,16 +191,6 @@ Deno.test("gemini: the API key reaches neither the recorded requests nor error m
   await model.chat(ask);
   assert.equal(server.requests[1]?.headers["x-goog-api-key"], "[redacted]");
   assert.ok(!JSON.stringify(server.requests).includes(KEY));
-});
-
-Deno.test("gemini: a connection failure is retryable", async () => {
-  const server = startScriptedServer([]);
-  const url = server.url;
-  await server.close();
-  const error = await failure(client(url).chat(ask));
-  assert.equal(error.retryable, true);
-  assert.match(error.message, /connection failed/);
-  assert.ok(!error.message.includes(KEY));
 });
 
 Deno.test("gemini: embeddings come back in order, batched", async () => {

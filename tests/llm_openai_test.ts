@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { ProviderError } from "../lib/llm/model.ts";
 import { isStrictCompatible, OpenAIChatModel, OpenAIEmbedder } from "../lib/llm/openai.ts";
 import { type ChatRequest, toJsonSchema } from "../lib/types.ts";
 import { ask, startScriptedServer } from "./servers/fake.ts";
+import { failure, transportFailureTests } from "./servers/provider_contract.ts";
 
 const KEY = "sk-test-SECRET-4242";
 
@@ -11,15 +11,7 @@ function client(url: string, model = "m") {
   return new OpenAIChatModel({ model, apiKey: KEY, baseURL: `${url}/v1` });
 }
 
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ProviderError, `expected ProviderError, got ${error}`);
-    return error;
-  }
-  throw new Error("expected the call to fail");
-}
+transportFailureTests("openai", (url) => client(url), KEY);
 
 Deno.test("openai: plain chat returns text, usage incl. cached tokens and the raw finish reason", async () => {
   await using server = startScriptedServer([
@@ -178,30 +170,6 @@ Deno.test("openai: 500 and 503 are retryable, 400 and 404 are not", async () => 
   assert.match(missing.message, /unknown-model not found/);
 });
 
-Deno.test("openai: a malformed body is a retryable ProviderError", async () => {
-  await using server = startScriptedServer([]);
-  server.faults.queue = [{ kind: "malformed" }];
-  const error = await failure(client(server.url).chat(ask));
-  assert.equal(error.retryable, true);
-  assert.equal(error.status, undefined);
-  assert.match(error.message, /malformed response body/);
-});
-
-Deno.test("openai: a hang past an AbortSignal timeout is a retryable timeout; a cancel rethrows", async () => {
-  await using server = startScriptedServer([]);
-  server.faults.queue = [{ kind: "hang" }, { kind: "hang" }];
-  const model = client(server.url);
-  const timedOut = await failure(model.chat(ask, { signal: AbortSignal.timeout(50) }));
-  assert.equal(timedOut.retryable, true);
-  assert.match(timedOut.message, /timed out/);
-  const controller = new AbortController();
-  const pending = model.chat(ask, { signal: controller.signal });
-  while (server.requests.length < 2) await new Promise((r) => setTimeout(r, 5));
-  const reason = new Error("user cancelled");
-  controller.abort(reason);
-  await assert.rejects(pending, (error) => error === reason);
-});
-
 Deno.test("openai: truncated tool-call arguments come back as a response that fails JSON.parse", async () => {
   await using server = startScriptedServer([
     { toolCalls: [{ id: "c", name: "add", arguments: { a: 2, b: 2 } }] },
@@ -229,16 +197,6 @@ Deno.test("openai: the API key reaches neither the recorded requests nor error m
   await model.chat(ask);
   assert.equal(server.requests[1]?.headers.authorization, "[redacted]");
   assert.ok(!JSON.stringify(server.requests).includes(KEY));
-});
-
-Deno.test("openai: a connection failure is retryable and names no key", async () => {
-  const server = startScriptedServer([]);
-  const url = server.url;
-  await server.close();
-  const error = await failure(client(url).chat(ask));
-  assert.equal(error.retryable, true);
-  assert.match(error.message, /connection failed/);
-  assert.ok(!error.message.includes(KEY));
 });
 
 Deno.test("openai: embeddings come back in order, batched, with usage", async () => {

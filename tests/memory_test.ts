@@ -8,21 +8,10 @@ import {
   payloadTokens,
 } from "../lib/memory.ts";
 import type { DiagnosticReport, MemoryEntry, Metrics } from "../lib/types.ts";
+import { metricsFixture } from "./helpers.ts";
 
 function metrics(score: number, brier: number | null = 0.2): Metrics {
-  return {
-    n: 10,
-    parsed: 10,
-    score,
-    fullCredit: score,
-    avgConfidence: 0.8,
-    brier,
-    ece: 0.1,
-    formatErrorRate: 0,
-    errorRate: 0,
-    perSubtask: {},
-    extra: {},
-  };
+  return metricsFixture({ score, fullCredit: score, brier });
 }
 
 function report(iteration: number, score: number, brier = 0.2): DiagnosticReport {

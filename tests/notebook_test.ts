@@ -15,6 +15,7 @@ import {
   showMarkdown,
 } from "../lib/notebook.ts";
 import { type DiagnosticReport, type Metrics, RunSummary } from "../lib/types.ts";
+import { metricsFixture } from "./helpers.ts";
 
 /** A fake kernel recording every broadcast. */
 function fakeKernel(): JupyterLike & {
@@ -195,19 +196,13 @@ Deno.test("renderTable: columns, escaping, number format, nulls, truncation", ()
 });
 
 function metrics(score: number, brier: number | null): Metrics {
-  return {
-    n: 10,
-    parsed: 10,
+  return metricsFixture({
     score,
     fullCredit: score,
-    avgConfidence: 0.8,
     brier,
-    ece: 0.1,
-    formatErrorRate: 0,
-    errorRate: 0,
     perSubtask: { bridge: { n: 6, score: 0.5 } },
     extra: { f1: 0.61 },
-  };
+  });
 }
 
 Deno.test("renderReportHtml shows metrics, counts, warnings, topics with examples, the prompt", () => {

@@ -11,6 +11,7 @@ import type { RunRecord } from "../lib/run.ts";
 import { optimize } from "../lib/revise.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import { CHROMIUM_MISSING, consoleMessages, findChromium, runChromium } from "./chromium.ts";
+import { metricsFixture } from "./helpers.ts";
 
 async function withTemp(fn: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = await Deno.makeTempDir({ prefix: "rpt-report-" });
@@ -126,19 +127,7 @@ Deno.test("rpt report: a missing run directory is a ConfigError naming it", asyn
 });
 
 function metrics(score: number, brier: number | null) {
-  return {
-    n: 10,
-    parsed: 10,
-    score,
-    fullCredit: score,
-    avgConfidence: 0.9,
-    brier,
-    ece: 0.1,
-    formatErrorRate: 0,
-    errorRate: 0,
-    perSubtask: {},
-    extra: {},
-  };
+  return metricsFixture({ score, fullCredit: score, avgConfidence: 0.9, brier });
 }
 
 Deno.test("costPoints turns cumulative usage events into calls per step, restarting on resume", () => {

@@ -8,22 +8,19 @@ import {
 } from "../lib/select.ts";
 import { formula } from "../lib/tasks/formula.ts";
 import { hotpotqa } from "../lib/tasks/hotpotqa.ts";
-import type { Metrics, ScoredItem } from "../lib/types.ts";
+import type { ScoredItem } from "../lib/types.ts";
+import { metricsFixture } from "./helpers.ts";
 
 function metrics(fullCredit: number, brier: number | null, extra: Record<string, number> = {}) {
-  return {
+  return metricsFixture({
     n: 100,
     parsed: 100,
     score: fullCredit,
     fullCredit,
     avgConfidence: 0.9,
     brier,
-    ece: 0.1,
-    formatErrorRate: 0,
-    errorRate: 0,
-    perSubtask: {},
     extra,
-  } satisfies Metrics;
+  });
 }
 
 const prompt = (chars: number) => ({ system: "", instruction: "x".repeat(chars) });

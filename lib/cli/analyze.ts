@@ -30,6 +30,7 @@ import { createChatModel, createEmbedder } from "../llm/spec.ts";
 import { wrapChatModel, wrapEmbedder } from "../llm/wrap.ts";
 import { loadRun, type RunRecord } from "../run.ts";
 import { ConfigError } from "../util/errors.ts";
+import { integerFlag, positiveIntFlag } from "./args.ts";
 
 const HELP = `usage: rpt analyze RUN_DIR... [--k 10] [--model SPEC] [--embedder SPEC]
                    [--presence retained|all] [--seed S] [--concurrency C]
@@ -45,22 +46,6 @@ const HELP = `usage: rpt analyze RUN_DIR... [--k 10] [--model SPEC] [--embedder 
   --bootstrap    bootstrap resamples of the delta intervals (default 1000)
   --out          output directory (default <run>/analysis, or <first run>/analysis/pooled-...)
   --json         print the result JSON instead of the tables`;
-
-function positiveInt(value: string | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new ConfigError(`--${flag}: expected a positive integer, got "${value}"`);
-  }
-  return n;
-}
-
-function integer(value: string | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new ConfigError(`--${flag}: expected an integer, got "${value}"`);
-  return n;
-}
 
 /** The default output directory for the analysed runs. */
 export function defaultOutDir(runs: readonly RunRecord[]): string {
@@ -99,14 +84,14 @@ export async function run(args: string[]): Promise<number> {
   if (presence !== "retained" && presence !== "all") {
     throw new ConfigError(`--presence: expected retained or all, got "${presence}"`);
   }
-  const k = positiveInt(values.k, "k", 10);
-  const concurrency = positiveInt(values.concurrency, "concurrency", 4);
-  const bootstrapIterations = positiveInt(values.bootstrap, "bootstrap", 1000);
+  const k = positiveIntFlag(values.k, "k", 10);
+  const concurrency = positiveIntFlag(values.concurrency, "concurrency", 4);
+  const bootstrapIterations = positiveIntFlag(values.bootstrap, "bootstrap", 1000);
 
   const runs: RunRecord[] = [];
   for (const dir of positionals) runs.push(await loadRun(dir, { records: true }));
   const first = runs[0] as RunRecord;
-  const seed = integer(values.seed, "seed", first.config.seed);
+  const seed = integerFlag(values.seed, "seed", first.config.seed);
   const modelSpec = values.model ?? first.config.critic ?? first.config.optimizer;
   const embedderSpec = values.embedder ?? first.config.embedder;
   const sim = { seed, ...(first.config.dataDir ? { dataDir: first.config.dataDir } : {}) };

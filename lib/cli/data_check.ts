@@ -4,10 +4,9 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { MANIFEST, sha256Hex } from "../data/manifest.ts";
 import { resolveDataDir } from "../tasks/common.ts";
-import { ConfigError } from "../util/errors.ts";
+import { parseCommandArgs } from "./args.ts";
 
 const HELP = `usage: rpt data:check [--data-dir DIR]
 
@@ -58,18 +57,13 @@ export async function checkDataDir(dataDir: string): Promise<FileCheck[]> {
 
 /** Runs `rpt data:check`. */
 export async function run(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        "data-dir": { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (error) {
-    throw new ConfigError(`${(error as Error).message}\n\n${HELP}`);
-  }
+  const { values } = parseCommandArgs({
+    args,
+    options: {
+      "data-dir": { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  }, `\n\n${HELP}`);
   if (values.help) {
     console.log(HELP);
     return 0;

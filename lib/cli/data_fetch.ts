@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { FETCHABLE_TASKS, fetchTask } from "../data/fetch.ts";
 import { resolveDataDir } from "../tasks/common.ts";
 import { ConfigError } from "../util/errors.ts";
+import { parseCommandArgs } from "./args.ts";
 import { checkDataDir } from "./data_check.ts";
 
 const HELP = `usage: rpt data:fetch [--data-dir DIR] [--task T]... [--force]
@@ -24,20 +24,15 @@ type FetchableTask = (typeof FETCHABLE_TASKS)[number];
 
 /** Runs `rpt data:fetch`. */
 export async function run(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        "data-dir": { type: "string" },
-        task: { type: "string", multiple: true },
-        force: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (error) {
-    throw new ConfigError(`${(error as Error).message}\n\n${HELP}`);
-  }
+  const { values } = parseCommandArgs({
+    args,
+    options: {
+      "data-dir": { type: "string" },
+      task: { type: "string", multiple: true },
+      force: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  }, `\n\n${HELP}`);
   if (values.help) {
     console.log(HELP);
     return 0;

@@ -17,6 +17,7 @@ import { optimize } from "../revise.ts";
 import type { LoopProgress } from "../revise.ts";
 import type { Metrics, PromptProgram, RunSummary, StepSummary } from "../types.ts";
 import { ConfigError } from "../util/errors.ts";
+import { integerFlag, positiveIntFlag } from "./args.ts";
 
 const HELP = `usage: rpt demo [--data-dir D] [--iterations N] [--run-dir D] [--task T] [--seed S]
 
@@ -64,15 +65,6 @@ export function demoDataDir(explicit?: string): string | undefined {
     if (dir !== undefined && isFile(join(dir, "hotpotqa", "train.jsonl"))) return resolve(dir);
   }
   return undefined;
-}
-
-function positiveInt(value: string | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new ConfigError(`--${flag}: expected a positive integer, got "${value}"`);
-  }
-  return n;
 }
 
 function num(x: number | null | undefined, digits = 3): string {
@@ -219,11 +211,8 @@ export async function run(args: string[]): Promise<number> {
   if (positionals.length > 0) {
     throw new ConfigError(`unexpected argument '${positionals[0]}'\n\n${HELP}`);
   }
-  const iterations = positiveInt(values.iterations, "iterations", 10);
-  const seed = values.seed === undefined ? 0 : Number(values.seed);
-  if (!Number.isInteger(seed)) {
-    throw new ConfigError(`--seed: expected an integer, got "${values.seed}"`);
-  }
+  const iterations = positiveIntFlag(values.iterations, "iterations", 10);
+  const seed = integerFlag(values.seed, "seed", 0);
   const dataDir = demoDataDir(values["data-dir"]);
   if (values["data-dir"] !== undefined && dataDir !== undefined && values.task === undefined) {
     if (!isFile(join(dataDir, "hotpotqa", "train.jsonl"))) {

@@ -14,7 +14,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import {
   createRunModels,
   estimateRun,
@@ -28,6 +27,7 @@ import {
 import { ProviderError } from "../llm/model.ts";
 import type { RunConfigInput, StepSummary } from "../types.ts";
 import { ConfigError } from "../util/errors.ts";
+import { parseCommandArgs } from "./args.ts";
 
 const HELP = `usage: rpt optimize --task T --target SPEC --optimizer SPEC [flags]
 
@@ -89,42 +89,37 @@ function numFlag(name: string, value: string | undefined): number | undefined {
  * ```
  */
 export async function parseOptimizeArgs(args: string[]): Promise<OptimizeCommand> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        task: { type: "string" },
-        target: { type: "string" },
-        optimizer: { type: "string" },
-        critic: { type: "string" },
-        embedder: { type: "string" },
-        iterations: { type: "string" },
-        "confidence-aware": { type: "boolean" },
-        memory: { type: "string" },
-        "memory-k": { type: "string" },
-        protocol: { type: "string" },
-        "explore-calls": { type: "string" },
-        concurrency: { type: "string" },
-        "budget-usd": { type: "string" },
-        "run-dir": { type: "string" },
-        seed: { type: "string" },
-        "data-dir": { type: "string" },
-        cache: { type: "string" },
-        "limit-train": { type: "string" },
-        "limit-dev": { type: "string" },
-        "limit-test": { type: "string" },
-        config: { type: "string" },
-        "dry-run": { type: "boolean" },
-        quiet: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (error) {
-    throw new ConfigError(`${(error as Error).message} (see 'rpt optimize --help')`);
-  }
+  const { values } = parseCommandArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      task: { type: "string" },
+      target: { type: "string" },
+      optimizer: { type: "string" },
+      critic: { type: "string" },
+      embedder: { type: "string" },
+      iterations: { type: "string" },
+      "confidence-aware": { type: "boolean" },
+      memory: { type: "string" },
+      "memory-k": { type: "string" },
+      protocol: { type: "string" },
+      "explore-calls": { type: "string" },
+      concurrency: { type: "string" },
+      "budget-usd": { type: "string" },
+      "run-dir": { type: "string" },
+      seed: { type: "string" },
+      "data-dir": { type: "string" },
+      cache: { type: "string" },
+      "limit-train": { type: "string" },
+      "limit-dev": { type: "string" },
+      "limit-test": { type: "string" },
+      config: { type: "string" },
+      "dry-run": { type: "boolean" },
+      quiet: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  }, " (see 'rpt optimize --help')");
   let base: Record<string, unknown> = {};
   if (values.config !== undefined) {
     try {

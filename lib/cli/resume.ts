@@ -5,9 +5,8 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { continueRun } from "../revise.ts";
-import { ConfigError } from "../util/errors.ts";
+import { exactlyOneRunDir, parseCommandArgs } from "./args.ts";
 import { runLoop } from "./optimize.ts";
 
 const HELP = `usage: rpt resume RUN_DIR [--quiet]
@@ -17,23 +16,15 @@ RUN_DIR/config.json; API keys from the environment).`;
 
 /** `rpt resume`. */
 export async function run(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { quiet: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-    });
-  } catch (error) {
-    throw new ConfigError(`${(error as Error).message} (see 'rpt resume --help')`);
-  }
+  const parsed = parseCommandArgs({
+    args,
+    allowPositionals: true,
+    options: { quiet: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+  }, " (see 'rpt resume --help')");
   if (parsed.values.help) {
     console.log(HELP);
     return 0;
   }
-  const dir = parsed.positionals[0];
-  if (dir === undefined || parsed.positionals.length > 1) {
-    throw new ConfigError("expected exactly one run directory: rpt resume RUN_DIR");
-  }
+  const dir = exactlyOneRunDir(parsed.positionals, "rpt resume RUN_DIR");
   return await runLoop(parsed.values.quiet === true, (options) => continueRun(dir, options));
 }

@@ -14,11 +14,11 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { computeMetrics, type TraceLike } from "../metrics.ts";
 import { getTask } from "../tasks/registry.ts";
 import { type Metrics, PredictionLine, Split } from "../types.ts";
-import { ConfigError } from "../util/errors.ts";
+import { ConfigError, describeSchemaIssue } from "../util/errors.ts";
+import { parseCommandArgs } from "./args.ts";
 
 const HELP = `usage: rpt score --task T --split S --predictions FILE.jsonl [--out FILE.jsonl]
                  [--data-dir DIR] [--json] [--strict]
@@ -96,9 +96,7 @@ export async function scorePredictions(options: ScorePredictionsOptions): Promis
     }
     const parsed = PredictionLine.safeParse(value);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = issue?.path.length ? issue.path.map(String).join(".") : "(line)";
-      problems.garbage.push(`${where}: ${field}: ${issue?.message ?? "invalid"}`);
+      problems.garbage.push(`${where}: ${describeSchemaIssue(parsed.error, "(line)")}`);
       return;
     }
     const { id, output } = parsed.data;
@@ -203,25 +201,20 @@ function reportProblems(p: PredictionProblems): number {
 
 /** Runs `rpt score`. */
 export async function run(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        task: { type: "string" },
-        split: { type: "string" },
-        predictions: { type: "string" },
-        out: { type: "string" },
-        "data-dir": { type: "string" },
-        json: { type: "boolean", default: false },
-        strict: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-    }));
-  } catch (error) {
-    throw new ConfigError(`${(error as Error).message}\n\n${HELP}`);
-  }
+  const { values } = parseCommandArgs({
+    args,
+    options: {
+      task: { type: "string" },
+      split: { type: "string" },
+      predictions: { type: "string" },
+      out: { type: "string" },
+      "data-dir": { type: "string" },
+      json: { type: "boolean", default: false },
+      strict: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  }, `\n\n${HELP}`);
   if (values.help) {
     console.log(HELP);
     return 0;

@@ -5,10 +5,9 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { loadRun, type RunRecord } from "../run.ts";
 import type { StepSummary } from "../types.ts";
-import { ConfigError } from "../util/errors.ts";
+import { exactlyOneRunDir, parseCommandArgs } from "./args.ts";
 
 const HELP = `usage: rpt show RUN_DIR [--json]
 
@@ -96,24 +95,16 @@ export function formatRun(run: RunRecord): string {
 
 /** `rpt show`. */
 export async function run(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-    });
-  } catch (error) {
-    throw new ConfigError(`${(error as Error).message} (see 'rpt show --help')`);
-  }
+  const parsed = parseCommandArgs({
+    args,
+    allowPositionals: true,
+    options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+  }, " (see 'rpt show --help')");
   if (parsed.values.help) {
     console.log(HELP);
     return 0;
   }
-  const dir = parsed.positionals[0];
-  if (dir === undefined || parsed.positionals.length > 1) {
-    throw new ConfigError("expected exactly one run directory: rpt show RUN_DIR");
-  }
+  const dir = exactlyOneRunDir(parsed.positionals, "rpt show RUN_DIR");
   const record = await loadRun(dir);
   if (parsed.values.json) {
     console.log(JSON.stringify({ summary: record.summary, usage: record.usage }, null, 2));

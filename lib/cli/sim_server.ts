@@ -7,10 +7,10 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { createSimChatModel, createSimEmbedder } from "../llm/sim/mod.ts";
 import { type FaultPlan, type ModelServer, serveModels } from "../llm/serve.ts";
 import { ConfigError } from "../util/errors.ts";
+import { parseCommandArgs } from "./args.ts";
 
 const HELP = `usage: rpt sim-server [--port P] [--latency-ms N] [--seed S] [--data-dir D]
                       [--fault-429 R] [--fault-500 R] [--fault-timeout R]
@@ -87,24 +87,19 @@ function numberFlag(
 
 /** Runs `rpt sim-server` until SIGINT / SIGTERM. */
 export async function run(args: string[]): Promise<number> {
-  let values: Record<string, unknown>;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        port: { type: "string" },
-        "latency-ms": { type: "string" },
-        seed: { type: "string" },
-        "data-dir": { type: "string" },
-        "fault-429": { type: "string" },
-        "fault-500": { type: "string" },
-        "fault-timeout": { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (error) {
-    throw new ConfigError(`${(error as Error).message}\n\n${HELP}`);
-  }
+  const { values }: { values: Record<string, unknown> } = parseCommandArgs({
+    args,
+    options: {
+      port: { type: "string" },
+      "latency-ms": { type: "string" },
+      seed: { type: "string" },
+      "data-dir": { type: "string" },
+      "fault-429": { type: "string" },
+      "fault-500": { type: "string" },
+      "fault-timeout": { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  }, `\n\n${HELP}`);
   if (values.help === true) {
     console.log(HELP);
     return 0;

@@ -17,16 +17,17 @@ import {
   type Part,
 } from "@google/genai";
 import type { ChatMessage, ChatRequest, ChatResponse, EmbedResponse, ToolCall } from "../types.ts";
-import { extractFirstJsonObject } from "../util/json.ts";
 import { hashString } from "../util/random.ts";
 import { type CallOptions, type ChatModel, type Embedder, ProviderError } from "./model.ts";
 import {
   abortFailure,
+  commonFailure,
   describeFailure,
   isRetryableStatus,
   redactSecrets,
   retryAfterMs,
 } from "./provider_errors.ts";
+import { embedInBatches, parseStructuredText } from "./provider_reply.ts";
 import { toolResultToGemini } from "./serve_wire.ts";
 
 /** Connection settings shared by {@linkcode GeminiChatModel} and {@linkcode GeminiEmbedder}. */
@@ -201,7 +202,7 @@ export class GeminiChatModel implements ChatModel {
       toolCalls.push({ id, name: call.name, arguments: args });
       if (part.thoughtSignature) this.#remember(id, part.thoughtSignature);
     }
-    const parsed = request.outputSchema ? parseJson(text) : undefined;
+    const parsed = request.outputSchema ? parseStructuredText(text) : undefined;
     const usage = response.usageMetadata;
     return {
       text,
@@ -246,10 +247,8 @@ export class GeminiEmbedder implements Embedder {
   }
 
   /** Embeds texts, in input order. Gemini reports no token usage here, so it is 0. */
-  async embed(texts: string[], options: CallOptions = {}): Promise<EmbedResponse> {
-    const vectors: number[][] = [];
-    for (let start = 0; start < texts.length; start += this.#batchSize) {
-      const batch = texts.slice(start, start + this.#batchSize);
+  embed(texts: string[], options: CallOptions = {}): Promise<EmbedResponse> {
+    return embedInBatches(texts, this.#batchSize, this, async (batch) => {
       const trap = headerTrap();
       let embeddings: { values?: number[] }[] | undefined;
       try {
@@ -262,18 +261,11 @@ export class GeminiEmbedder implements Embedder {
       } catch (error) {
         throw toProviderError(error, this, options.signal, this.#apiKey, trap.headers);
       }
-      if (!Array.isArray(embeddings) || embeddings.length !== batch.length) {
-        throw new ProviderError({
-          provider: this.provider,
-          model: this.model,
-          message: `malformed response: ${embeddings?.length ?? 0} embeddings for ` +
-            `${batch.length} inputs`,
-          retryable: true,
-        });
-      }
-      for (const e of embeddings) vectors.push(e.values ?? []);
-    }
-    return { vectors, usage: { inputTokens: 0 } };
+      return {
+        vectors: Array.isArray(embeddings) ? embeddings.map((e) => e.values ?? []) : undefined,
+        inputTokens: 0,
+      };
+    });
   }
 }
 
@@ -364,15 +356,6 @@ function toContents(
   return contents;
 }
 
-function parseJson(text: string): unknown {
-  if (text.trim() === "") return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return extractFirstJsonObject(text);
-  }
-}
-
 /** Maps anything the SDK throws to a ProviderError (or the caller's own abort reason). */
 function toProviderError(
   error: unknown,
@@ -395,14 +378,6 @@ function toProviderError(
       retryAfterMs: retryAfterMs(headers),
     });
   }
-  if (error instanceof SyntaxError) {
-    return new ProviderError({
-      provider,
-      model,
-      message: clean(`malformed response body: ${error.message}`),
-      retryable: true,
-    });
-  }
   if (error instanceof TypeError) {
     // fetch reports network failures as TypeError.
     return new ProviderError({
@@ -412,13 +387,7 @@ function toProviderError(
       retryable: true,
     });
   }
-  if (error instanceof ProviderError) return error;
-  return new ProviderError({
-    provider,
-    model,
-    message: clean(`unexpected failure: ${describeFailure(error)}`),
-    retryable: false,
-  });
+  return commonFailure(error, provider, model, clean);
 }
 
 /** The SDK's message is the JSON error body; its `error.message` is the readable part. */

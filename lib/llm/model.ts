@@ -101,3 +101,12 @@ export class BudgetExceededError extends Error {
     this.name = "BudgetExceededError";
   }
 }
+
+/**
+ * Whether a failed call must stop the whole job instead of being recorded against one
+ * item: a spent budget, or a cancellation (the caller's signal aborted, or an `AbortError`).
+ */
+export function isFatalCallError(error: unknown, signal?: AbortSignal): boolean {
+  return error instanceof BudgetExceededError || signal?.aborted === true ||
+    (error instanceof Error && error.name === "AbortError");
+}

@@ -14,15 +14,16 @@ import type {
   EmbedResponse,
   JsonSchema,
 } from "../types.ts";
-import { extractFirstJsonObject } from "../util/json.ts";
 import { type CallOptions, type ChatModel, type Embedder, ProviderError } from "./model.ts";
 import {
   abortFailure,
+  commonFailure,
   describeFailure,
   isRetryableStatus,
   redactSecrets,
   retryAfterMs,
 } from "./provider_errors.ts";
+import { embedInBatches, parseStructuredText } from "./provider_reply.ts";
 
 type CreateParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
 type WireMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
@@ -179,7 +180,7 @@ export class OpenAIChatModel implements ChatModel {
         ? [{ id: call.id, name: call.function.name, arguments: call.function.arguments ?? "" }]
         : []
     );
-    const parsed = request.outputSchema ? parseJson(text) : undefined;
+    const parsed = request.outputSchema ? parseStructuredText(text) : undefined;
     const usage = completion.usage;
     return {
       text,
@@ -223,11 +224,8 @@ export class OpenAIEmbedder implements Embedder {
   }
 
   /** Embeds texts, in input order. */
-  async embed(texts: string[], options: CallOptions = {}): Promise<EmbedResponse> {
-    const vectors: number[][] = [];
-    let inputTokens = 0;
-    for (let start = 0; start < texts.length; start += this.#batchSize) {
-      const batch = texts.slice(start, start + this.#batchSize);
+  embed(texts: string[], options: CallOptions = {}): Promise<EmbedResponse> {
+    return embedInBatches(texts, this.#batchSize, this, async (batch) => {
       let response: OpenAI.Embeddings.CreateEmbeddingResponse;
       try {
         response = await this.#client.embeddings.create(
@@ -239,19 +237,12 @@ export class OpenAIEmbedder implements Embedder {
         throw toProviderError(error, this.provider, this.model, options.signal, this.#apiKey);
       }
       const data = Array.isArray(response?.data) ? [...response.data] : [];
-      if (data.length !== batch.length) {
-        throw new ProviderError({
-          provider: this.provider,
-          model: this.model,
-          message: `malformed response: ${data.length} embeddings for ${batch.length} inputs`,
-          retryable: true,
-        });
-      }
       data.sort((a, b) => a.index - b.index);
-      for (const item of data) vectors.push(Array.from(item.embedding));
-      inputTokens += response.usage?.prompt_tokens ?? 0;
-    }
-    return { vectors, usage: { inputTokens } };
+      return {
+        vectors: data.map((item) => Array.from(item.embedding)),
+        inputTokens: response.usage?.prompt_tokens ?? 0,
+      };
+    });
   }
 }
 
@@ -284,16 +275,6 @@ function toWireMessage(message: ChatMessage, provider: string, model: string): W
         });
       }
       return { role: "tool", tool_call_id: message.toolCallId, content: message.content };
-  }
-}
-
-function parseJson(text: string): unknown {
-  if (text.trim() === "") return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    // Compatible servers without schema support may wrap the JSON in prose or fences.
-    return extractFirstJsonObject(text);
   }
 }
 
@@ -330,20 +311,5 @@ function toProviderError(
       retryAfterMs: retryAfterMs(error.headers),
     });
   }
-  if (error instanceof SyntaxError) {
-    return new ProviderError({
-      provider,
-      model,
-      message: clean(`malformed response body: ${error.message}`),
-      retryable: true,
-    });
-  }
-  if (error instanceof ProviderError) return error;
-  return new ProviderError({
-    provider,
-    model,
-    message: clean(`unexpected failure: ${describeFailure(error)}`),
-    retryable: false,
-    cause: error,
-  });
+  return commonFailure(error, provider, model, clean);
 }

@@ -76,3 +76,32 @@ export function describeFailure(error: unknown): string {
   const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
   return `${error.message}${cause}`;
 }
+
+/**
+ * The failures every SDK shares, once its own error classes are handled: a body that is
+ * not JSON (retryable), a {@linkcode ProviderError} thrown from inside (passed through),
+ * and anything else (not retryable). `clean` keeps secrets out of the message.
+ */
+export function commonFailure(
+  error: unknown,
+  provider: string,
+  model: string,
+  clean: (text: string) => string,
+): ProviderError {
+  if (error instanceof SyntaxError) {
+    return new ProviderError({
+      provider,
+      model,
+      message: clean(`malformed response body: ${error.message}`),
+      retryable: true,
+    });
+  }
+  if (error instanceof ProviderError) return error;
+  return new ProviderError({
+    provider,
+    model,
+    message: clean(`unexpected failure: ${describeFailure(error)}`),
+    retryable: false,
+    cause: error,
+  });
+}

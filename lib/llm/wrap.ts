@@ -378,6 +378,58 @@ async function callWithRetries<T>(
   }
 }
 
+/** What {@linkcode cachedCall} needs to know about one kind of call. */
+interface CallPlan<T> {
+  /** The cache key's kind and provider-neutral request. */
+  kind: CacheKeyParts["kind"];
+  request: unknown;
+  /** Reads and writes this kind in the cache. */
+  get(cache: ResponseCache, key: string): T | undefined;
+  put(cache: ResponseCache, key: string, parts: CacheKeyParts, response: T): void;
+  /** Input tokens to reserve against the budget (only asked on a cache miss). */
+  estimateInputTokens(): number;
+  usageOf(result: T): Usage;
+  send(signal: AbortSignal): Promise<T>;
+}
+
+/** A call through the cache: a hit is returned and counted; a miss is sent and stored. */
+async function cachedCall<T>(
+  r: Resolved,
+  signal: AbortSignal | undefined,
+  plan: CallPlan<T>,
+): Promise<T> {
+  signal?.throwIfAborted();
+  let key: string | undefined;
+  let parts: CacheKeyParts | undefined;
+  if (r.cache) {
+    parts = {
+      kind: plan.kind,
+      provider: r.provider,
+      model: r.model,
+      baseURL: r.baseURL,
+      request: plan.request,
+    };
+    key = cacheKey(parts);
+    const hit = plan.get(r.cache, key);
+    if (hit) {
+      r.ledger?.recordCacheHit(r.provider, r.model);
+      return hit;
+    }
+  }
+  const response = await callWithRetries(
+    r,
+    plan.estimateInputTokens(),
+    plan.usageOf,
+    signal,
+    plan.send,
+  );
+  if (r.cache && key && parts) {
+    const [k, p, cache] = [key, parts, r.cache];
+    storeQuietly(() => plan.put(cache, k, p, response));
+  }
+  return response;
+}
+
 function storeQuietly(store: () => void): void {
   try {
     store();
@@ -436,38 +488,16 @@ export function wrapChatModel(model: ChatModel, opts: WrapOptions = {}): ChatMod
   const wrapped: ChatModel & { baseURL?: string } = {
     provider: model.provider,
     model: model.model,
-    async chat(request: ChatRequest, options?: CallOptions): Promise<ChatResponse> {
-      const signal = options?.signal;
-      signal?.throwIfAborted();
-      let key: string | undefined;
-      let parts: CacheKeyParts | undefined;
-      if (r.cache) {
-        parts = {
-          kind: "chat",
-          provider: r.provider,
-          model: r.model,
-          baseURL: r.baseURL,
-          request,
-        };
-        key = cacheKey(parts);
-        const hit = r.cache.getChat(key);
-        if (hit) {
-          r.ledger?.recordCacheHit(r.provider, r.model);
-          return hit;
-        }
-      }
-      const response = await callWithRetries(
-        r,
-        chatInputEstimate(request),
-        (res: ChatResponse) => res.usage,
-        signal,
-        (s) => model.chat(request, { signal: s }),
-      );
-      if (r.cache && key && parts) {
-        const [k, p, cache] = [key, parts, r.cache];
-        storeQuietly(() => cache.putChat(k, p, response));
-      }
-      return response;
+    chat(request: ChatRequest, options?: CallOptions): Promise<ChatResponse> {
+      return cachedCall(r, options?.signal, {
+        kind: "chat",
+        request,
+        get: (cache, key) => cache.getChat(key),
+        put: (cache, key, parts, response) => cache.putChat(key, parts, response),
+        estimateInputTokens: () => chatInputEstimate(request),
+        usageOf: (res) => res.usage,
+        send: (s) => model.chat(request, { signal: s }),
+      });
     },
   };
   if (r.baseURL !== undefined) wrapped.baseURL = r.baseURL;
@@ -492,42 +522,20 @@ export function wrapEmbedder(embedder: Embedder, opts: WrapOptions = {}): Embedd
   const wrapped: Embedder & { baseURL?: string } = {
     provider: embedder.provider,
     model: embedder.model,
-    async embed(texts: string[], options?: CallOptions): Promise<EmbedResponse> {
-      const signal = options?.signal;
-      signal?.throwIfAborted();
-      let key: string | undefined;
-      let parts: CacheKeyParts | undefined;
-      if (r.cache) {
-        parts = {
-          kind: "embed",
-          provider: r.provider,
-          model: r.model,
-          baseURL: r.baseURL,
-          request: { texts },
-        };
-        key = cacheKey(parts);
-        const hit = r.cache.getEmbed(key);
-        if (hit) {
-          r.ledger?.recordCacheHit(r.provider, r.model);
-          return hit;
-        }
-      }
-      const response = await callWithRetries(
-        r,
-        texts.reduce((n, t) => n + estimateTokens(t), 0),
-        (res: EmbedResponse) => ({
+    embed(texts: string[], options?: CallOptions): Promise<EmbedResponse> {
+      return cachedCall(r, options?.signal, {
+        kind: "embed",
+        request: { texts },
+        get: (cache, key) => cache.getEmbed(key),
+        put: (cache, key, parts, response) => cache.putEmbed(key, parts, response),
+        estimateInputTokens: () => texts.reduce((n, t) => n + estimateTokens(t), 0),
+        usageOf: (res) => ({
           inputTokens: res.usage.inputTokens,
           cachedTokens: 0,
           outputTokens: 0,
         }),
-        signal,
-        (s) => embedder.embed(texts, { signal: s }),
-      );
-      if (r.cache && key && parts) {
-        const [k, p, cache] = [key, parts, r.cache];
-        storeQuietly(() => cache.putEmbed(k, p, response));
-      }
-      return response;
+        send: (s) => embedder.embed(texts, { signal: s }),
+      });
     },
   };
   if (r.baseURL !== undefined) wrapped.baseURL = r.baseURL;

@@ -17,7 +17,7 @@ import type {
   Split,
   TargetOutput,
 } from "../types.ts";
-import { ConfigError } from "../util/errors.ts";
+import { ConfigError, describeSchemaIssue } from "../util/errors.ts";
 import { extractFirstJsonObject } from "../util/json.ts";
 import type { LoadOptions, SelectionInput, Task } from "./task.ts";
 
@@ -133,6 +133,29 @@ function describe(v: unknown): string {
 }
 
 /**
+ * The output-contract part of a task built on {@linkcode targetOutputSchema} and
+ * {@linkcode parseTargetOutput}: its reasoning field, the schema and the parser, to spread
+ * into the task object.
+ *
+ * @example
+ * ```ts
+ * import { targetOutputContract } from "./common.ts";
+ * const c = targetOutputContract("reasoning");
+ * const r = c.parse('{"reasoning": "r", "answer": "a", "confidence": 0.5}');
+ * if (!r.ok || c.reasoningField !== "reasoning") throw new Error("unexpected");
+ * ```
+ */
+export function targetOutputContract(
+  reasoningField: string,
+): Pick<Task, "reasoningField" | "outputSchema" | "parse"> {
+  return {
+    reasoningField,
+    outputSchema: targetOutputSchema(reasoningField),
+    parse: (rawText: string): ParseResult => parseTargetOutput(rawText, reasoningField),
+  };
+}
+
+/**
  * The score of an output that broke the output contract: 0, no credit, full impact, and
  * the reason in `details.format_error`.
  */
@@ -142,6 +165,21 @@ export function formatErrorScore(error: string): ScoreResult {
 
 // ---------------------------------------------------------------------------------------------
 // Data files
+
+/**
+ * The data directory the user chose: `explicit` (from `--data-dir`) when non-empty, else
+ * `RPT_DATA_DIR` when set and non-empty; undefined when neither is, for the caller's default.
+ */
+export function chosenDataDir(explicit?: string): string | undefined {
+  if (explicit !== undefined && explicit !== "") return explicit;
+  let fromEnv: string | undefined;
+  try {
+    fromEnv = Deno.env.get("RPT_DATA_DIR");
+  } catch {
+    // Without --allow-env, fall through to the default rather than fail.
+  }
+  return fromEnv !== undefined && fromEnv !== "" ? fromEnv : undefined;
+}
 
 /**
  * The data directory: `explicit` (from `--data-dir`), else `RPT_DATA_DIR`, else the
@@ -155,14 +193,8 @@ export function formatErrorScore(error: string): ScoreResult {
  * ```
  */
 export function resolveDataDir(explicit?: string): string {
-  if (explicit !== undefined && explicit !== "") return explicit;
-  let fromEnv: string | undefined;
-  try {
-    fromEnv = Deno.env.get("RPT_DATA_DIR");
-  } catch {
-    // Without --allow-env, fall through to the default rather than fail.
-  }
-  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
+  const chosen = chosenDataDir(explicit);
+  if (chosen !== undefined) return chosen;
   const url = new URL("../../data", import.meta.url);
   return url.protocol === "file:" ? decodeURIComponent(url.pathname) : "data";
 }
@@ -246,11 +278,9 @@ export function parseJsonlText<S extends z.ZodType>(
     }
     const result = schema.safeParse(value);
     if (!result.success) {
-      const issue = result.error.issues[0];
-      const field = issue === undefined || issue.path.length === 0
-        ? "(row)"
-        : issue.path.map(String).join(".");
-      throw new ConfigError(`${source}:${line}: ${field}: ${issue?.message ?? "invalid row"}`);
+      throw new ConfigError(
+        `${source}:${line}: ${describeSchemaIssue(result.error, "(row)", "invalid row")}`,
+      );
     }
     rows.push({ row: result.data, line });
   }
@@ -319,6 +349,25 @@ export function renderChat(prompt: PromptProgram, body: string): ChatMessage[] {
   const instruction = prompt.instruction.trim();
   messages.push({ role: "user", content: instruction === "" ? body : `${instruction}\n\n${body}` });
   return messages;
+}
+
+/**
+ * Renders a question-answering example: the question, after its context when it has one.
+ *
+ * @example
+ * ```ts
+ * import { renderQuestion } from "./common.ts";
+ * const m = renderQuestion({ system: "", instruction: "" }, {
+ *   id: "1", question: "q", context: "c", answer: "a", row: {},
+ * });
+ * if (m[0]?.content !== "Context:\nc\n\nQuestion: q") throw new Error("unexpected");
+ * ```
+ */
+export function renderQuestion(prompt: PromptProgram, example: Example): ChatMessage[] {
+  const body = example.context === undefined
+    ? `Question: ${example.question}`
+    : `Context:\n${example.context}\n\nQuestion: ${example.question}`;
+  return renderChat(prompt, body);
 }
 
 /** Prompt-length penalty of the selection function: 0.0025 per 1,000 characters. */

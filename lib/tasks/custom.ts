@@ -39,7 +39,8 @@ import {
   type Split,
   type TargetOutput,
 } from "../types.ts";
-import { ConfigError } from "../util/errors.ts";
+import { ConfigError, describeSchemaIssue } from "../util/errors.ts";
+import { parseJsonAs } from "../util/json.ts";
 import {
   formatErrorScore,
   parseTargetOutput,
@@ -48,7 +49,7 @@ import {
   selectionPenalty,
   targetOutputSchema,
 } from "./common.ts";
-import { normalizeAnswer } from "./hotpotqa.ts";
+import { normalizeAnswer, sharedTokenCount } from "./hotpotqa.ts";
 import { CUSTOM_DEFAULT_SEED, outputContract } from "./seeds.ts";
 import type { SelectionInput, Task } from "./task.ts";
 import { pySplit } from "../data/python.ts";
@@ -111,11 +112,9 @@ export async function loadCustomTask(
   }
   const parsed = CustomTaskConfig.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue === undefined || issue.path.length === 0
-      ? "(config)"
-      : issue.path.map(String).join(".");
-    throw new ConfigError(`${path}: ${field}: ${issue?.message ?? "invalid task config"}`);
+    throw new ConfigError(
+      `${path}: ${describeSchemaIssue(parsed.error, "(config)", "invalid task config")}`,
+    );
   }
   const config = parsed.data;
   const base = dirname(path);
@@ -197,20 +196,7 @@ async function loadSeed(
     throw new ConfigError(`${configPath}: seedPromptFile: cannot read ${file}`, { cause: error });
   }
   if (!file.endsWith(".json")) return { system: CUSTOM_DEFAULT_SEED.system, instruction: text };
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${file}: invalid JSON: ${(error as Error).message}`);
-  }
-  const prompt = PromptProgram.safeParse(json);
-  if (!prompt.success) {
-    const issue = prompt.error.issues[0];
-    throw new ConfigError(
-      `${file}: ${issue?.path.map(String).join(".") || "(prompt)"}: ${issue?.message}`,
-    );
-  }
-  return prompt.data;
+  return parseJsonAs(text, file, PromptProgram, "(prompt)");
 }
 
 /**
@@ -226,16 +212,7 @@ export function tokenF1(prediction: string, gold: string): number {
   const p = pySplit(normalizeAnswer(prediction));
   const g = pySplit(normalizeAnswer(gold));
   if (p.length === 0 && g.length === 0) return 1;
-  const counts = new Map<string, number>();
-  for (const t of g) counts.set(t, (counts.get(t) ?? 0) + 1);
-  let same = 0;
-  for (const t of p) {
-    const left = counts.get(t) ?? 0;
-    if (left > 0) {
-      same++;
-      counts.set(t, left - 1);
-    }
-  }
+  const same = sharedTokenCount(p, g);
   if (same === 0) return 0;
   const precision = same / p.length;
   const recall = same / g.length;

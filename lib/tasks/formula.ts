@@ -11,16 +11,15 @@
  */
 import { z } from "zod";
 import { pyFloat, pyStrip } from "../data/python.ts";
-import type { Example, ParseResult, PromptProgram, ScoreResult, Split } from "../types.ts";
+import type { Example, ParseResult, ScoreResult, Split } from "../types.ts";
 import {
   type BuiltInTask,
   formatErrorScore,
-  parseTargetOutput,
   readSplitRows,
-  renderChat,
+  renderQuestion,
   selectionPenalty,
   type SplitLoadOptions,
-  targetOutputSchema,
+  targetOutputContract,
 } from "./common.ts";
 import { FORMULA_SEED } from "./seeds.ts";
 import type { SelectionInput } from "./task.ts";
@@ -81,14 +80,26 @@ export function formulaCorrect(predicted: string, gold: string): boolean {
   return p === g;
 }
 
-const REASONING_FIELD = "reasoning";
+/**
+ * Formula's scoring, shared with the synthetic task: full credit when
+ * {@linkcode formulaCorrect}, nothing otherwise.
+ */
+export function scoreFormulaAnswer(example: Example, parsed: ParseResult): ScoreResult {
+  if (!parsed.ok) return formatErrorScore(parsed.error);
+  const correct = formulaCorrect(parsed.value.answer, example.answer);
+  return {
+    score: correct ? 1 : 0,
+    full: correct,
+    impact: correct ? 0 : 1,
+    details: { correct, predicted: parsed.value.answer, gold: example.answer },
+  };
+}
 
 /** The Formula task. Example ids are `<split>-<0-based line index>`. */
 export const formula: BuiltInTask = {
   name: "formula",
-  reasoningField: REASONING_FIELD,
+  ...targetOutputContract("reasoning"),
   seedPrompt: FORMULA_SEED,
-  outputSchema: targetOutputSchema(REASONING_FIELD),
   async load(split: Split, options?: SplitLoadOptions): Promise<Example[]> {
     const rows = await readSplitRows("formula", split, FormulaRow, options);
     return rows.map(({ row, line }) => ({
@@ -99,22 +110,8 @@ export const formula: BuiltInTask = {
       row: row as unknown as Record<string, unknown>,
     }));
   },
-  render(prompt: PromptProgram, example: Example) {
-    return renderChat(prompt, `Question: ${example.question}`);
-  },
-  parse(rawText: string): ParseResult {
-    return parseTargetOutput(rawText, REASONING_FIELD);
-  },
-  score(example: Example, parsed: ParseResult): ScoreResult {
-    if (!parsed.ok) return formatErrorScore(parsed.error);
-    const correct = formulaCorrect(parsed.value.answer, example.answer);
-    return {
-      score: correct ? 1 : 0,
-      full: correct,
-      impact: correct ? 0 : 1,
-      details: { correct, predicted: parsed.value.answer, gold: example.answer },
-    };
-  },
+  render: renderQuestion,
+  score: scoreFormulaAnswer,
   selectionScore(input: SelectionInput): number {
     return 0.5 * input.metrics.fullCredit - selectionPenalty(input);
   },

@@ -12,16 +12,15 @@
  */
 import { z } from "zod";
 import { pySplit } from "../data/python.ts";
-import type { Example, ParseResult, PromptProgram, ScoreResult, Split } from "../types.ts";
+import type { Example, ParseResult, ScoreResult, Split } from "../types.ts";
 import {
   type BuiltInTask,
   formatErrorScore,
-  parseTargetOutput,
   readSplitRows,
-  renderChat,
+  renderQuestion,
   selectionPenalty,
   type SplitLoadOptions,
-  targetOutputSchema,
+  targetOutputContract,
 } from "./common.ts";
 import { HOTPOTQA_SEED } from "./seeds.ts";
 import type { SelectionInput } from "./task.ts";
@@ -92,20 +91,35 @@ export function hotpotScores(prediction: string, gold: string): AnswerScores {
   if ((SPECIAL.has(pred) || SPECIAL.has(truth)) && pred !== truth) return zero;
   const predTokens = pySplit(pred);
   const truthTokens = pySplit(truth);
+  const same = sharedTokenCount(predTokens, truthTokens);
+  if (same === 0) return zero;
+  const precision = same / predTokens.length;
+  const recall = same / truthTokens.length;
+  return { em, f1: (2 * precision * recall) / (precision + recall), precision, recall };
+}
+
+/**
+ * How many tokens two token lists have in common, counting repeats (the size of their
+ * multiset intersection), as the F1 of SQuAD and HotPotQA counts them.
+ *
+ * @example
+ * ```ts
+ * import { sharedTokenCount } from "./hotpotqa.ts";
+ * if (sharedTokenCount(["a", "a", "b"], ["a", "b", "b", "c"]) !== 2) throw new Error();
+ * ```
+ */
+export function sharedTokenCount(prediction: readonly string[], gold: readonly string[]): number {
   const counts = new Map<string, number>();
-  for (const t of truthTokens) counts.set(t, (counts.get(t) ?? 0) + 1);
+  for (const t of gold) counts.set(t, (counts.get(t) ?? 0) + 1);
   let same = 0;
-  for (const t of predTokens) {
+  for (const t of prediction) {
     const left = counts.get(t) ?? 0;
     if (left > 0) {
       same++;
       counts.set(t, left - 1);
     }
   }
-  if (same === 0) return zero;
-  const precision = same / predTokens.length;
-  const recall = same / truthTokens.length;
-  return { em, f1: (2 * precision * recall) / (precision + recall), precision, recall };
+  return same;
 }
 
 /**
@@ -129,27 +143,16 @@ function toExample(row: HotpotRow): Example {
   };
 }
 
-const REASONING_FIELD = "justification";
-
 /** The HotPotQA task. */
 export const hotpotqa: BuiltInTask = {
   name: "hotpotqa",
-  reasoningField: REASONING_FIELD,
+  ...targetOutputContract("justification"),
   seedPrompt: HOTPOTQA_SEED,
-  outputSchema: targetOutputSchema(REASONING_FIELD),
   async load(split: Split, options?: SplitLoadOptions): Promise<Example[]> {
     const rows = await readSplitRows("hotpotqa", split, HotpotRow, options);
     return rows.map(({ row }) => toExample(row));
   },
-  render(prompt: PromptProgram, example: Example) {
-    const body = example.context === undefined
-      ? `Question: ${example.question}`
-      : `Context:\n${example.context}\n\nQuestion: ${example.question}`;
-    return renderChat(prompt, body);
-  },
-  parse(rawText: string): ParseResult {
-    return parseTargetOutput(rawText, REASONING_FIELD);
-  },
+  render: renderQuestion,
   score(example: Example, parsed: ParseResult): ScoreResult {
     if (!parsed.ok) return formatErrorScore(parsed.error);
     const s = hotpotScores(parsed.value.answer, example.answer);

@@ -10,16 +10,10 @@
  *
  * @module
  */
-import type { Example, ParseResult, PromptProgram, ScoreResult, Split } from "../types.ts";
+import type { Example, Split } from "../types.ts";
 import { seededRandom } from "../util/random.ts";
-import {
-  formatErrorScore,
-  parseTargetOutput,
-  renderChat,
-  selectionPenalty,
-  targetOutputSchema,
-} from "./common.ts";
-import { formulaCorrect } from "./formula.ts";
+import { renderQuestion, selectionPenalty, targetOutputContract } from "./common.ts";
+import { scoreFormulaAnswer } from "./formula.ts";
 import { FORMULA_SEED } from "./seeds.ts";
 import type { SelectionInput, Task } from "./task.ts";
 
@@ -122,33 +116,16 @@ export function generateSyntheticSplit(split: Split): Example[] {
   return examples;
 }
 
-const REASONING_FIELD = "reasoning";
-
 /** The bundled synthetic task (no data files needed). */
 export const synthetic: Task = {
   name: "synthetic",
-  reasoningField: REASONING_FIELD,
+  ...targetOutputContract("reasoning"),
   seedPrompt: FORMULA_SEED,
-  outputSchema: targetOutputSchema(REASONING_FIELD),
   load(split: Split): Promise<Example[]> {
     return Promise.resolve(generateSyntheticSplit(split));
   },
-  render(prompt: PromptProgram, example: Example) {
-    return renderChat(prompt, `Question: ${example.question}`);
-  },
-  parse(rawText: string): ParseResult {
-    return parseTargetOutput(rawText, REASONING_FIELD);
-  },
-  score(example: Example, parsed: ParseResult): ScoreResult {
-    if (!parsed.ok) return formatErrorScore(parsed.error);
-    const correct = formulaCorrect(parsed.value.answer, example.answer);
-    return {
-      score: correct ? 1 : 0,
-      full: correct,
-      impact: correct ? 0 : 1,
-      details: { correct, predicted: parsed.value.answer, gold: example.answer },
-    };
-  },
+  render: renderQuestion,
+  score: scoreFormulaAnswer,
   selectionScore(input: SelectionInput): number {
     return input.metrics.fullCredit - selectionPenalty(input);
   },

@@ -1,9 +1,50 @@
 /**
- * JSON helpers: extracting the first JSON object from model text, and stable
- * (key-sorted) serialisation for hashing.
+ * JSON helpers: extracting the first JSON object from model text, parsing a JSON document
+ * against a schema with errors that name the source and field, and stable (key-sorted)
+ * serialisation for hashing.
  *
  * @module
  */
+import type { z } from "zod";
+import { ConfigError, describeSchemaIssue } from "./errors.ts";
+
+/**
+ * Parses a JSON document and validates it with `schema`. Invalid JSON or a schema mismatch
+ * throws a {@linkcode ConfigError} that names `source` (and the field; `whole` stands for
+ * it when the problem is with the document itself).
+ *
+ * @example
+ * ```ts
+ * import { z } from "zod";
+ * import { parseJsonAs } from "./json.ts";
+ * const v = parseJsonAs('{"a": 1}', "a.json", z.object({ a: z.number() }), "(file)");
+ * if (v.a !== 1) throw new Error("unexpected");
+ * try {
+ *   parseJsonAs('{"a": "x"}', "a.json", z.object({ a: z.number() }), "(file)");
+ *   throw new Error("accepted");
+ * } catch (e) {
+ *   if (!(e as Error).message.startsWith("a.json: a: ")) throw e;
+ * }
+ * ```
+ */
+export function parseJsonAs<S extends z.ZodType>(
+  text: string,
+  source: string,
+  schema: S,
+  whole: string,
+): z.output<S> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${source}: invalid JSON: ${(error as Error).message}`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new ConfigError(`${source}: ${describeSchemaIssue(parsed.error, whole)}`);
+  }
+  return parsed.data;
+}
 
 /**
  * Finds the first balanced top-level JSON object in `text` that parses, skipping

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Example, Split } from "../../types.ts";
+import { chosenDataDir } from "../../tasks/common.ts";
 import { generateSyntheticSplit } from "../../tasks/synthetic.ts";
 
 /** A task example together with the task and split it came from. */
@@ -50,14 +51,8 @@ function existsSync(path: string): boolean {
  * `data/`. Undefined when none of them exists (the synthetic task still works).
  */
 export function simDataDir(explicit?: string): string | undefined {
-  if (explicit !== undefined && explicit !== "") return explicit;
-  let fromEnv: string | undefined;
-  try {
-    fromEnv = Deno.env.get("RPT_DATA_DIR");
-  } catch {
-    // No env permission: fall through to the defaults.
-  }
-  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
+  const chosen = chosenDataDir(explicit);
+  if (chosen !== undefined) return chosen;
   for (const relative of ["../../../../shared/data", "../../../data"]) {
     const path = decodeURIComponent(new URL(relative, import.meta.url).pathname);
     if (existsSync(path)) return path;
