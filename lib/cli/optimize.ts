@@ -17,6 +17,7 @@
 import {
   createRunModels,
   estimateRun,
+  isSimulated,
   loadRunData,
   type LoopProgress,
   optimize,
@@ -260,6 +261,10 @@ export async function runLoop(
   }
 }
 
+/** Printed before and after a run on the simulator, so no figure passes for an LLM result. */
+export const SIMULATED_NOTE =
+  "SIMULATED: these models are rpt's offline simulator; the figures are not LLM results.";
+
 /** Prints the end of a run and returns the exit code. */
 export function reportResult(result: OptimizeResult): number {
   if (result.interrupted || result.summary === null) {
@@ -275,6 +280,7 @@ export function reportResult(result: OptimizeResult): number {
     ? ` (vs seed ${s.comparison.delta >= 0 ? "+" : ""}${s.comparison.delta.toFixed(4)}, ` +
       `95% CI [${s.comparison.lo.toFixed(4)}, ${s.comparison.hi.toFixed(4)}])`
     : "";
+  if (s.simulated) console.log(SIMULATED_NOTE);
   console.log(`stopped: ${s.stop.kind}: ${s.stop.reason}`);
   console.log(
     `selected step ${s.selected.step}: dev ${s.selected.dev.score.toFixed(4)}, test ${test}${cmp}`,
@@ -317,6 +323,7 @@ export async function run(args: string[]): Promise<number> {
     console.log(`  assumptions: ${e.assumptions.join("; ")}`);
     return 0;
   }
+  if (isSimulated(parseRunConfig(cmd.config))) console.log(SIMULATED_NOTE);
   return await runLoop(cmd.quiet, (options) =>
     optimize(cmd.config, {
       ...(cmd.runDir !== undefined ? { runDir: cmd.runDir } : {}),

@@ -406,10 +406,11 @@ const fiveLetter: Trap = {
   wrong(ex) {
     if (ex.subtask === undefined || ex.task !== "livebench_math") return undefined;
     if (!/^[A-E]$/.test(ex.answer.trim())) return undefined;
-    // The right choice in the wrong form: LiveBench's scorer finds no repeated letter.
+    // The right choice in the wrong form: LiveBench's scorer finds no repeated letter, and
+    // its last-line rule does not read a labelled letter (a bare "(C)" line would pass).
     const letter = ex.answer.trim();
     return {
-      answer: `(${letter})`,
+      answer: `Answer: ${letter}`,
       reasoning: `Checking the options, option ${letter} fits best.`,
     };
   },
@@ -497,7 +498,9 @@ const boxed: Trap = {
   wrong(ex) {
     if (ex.subtask !== "AMPS_Hard") return undefined;
     return {
-      answer: ex.answer.replace(/\\boxed\{/g, "{"),
+      // Unboxed and followed by words: upstream then finds no final expression (an unboxed
+      // expression alone at the very end would still be read).
+      answer: `${ex.answer.replace(/\\boxed\{/g, "{")} (simplified form)`,
       reasoning: "Simplifying gives the expression below.",
     };
   },
