@@ -34,6 +34,7 @@ import { embedBatch } from "./embed.ts";
 import { loadExampleIndex, simDataDir } from "./examples.ts";
 import { decide, decideAfterRejection, lastToolResult } from "./optimizer.ts";
 import { answerPatchEdits } from "./patch_edits.ts";
+import { answerBaselineRequest } from "./baselines.ts";
 import {
   decideAnswer,
   promptTextOf,
@@ -209,6 +210,8 @@ export function createSimChatModel(role: SimRole, opts: SimOptions = {}): SimCha
       if (kind === "topic_extraction") return structured(model, request, extractTopics(userText));
       if (kind === "topic_assignment") return structured(model, request, assignTopics(userText));
       if (kind === "patch_edits") return answerPatchEdits(request, model);
+      const baseline = answerBaselineRequest(request, { seed, model });
+      if (baseline !== undefined) return baseline;
       if (role !== "target" || kind === "decision") {
         const turn = optimizerTurn(model, request, seed);
         if (turn !== undefined) return turn;

@@ -1,0 +1,512 @@
+/**
+ * Side-by-side comparison of prompt optimizers under one budget (the paper's Table 1):
+ * every method gets the same task rendering, parser and scorer, the same splits (the first
+ * N examples of each), the same budget in target calls, its own fresh models, and the same
+ * selection on dev; the harness then scores each method's selected prompt once on test.
+ *
+ * Counting is the same for every method because it happens below the methods, right on
+ * top of the provider: {@linkcode meterChatModel} puts a {@linkcode UsageLedger} between
+ * the raw model and everything else. The target's ledger carries the call budget (a call
+ * beyond it is refused before it is sent); identical requests inside one method are
+ * answered once (a response cache sits above the meter, as in an RPT run).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { evaluatePrompt } from "../diagnose.ts";
+import { UsageLedger } from "../llm/accounting.ts";
+import { SqliteResponseCache } from "../llm/cache.ts";
+import {
+  BudgetExceededError,
+  type CallOptions,
+  type ChatModel,
+  type Embedder,
+} from "../llm/model.ts";
+import { createChatModel, createEmbedder } from "../llm/spec.ts";
+import { wrapChatModel } from "../llm/wrap.ts";
+import { getTask } from "../tasks/registry.ts";
+import type { Task } from "../tasks/task.ts";
+import type { ChatRequest, ChatResponse, Example, Metrics, PromptProgram } from "../types.ts";
+import { ConfigError } from "../util/errors.ts";
+import { estimateTokens } from "../util/tokens.ts";
+import { ace } from "./ace.ts";
+import { gepa } from "./gepa.ts";
+import { mipro } from "./mipro.ts";
+import type {
+  CurvePoint,
+  Optimizer,
+  OptimizerContext,
+  OptimizerProgress,
+  ScoredCandidate,
+} from "./optimizer.ts";
+import { rpt } from "./rpt.ts";
+
+/** The methods `rpt compare` knows, by name. */
+export const METHODS: Readonly<Record<string, () => Optimizer>> = {
+  rpt: () => rpt(),
+  gepa: () => gepa(),
+  mipro: () => mipro(),
+  ace: () => ace(),
+};
+
+/** Raw (unwrapped) models of one method. */
+export interface RawModels {
+  target: ChatModel;
+  optimizer: ChatModel;
+  /** Defaults to the optimizer. */
+  critic?: ChatModel;
+  embedder?: Embedder;
+}
+
+/** Options of {@linkcode compare}. */
+export interface CompareOptions {
+  task: string;
+  /** Method names (see {@linkcode METHODS}) or optimizers. */
+  methods: (string | Optimizer)[];
+  /** Budget per method, in target calls (dev scoring included, test excluded). */
+  budgetCalls: number;
+  /** Model specs (default `sim:target`, `sim:optimizer`). */
+  target?: string;
+  optimizer?: string;
+  critic?: string;
+  embedder?: string;
+  seed?: number;
+  confidenceAware?: boolean;
+  /** Target calls in flight (default 16). */
+  concurrency?: number;
+  dataDir?: string;
+  /** First N examples of each split. */
+  limits?: { train?: number; dev?: number; test?: number };
+  /** Directory for the record (`compare.json`, `events.jsonl`, `curves.svg`, RPT's run). */
+  outDir?: string;
+  /**
+   * Fresh raw models per method instead of models built from the specs (tests). They stand
+   * for the provider.
+   */
+  models?: (method: string) => RawModels | Promise<RawModels>;
+  signal?: AbortSignal;
+  onProgress?: (p: OptimizerProgress) => void;
+}
+
+/** Calls, tokens and dollars of one role, from its provider-level ledger. */
+export interface RoleUsage {
+  calls: number;
+  failures: number;
+  inputTokens: number;
+  outputTokens: number;
+  usd: number;
+  priced: boolean;
+}
+
+/** One row of the comparison table. */
+export interface MethodRow {
+  method: string;
+  initial: { dev: Metrics; test: Metrics };
+  final: { dev: Metrics; test: Metrics | null; selection: number };
+  selected: ScoredCandidate;
+  candidates: number;
+  usage: { target: RoleUsage; optimizer: RoleUsage; totalTokens: number; usd: number };
+  curve: CurvePoint[];
+  stopReason: string;
+  stats: Record<string, number>;
+}
+
+/** The whole comparison, as written to `compare.json`. */
+export interface CompareResult {
+  version: 1;
+  task: string;
+  simulated: boolean;
+  budgetCalls: number;
+  seed: number;
+  confidenceAware: boolean;
+  specs: { target: string; optimizer: string; critic: string };
+  splits: { train: number; dev: number; test: number };
+  seedPrompt: PromptProgram;
+  rows: MethodRow[];
+  /** Target calls the harness spent on test scoring (outside every budget). */
+  harnessTestCalls: number;
+}
+
+function roleUsage(ledger: UsageLedger): RoleUsage {
+  const t = ledger.snapshot().total;
+  return {
+    calls: t.calls,
+    failures: t.failures,
+    inputTokens: t.inputTokens,
+    outputTokens: t.outputTokens,
+    usd: t.usd,
+    priced: t.priced,
+  };
+}
+
+/**
+ * A model that books every call in `ledger` (reserve before sending, so a budget refuses
+ * the call; commit the provider's usage; release a failed attempt). Nothing else: no
+ * cache, no limiter, so it can sit under any wrapper without nesting their limits.
+ *
+ * @example
+ * ```ts
+ * import { meterChatModel } from "./compare.ts";
+ * import { UsageLedger } from "../llm/accounting.ts";
+ * import { ScriptedChatModel } from "../llm/scripted.ts";
+ * const ledger = new UsageLedger({ budget: { calls: 1 } });
+ * const model = meterChatModel(new ScriptedChatModel(["a", "b"]), ledger);
+ * await model.chat({ messages: [{ role: "user", content: "x" }] });
+ * const refused = await model.chat({ messages: [{ role: "user", content: "y" }] }).then(() => false, () => true);
+ * if (!refused || ledger.snapshot().total.calls !== 1) throw new Error("unexpected");
+ * ```
+ */
+export function meterChatModel(model: ChatModel, ledger: UsageLedger): ChatModel {
+  const baseURL = (model as { baseURL?: string }).baseURL;
+  return {
+    provider: model.provider,
+    model: model.model,
+    ...(baseURL !== undefined ? { baseURL } : {}),
+    async chat(request: ChatRequest, options?: CallOptions): Promise<ChatResponse> {
+      const input = request.messages.reduce((n, m) => n + estimateTokens(m.content), 0);
+      const reservation = ledger.reserve(model.provider, model.model, { inputTokens: input });
+      try {
+        const response = await model.chat(request, options);
+        ledger.commit(reservation, response.usage);
+        return response;
+      } catch (error) {
+        ledger.release(reservation);
+        throw error;
+      }
+    },
+  };
+}
+
+async function loadSplit(task: Task, split: "train" | "dev" | "test", opts: CompareOptions) {
+  const all = await task.load(split, { dataDir: opts.dataDir });
+  if (all.length === 0) throw new ConfigError(`task '${task.name}': the ${split} split is empty`);
+  const limit = opts.limits?.[split];
+  return limit === undefined ? all : all.slice(0, limit);
+}
+
+function resolveMethod(m: string | Optimizer): Optimizer {
+  if (typeof m !== "string") return m;
+  const make = METHODS[m.trim()];
+  if (make === undefined) {
+    throw new ConfigError(
+      `unknown method '${m}': expected one of ${Object.keys(METHODS).join(", ")}`,
+    );
+  }
+  return make();
+}
+
+/**
+ * Runs every method under the same budget and scores each selected prompt once on test.
+ *
+ * @example
+ * ```ts ignore
+ * import { compare, compareTable } from "./compare.ts";
+ * const result = await compare({ task: "synthetic", methods: ["gepa", "ace"], budgetCalls: 400 });
+ * console.log(compareTable(result));
+ * ```
+ */
+export async function compare(opts: CompareOptions): Promise<CompareResult> {
+  if (!Number.isInteger(opts.budgetCalls) || opts.budgetCalls < 1) {
+    throw new ConfigError(`--budget-calls: expected a positive integer, got ${opts.budgetCalls}`);
+  }
+  if (opts.methods.length === 0) throw new ConfigError("--methods: give at least one method");
+  const optimizers = opts.methods.map(resolveMethod);
+  const specs = {
+    target: opts.target ?? "sim:target",
+    optimizer: opts.optimizer ?? "sim:optimizer",
+    critic: opts.critic ?? opts.optimizer ?? "sim:optimizer",
+  };
+  const seed = opts.seed ?? 0;
+  const concurrency = opts.concurrency ?? 16;
+  const task = await getTask(opts.task);
+  const data = {
+    train: await loadSplit(task, "train", opts),
+    dev: await loadSplit(task, "dev", opts),
+    test: await loadSplit(task, "test", opts),
+  };
+  if (opts.budgetCalls < data.dev.length) {
+    throw new ConfigError(
+      `--budget-calls ${opts.budgetCalls} cannot pay for scoring the seed prompt on dev ` +
+        `(${data.dev.length} examples): raise it or lower --limit-dev`,
+    );
+  }
+  const sim = { seed, ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}) };
+  const makeModels = opts.models ?? (async (): Promise<RawModels> => {
+    const optimizer = await createChatModel(specs.optimizer, { sim });
+    return {
+      target: await createChatModel(specs.target, { sim }),
+      optimizer,
+      critic: specs.critic === specs.optimizer
+        ? optimizer
+        : await createChatModel(specs.critic, { sim }),
+      embedder: await createEmbedder(opts.embedder ?? "tfidf", { sim }),
+    };
+  });
+  // Checks specs and keys before any call.
+  const probe = await makeModels("(probe)");
+  const simulated = [probe.target, probe.optimizer, probe.critic ?? probe.optimizer]
+    .some((m) => m.provider === "sim");
+
+  if (opts.outDir !== undefined) await assertFreshOutDir(opts.outDir);
+  const tempDir = opts.outDir === undefined;
+  const outDir = opts.outDir ?? await Deno.makeTempDir({ prefix: "rpt-compare-" });
+  await Deno.mkdir(outDir, { recursive: true });
+  const events: string[] = [];
+  const record = (kind: string, payload: Record<string, unknown>) => {
+    events.push(JSON.stringify({ time: new Date().toISOString(), kind, ...payload }));
+  };
+
+  // The harness's own test scoring: one metered target outside every method's budget.
+  const harnessLedger = new UsageLedger();
+  const harnessCache = new SqliteResponseCache({ path: ":memory:" });
+  const harnessTarget = wrapChatModel(meterChatModel(probe.target, harnessLedger), {
+    cache: harnessCache,
+    concurrency,
+  });
+  const testOf = new Map<string, Metrics>();
+  const scoreOnTest = async (prompt: PromptProgram): Promise<Metrics> => {
+    const key = JSON.stringify(prompt);
+    const known = testOf.get(key);
+    if (known !== undefined) return known;
+    const { metrics } = await evaluatePrompt(prompt, data.test, {
+      task,
+      target: harnessTarget,
+      concurrency,
+      signal: opts.signal,
+    });
+    testOf.set(key, metrics);
+    return metrics;
+  };
+
+  const rows: MethodRow[] = [];
+  try {
+    const seedTest = await scoreOnTest(task.seedPrompt);
+    for (const optimizer of optimizers) {
+      rows.push(
+        await runMethod(optimizer, {
+          opts,
+          task,
+          data,
+          specs,
+          seed,
+          concurrency,
+          makeModels,
+          outDir,
+          record,
+          scoreOnTest,
+          seedTest,
+        }),
+      );
+    }
+  } finally {
+    harnessCache.close();
+  }
+  const result: CompareResult = {
+    version: 1,
+    task: task.name,
+    simulated,
+    budgetCalls: opts.budgetCalls,
+    seed,
+    confidenceAware: opts.confidenceAware ?? false,
+    specs,
+    splits: { train: data.train.length, dev: data.dev.length, test: data.test.length },
+    seedPrompt: task.seedPrompt,
+    rows,
+    harnessTestCalls: harnessLedger.snapshot().total.calls,
+  };
+  if (tempDir) await Deno.remove(outDir, { recursive: true });
+  else await writeRecord(outDir, result, events);
+  return result;
+}
+
+interface MethodSetup {
+  opts: CompareOptions;
+  task: Task;
+  data: { train: Example[]; dev: Example[]; test: Example[] };
+  specs: { target: string; optimizer: string; critic: string };
+  seed: number;
+  concurrency: number;
+  makeModels: (method: string) => RawModels | Promise<RawModels>;
+  outDir: string;
+  record: (kind: string, payload: Record<string, unknown>) => void;
+  scoreOnTest: (prompt: PromptProgram) => Promise<Metrics>;
+  seedTest: Metrics;
+}
+
+async function runMethod(optimizer: Optimizer, s: MethodSetup): Promise<MethodRow> {
+  const { opts, task, seed, concurrency } = s;
+  const raw = await s.makeModels(optimizer.name);
+  const targetLedger = new UsageLedger({ budget: { calls: opts.budgetCalls } });
+  const optimizerLedger = new UsageLedger();
+  const meteredTarget = meterChatModel(raw.target, targetLedger);
+  const rawCritic = raw.critic ?? raw.optimizer;
+  const meteredOptimizer = meterChatModel(raw.optimizer, optimizerLedger);
+  const meteredCritic = rawCritic === raw.optimizer
+    ? meteredOptimizer
+    : meterChatModel(rawCritic, optimizerLedger);
+  const workDir = join(s.outDir, optimizer.name);
+  await Deno.mkdir(workDir, { recursive: true });
+  // RPT wraps the metered models with its own run cache; the baselines get the same kind
+  // of cache here, so repeated identical requests are free for every method alike.
+  const cache = optimizer.name === "rpt" ? null : new SqliteResponseCache({ path: ":memory:" });
+  const wrap = (m: ChatModel) => cache === null ? m : wrapChatModel(m, { cache, concurrency });
+  const optimizerModel = wrap(meteredOptimizer);
+  const ctx: OptimizerContext = {
+    task,
+    data: { train: s.data.train, dev: s.data.dev },
+    target: wrap(meteredTarget),
+    optimizer: optimizerModel,
+    critic: meteredCritic === meteredOptimizer ? optimizerModel : wrap(meteredCritic),
+    ...(raw.embedder !== undefined ? { embedder: raw.embedder } : {}),
+    budgetCalls: opts.budgetCalls,
+    callsUsed: () => targetLedger.snapshot().total.calls,
+    seed,
+    confidenceAware: opts.confidenceAware ?? false,
+    concurrency,
+    signal: opts.signal,
+    onProgress: opts.onProgress,
+    record: s.record,
+    specs: {
+      task: opts.task,
+      target: s.specs.target,
+      optimizer: s.specs.optimizer,
+      critic: s.specs.critic,
+      ...(opts.embedder !== undefined ? { embedder: opts.embedder } : {}),
+      ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
+      limits: opts.limits ?? {},
+    },
+    workDir,
+  };
+  s.record("method_start", { method: optimizer.name, budgetCalls: opts.budgetCalls });
+  const usage = () => {
+    const target = roleUsage(targetLedger);
+    const opt = roleUsage(optimizerLedger);
+    return {
+      target,
+      optimizer: opt,
+      totalTokens: target.inputTokens + target.outputTokens + opt.inputTokens +
+        opt.outputTokens,
+      usd: target.usd + opt.usd,
+    };
+  };
+  try {
+    const result = await optimizer.run(ctx);
+    const finalTest = await s.scoreOnTest(result.selected.prompt);
+    const seedCandidate = result.candidates[0] ?? result.selected;
+    const row: MethodRow = {
+      method: optimizer.name,
+      initial: { dev: seedCandidate.dev, test: s.seedTest },
+      final: { dev: result.selected.dev, test: finalTest, selection: result.selected.selection },
+      selected: result.selected,
+      candidates: result.candidates.length,
+      usage: usage(),
+      curve: result.curve,
+      stopReason: result.stopReason,
+      stats: result.stats,
+    };
+    s.record("method_end", {
+      method: optimizer.name,
+      stopReason: row.stopReason,
+      targetCalls: row.usage.target.calls,
+      devScore: row.final.dev.score,
+      testScore: finalTest.score,
+    });
+    return row;
+  } catch (error) {
+    if (opts.signal?.aborted) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    s.record("method_failed", { method: optimizer.name, message });
+    if (error instanceof ConfigError || error instanceof BudgetExceededError) {
+      error.message = `${optimizer.name}: ${message}`;
+      throw error;
+    }
+    throw new Error(`${optimizer.name}: ${message}`, { cause: error });
+  } finally {
+    cache?.close();
+  }
+}
+
+/** A comparison never overwrites another: `--out` must be new or hold no comparison. */
+async function assertFreshOutDir(dir: string): Promise<void> {
+  for (const name of ["compare.json", "rpt"]) {
+    try {
+      await Deno.stat(join(dir, name));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue;
+      throw error;
+    }
+    throw new ConfigError(`--out ${dir}: the directory already holds a comparison (${name})`);
+  }
+}
+
+async function writeRecord(dir: string, result: CompareResult, events: string[]) {
+  const write = async (name: string, text: string) => {
+    const tmp = join(dir, `.${name}.tmp`);
+    await Deno.writeTextFile(tmp, text);
+    await Deno.rename(tmp, join(dir, name));
+  };
+  await write("compare.json", `${JSON.stringify(result, null, 2)}\n`);
+  await write("events.jsonl", events.map((e) => `${e}\n`).join(""));
+  await write("table.md", `${compareTable(result)}\n`);
+  // Each line runs to the calls the method spent in all, at its final selected score.
+  const points = result.rows.flatMap((r) => {
+    const line = r.curve.map((p) => ({ method: r.method, calls: p.calls, score: p.bestDevScore }));
+    const last = line.at(-1);
+    if (last !== undefined && r.usage.target.calls > last.calls) {
+      line.push({ method: r.method, calls: r.usage.target.calls, score: last.score });
+    }
+    return line;
+  });
+  if (points.length > 0) {
+    const { scoreVsCallsChart } = await import("../plot.ts");
+    const chart = scoreVsCallsChart(points, {
+      simulated: result.simulated,
+      scoreLabel: "dev score of the selected prompt",
+      caption: `${result.task}: x = target (metric) calls; budget ${result.budgetCalls} per method`,
+    });
+    await write("curves.svg", chart.svg);
+  }
+}
+
+function fmt(x: number | null | undefined, digits = 3): string {
+  return x === null || x === undefined ? "–" : x.toFixed(digits);
+}
+
+/**
+ * The comparison as a Markdown table in the shape of the paper's Table 1 (initial → final
+ * score and Brier on dev and test per method), with the cost of each method. Simulated
+ * results say so in the first line.
+ */
+export function compareTable(result: CompareResult): string {
+  const lines: string[] = [];
+  if (result.simulated) {
+    lines.push("**SIMULATED** (offline simulator models: figures test the harness, not methods)");
+    lines.push("");
+  }
+  lines.push(
+    `Task ${result.task}; train/dev/test ${result.splits.train}/${result.splits.dev}/` +
+      `${result.splits.test}; budget ${result.budgetCalls} target calls per method; seed ` +
+      `${result.seed}${result.confidenceAware ? "; confidence-aware selection" : ""}`,
+  );
+  lines.push("");
+  lines.push(
+    "| method | dev score | dev Brier | test score | test Brier | target calls | optimizer calls | tokens | USD | candidates |",
+  );
+  lines.push("|---|---|---|---|---|---|---|---|---|---|");
+  for (const r of result.rows) {
+    const arrow = (a: number | null | undefined, b: number | null | undefined) =>
+      `${fmt(a)} → ${fmt(b)}`;
+    lines.push(
+      `| ${r.method} | ${arrow(r.initial.dev.score, r.final.dev.score)} | ${
+        arrow(r.initial.dev.brier, r.final.dev.brier)
+      } | ${arrow(r.initial.test.score, r.final.test?.score)} | ${
+        arrow(r.initial.test.brier, r.final.test?.brier)
+      } | ${r.usage.target.calls} | ${r.usage.optimizer.calls} | ${r.usage.totalTokens} | ${
+        r.usage.target.priced && r.usage.optimizer.priced ? r.usage.usd.toFixed(4) : "unpriced"
+      } | ${r.candidates} |`,
+    );
+  }
+  lines.push("");
+  for (const r of result.rows) lines.push(`- ${r.method}: ${r.stopReason}`);
+  return lines.join("\n");
+}
