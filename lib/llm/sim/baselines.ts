@@ -23,8 +23,8 @@
  */
 import type { ChatRequest, ChatResponse } from "../../types.ts";
 import { hashString, hashUnit } from "../../util/random.ts";
-import { estimateTokens } from "../../util/tokens.ts";
-import { WEAK_EDIT_RATE } from "./optimizer.ts";
+import { insertRule, WEAK_EDIT_RATE } from "./optimizer.ts";
+import { simResponse } from "./respond.ts";
 import {
   addresses,
   BASE_ERROR,
@@ -44,20 +44,7 @@ export interface BaselineAnswerOptions {
 }
 
 function respond(request: ChatRequest, model: string, parsed: unknown): ChatResponse {
-  const text = JSON.stringify(parsed);
-  return {
-    text,
-    parsed,
-    toolCalls: [],
-    usage: {
-      inputTokens: request.messages.reduce((n, m) => n + estimateTokens(m.content), 0),
-      cachedTokens: 0,
-      outputTokens: estimateTokens(text),
-    },
-    finishReason: "stop",
-    provider: "sim",
-    model,
-  };
+  return simResponse(model, request, { parsed });
 }
 
 function userText(request: ChatRequest): string {
@@ -91,20 +78,6 @@ function ruleFor(b: Behaviour, seed: number, salt: string, text: string): string
     hashUnit(seed, "baseline-weak", b.id, salt) < WEAK_EDIT_RATE;
   const pool = weak || b.instructions.length === 0 ? b.weakInstructions : b.instructions;
   return pool[Math.floor(hashUnit(seed, "baseline-phrase", b.id, salt) * pool.length)] ?? "";
-}
-
-/** Inserts `rule` before the line stating the JSON output contract (else at the end). */
-function insertRule(text: string, rule: string, drop: readonly string[] = []): string {
-  const lines = text.split("\n").filter((l) => !drop.includes(l.trim()));
-  let at = lines.length;
-  for (let i = lines.length - 1; i >= 0; i--) {
-    if (/\bjson\b/i.test(lines[i] as string) && /confidence/i.test(lines[i] as string)) {
-      at = i;
-      break;
-    }
-  }
-  lines.splice(at, 0, rule);
-  return lines.join("\n");
 }
 
 function relevant(b: Behaviour | undefined, task: string): b is Behaviour {

@@ -25,15 +25,15 @@
  *
  * @module
  */
-import type { ChatMessage, ChatRequest, ChatResponse, JsonSchema, ToolCall } from "../../types.ts";
+import type { ChatMessage, ChatRequest, ChatResponse, JsonSchema } from "../../types.ts";
 import { hashString } from "../../util/random.ts";
-import { estimateTokens } from "../../util/tokens.ts";
 import type { CallOptions, ChatModel, Embedder } from "../model.ts";
 import { assignTopics, critique, extractTopics } from "./critic.ts";
 import { embedBatch } from "./embed.ts";
 import { loadExampleIndex, simDataDir } from "./examples.ts";
 import { decide, decideAfterRejection, lastToolResult } from "./optimizer.ts";
 import { answerPatchEdits } from "./patch_edits.ts";
+import { simResponse } from "./respond.ts";
 import { answerBaselineRequest } from "./baselines.ts";
 import {
   decideAnswer,
@@ -120,33 +120,8 @@ export function fillSchema(schema: unknown, depth = 0): unknown {
   }
 }
 
-function respond(
-  model: string,
-  request: ChatRequest,
-  body: { text?: string; parsed?: unknown; toolCalls?: ToolCall[] },
-): ChatResponse {
-  const text = body.text ?? (body.parsed !== undefined ? JSON.stringify(body.parsed) : "");
-  const input = request.messages.reduce((n, m) => n + estimateTokens(m.content), 0) +
-    estimateTokens(JSON.stringify(request.tools ?? []));
-  const toolCalls = body.toolCalls ?? [];
-  return {
-    text,
-    ...(body.parsed !== undefined ? { parsed: body.parsed } : {}),
-    toolCalls,
-    usage: {
-      inputTokens: input,
-      cachedTokens: 0,
-      outputTokens: estimateTokens(text) +
-        toolCalls.reduce((n, c) => n + estimateTokens(c.arguments), 0),
-    },
-    finishReason: toolCalls.length > 0 ? "tool_calls" : "stop",
-    provider: "sim",
-    model,
-  };
-}
-
 function structured(model: string, request: ChatRequest, value: unknown): ChatResponse {
-  return respond(model, request, { parsed: value });
+  return simResponse(model, request, { parsed: value });
 }
 
 function optimizerTurn(
@@ -160,7 +135,7 @@ function optimizerTurn(
   const hasResult = lastToolResult(request.messages) !== undefined;
   const wantsDecision = request.outputSchema?.name === "decision";
   const toolCall = (): ChatResponse =>
-    respond(model, request, {
+    simResponse(model, request, {
       toolCalls: [{
         id: `call_sim_${hashString(JSON.stringify(request.messages)).toString(16)}`,
         name: DIAGNOSE_TOOL,
@@ -181,7 +156,7 @@ function optimizerTurn(
     : decide(request.messages, { seed });
   return wantsDecision
     ? structured(model, request, decision)
-    : respond(model, request, { text: JSON.stringify(decision) });
+    : simResponse(model, request, { text: JSON.stringify(decision) });
 }
 
 /**
@@ -218,7 +193,7 @@ export function createSimChatModel(role: SimRole, opts: SimOptions = {}): SimCha
         if (request.outputSchema !== undefined) {
           return structured(model, request, fillSchema(request.outputSchema.schema));
         }
-        return respond(model, request, {
+        return simResponse(model, request, {
           text: "[simulated] The simulated model has nothing to add to this request.",
         });
       }
@@ -245,7 +220,7 @@ export function createSimChatModel(role: SimRole, opts: SimOptions = {}): SimCha
           // A broken structured answer stays unparsed, as a provider would return it.
         }
       }
-      return respond(model, request, { text, parsed });
+      return simResponse(model, request, { text, parsed });
     },
   };
 }

@@ -171,7 +171,12 @@ export function lastToolResult(messages: ChatMessage[]): unknown {
   return undefined;
 }
 
-function insertRule(instruction: string, rule: string, remove: string[]): string {
+/** Inserts `rule` before the line stating the JSON output contract (else at the end). */
+export function insertRule(
+  instruction: string,
+  rule: string,
+  remove: readonly string[] = [],
+): string {
   const lines = instruction.split("\n").filter((l) => !remove.includes(l.trim()));
   // Keep the output contract last: new rules go before the line that states it.
   let at = lines.length;

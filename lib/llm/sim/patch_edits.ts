@@ -21,7 +21,7 @@
  */
 import type { ChatRequest, ChatResponse } from "../../types.ts";
 import { hashUnit } from "../../util/random.ts";
-import { estimateTokens } from "../../util/tokens.ts";
+import { simResponse } from "./respond.ts";
 import { addresses, BASE_ERROR, type Behaviour, BEHAVIOURS, classifyText } from "./traps.ts";
 
 /** Share of requests whose answer includes one edit with a paraphrased (invented) quote. */
@@ -209,19 +209,5 @@ export function answerPatchEdits(request: ChatRequest, model = "sim-critic"): Ch
       evidence: `Always ${lowerFirst(first.evidence)}`,
     });
   }
-  const parsed = { edits };
-  const text = JSON.stringify(parsed);
-  return {
-    text,
-    parsed,
-    toolCalls: [],
-    usage: {
-      inputTokens: request.messages.reduce((n, m) => n + estimateTokens(m.content), 0),
-      cachedTokens: 0,
-      outputTokens: estimateTokens(text),
-    },
-    finishReason: "stop",
-    provider: "sim",
-    model,
-  };
+  return simResponse(model, request, { parsed: { edits } });
 }
