@@ -34,6 +34,7 @@ Deno.test("the notebooks folder holds the documented notebooks", () => {
       "04_calibration.ipynb",
       "05_run_explorer.ipynb",
       "06_trace_analysis.ipynb",
+      "07_baselines.ipynb",
     ]
   ) {
     assert.ok(notebooks.includes(expected), `missing notebooks/${expected}`);
