@@ -38,7 +38,7 @@ Deno.test("meterChatModel books paid calls, releases failures and refuses beyond
 
 Deno.test("compare counts every method's calls at the provider, under one budget", async () => {
   const counts = new Map<string, { target: { n: number }; optimizer: { n: number } }>();
-  const models = async (method: string): Promise<RawModels> => {
+  const models = (method: string): RawModels => {
     const c = { target: { n: 0 }, optimizer: { n: 0 } };
     counts.set(method, c);
     const optimizer = createSimChatModel("optimizer", { seed: 0 });
