@@ -19,8 +19,8 @@
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { mapConcurrent } from "../lib/util/limit.ts";
+import { executeNotebook, NOTEBOOK_DIR } from "./notebook_exec.ts";
 
-const NOTEBOOK_DIR = fromFileUrl(new URL("../notebooks/", import.meta.url));
 const REPO_ROOT = fromFileUrl(new URL("../", import.meta.url)).replace(/\/$/, "");
 const RENDER_ATTEMPTS = 3;
 // deno-lint-ignore no-control-regex
@@ -94,27 +94,7 @@ export function mergeExecutions<N extends Notebook>(runs: readonly N[]): N {
 }
 
 async function execute(name: string, outDir: string): Promise<Notebook> {
-  const out = await new Deno.Command("jupyter", {
-    args: [
-      "nbconvert",
-      "--to",
-      "notebook",
-      "--execute",
-      "--ExecutePreprocessor.timeout=300",
-      "--ExecutePreprocessor.kernel_name=deno",
-      "--output-dir",
-      outDir,
-      join(NOTEBOOK_DIR, name),
-    ],
-    cwd: NOTEBOOK_DIR,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  if (out.code !== 0) {
-    throw new Error(`${name}: FAILED\n${new TextDecoder().decode(out.stderr).slice(-4000)}`);
-  }
-  return JSON.parse(await Deno.readTextFile(join(outDir, name))) as Notebook;
+  return await executeNotebook(name, outDir) as Notebook;
 }
 
 async function render(name: string): Promise<number> {

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { executeNotebook, NOTEBOOK_DIR } from "./notebook_exec.ts";
 
-const NOTEBOOK_DIR = fileURLToPath(new URL("../notebooks/", import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 interface NotebookCell {
@@ -76,28 +76,8 @@ for (const name of notebooks) {
   Deno.test(`${name}: executes top to bottom on the Deno kernel`, async () => {
     const outDir = await Deno.makeTempDir({ prefix: "rpt-nb-" });
     try {
-      const out = await new Deno.Command("jupyter", {
-        args: [
-          "nbconvert",
-          "--to",
-          "notebook",
-          "--execute",
-          "--ExecutePreprocessor.timeout=300",
-          "--ExecutePreprocessor.kernel_name=deno",
-          "--output-dir",
-          outDir,
-          path,
-        ],
-        cwd: NOTEBOOK_DIR,
-        stdout: "piped",
-        stderr: "piped",
-        env: { NO_COLOR: "1", RPT_NOTEBOOK_TEST: "1" },
-      }).output();
-      const err = new TextDecoder().decode(out.stderr);
-      assert.equal(out.code, 0, `executing ${name} failed:\n${err.slice(-4000)}`);
-      const executed = JSON.parse(await Deno.readTextFile(join(outDir, name))) as {
-        cells: NotebookCell[];
-      };
+      // A failing cell makes nbconvert exit non-zero; executeNotebook throws with its stderr.
+      const executed = await executeNotebook(name, outDir) as { cells: NotebookCell[] };
       const errors = executed.cells.flatMap((c) => c.outputs ?? [])
         .filter((o) => (o as { output_type?: string }).output_type === "error");
       assert.deepEqual(errors, [], `${name} has error outputs`);
