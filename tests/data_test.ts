@@ -7,28 +7,37 @@ import { hotpotqa } from "../lib/tasks/hotpotqa.ts";
 import { formula } from "../lib/tasks/formula.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 
-const DATA_DIR = new URL("../../shared/data", import.meta.url).pathname;
+import { paperDataTest } from "./paper_data.ts";
+
+/** Two Formula rows of our own making, in the split files' shape. */
+const FORMULA_ROWS = [
+  '{"context": "Use formula Gross Margin to answer the question. Question: Revenue is 200 and cost is 150. What is the gross margin in percent. Answer:", "target": "25.0"}',
+  '{"context": "Use formula Current Ratio to answer the question. Question: Current assets are 300 and current liabilities are 150. What is the current ratio. Answer:", "target": "2.0"}',
+];
 const LOOSE = z.object({}).passthrough();
 
-Deno.test("every split has the paper's row count and matches the manifest", async () => {
-  const counts: Record<string, number[]> = {};
-  for (const task of ["hotpotqa", "livebench_math", "formula"]) {
-    counts[task] = [];
-    for (const split of ["train", "dev", "test"] as const) {
-      const rows = await readSplitRows(task, split, LOOSE, { dataDir: DATA_DIR });
-      counts[task]?.push(rows.length);
-      assert.equal(rows.length, MANIFEST[`${task}/${split}.jsonl`]?.rows);
+paperDataTest(
+  "every split has the paper's row count and matches the manifest",
+  async (DATA_DIR) => {
+    const counts: Record<string, number[]> = {};
+    for (const task of ["hotpotqa", "livebench_math", "formula"]) {
+      counts[task] = [];
+      for (const split of ["train", "dev", "test"] as const) {
+        const rows = await readSplitRows(task, split, LOOSE, { dataDir: DATA_DIR });
+        counts[task]?.push(rows.length);
+        assert.equal(rows.length, MANIFEST[`${task}/${split}.jsonl`]?.rows);
+      }
     }
-  }
-  assert.deepEqual(counts, {
-    hotpotqa: [300, 300, 500],
-    livebench_math: [123, 123, 122],
-    formula: [500, 300, 200],
-  });
-  const checks = await checkDataDir(DATA_DIR);
-  assert.equal(checks.length, 9);
-  assert.ok(checks.every((c) => c.status === "ok"), JSON.stringify(checks));
-});
+    assert.deepEqual(counts, {
+      hotpotqa: [300, 300, 500],
+      livebench_math: [123, 123, 122],
+      formula: [500, 300, 200],
+    });
+    const checks = await checkDataDir(DATA_DIR);
+    assert.equal(checks.length, 9);
+    assert.ok(checks.every((c) => c.status === "ok"), JSON.stringify(checks));
+  },
+);
 
 async function withTempData(
   files: Record<string, string>,
@@ -47,7 +56,7 @@ async function withTempData(
 }
 
 Deno.test("a malformed line is reported with file and line", async () => {
-  const good = (await Deno.readTextFile(`${DATA_DIR}/formula/train.jsonl`)).split("\n")[0];
+  const good = FORMULA_ROWS[0];
   await withTempData(
     { "formula/train.jsonl": `${good}\n\n{"context": "x", "target": 5\n` },
     async (dir) => {
@@ -79,8 +88,7 @@ Deno.test("a malformed line is reported with file and line", async () => {
 });
 
 Deno.test("a file that differs from the manifest is refused (unless verify is off)", async () => {
-  const original = await Deno.readTextFile(`${DATA_DIR}/formula/dev.jsonl`);
-  const tampered = original.replace('"target": "', '"target": "9');
+  const tampered = `${FORMULA_ROWS.join("\n")}\n`;
   await withTempData({ "formula/dev.jsonl": tampered }, async (dir) => {
     await assert.rejects(
       () => formula.load("dev", { dataDir: dir }),
@@ -93,7 +101,10 @@ Deno.test("a file that differs from the manifest is refused (unless verify is of
         ),
     );
     const rows = await formula.load("dev", { dataDir: dir, verify: false });
-    assert.equal(rows.length, 300);
+    assert.deepEqual(rows.map((r) => [r.id, r.subtask, r.answer]), [
+      ["dev-0", "Gross Margin", "25.0"],
+      ["dev-1", "Current Ratio", "2.0"],
+    ]);
     const checks = await checkDataDir(dir);
     assert.equal(checks.find((c) => c.path === "formula/dev.jsonl")?.status, "mismatch");
     assert.equal(checks.find((c) => c.path === "formula/test.jsonl")?.status, "missing");
@@ -121,21 +132,27 @@ Deno.test("resolveDataDir: flag, then RPT_DATA_DIR, then the repo's data/", () =
   }
 });
 
-Deno.test("rpt data:check and data:fetch work offline on a complete data directory", async () => {
-  const { run: check } = await import("../lib/cli/data_check.ts");
-  const { run: fetchRun } = await import("../lib/cli/data_fetch.ts");
-  const log = console.log;
-  const lines: string[] = [];
-  console.log = (...args: unknown[]) => lines.push(args.join(" "));
-  try {
-    assert.equal(await check(["--data-dir", DATA_DIR]), 0);
-    assert.equal(await fetchRun(["--data-dir", DATA_DIR]), 0); // nothing to fetch: all match
-  } finally {
-    console.log = log;
-  }
-  assert.ok(lines.some((l) => /hotpotqa\/train\.jsonl +ok \(300 rows\)/.test(l)), lines.join("\n"));
-  assert.ok(
-    lines.includes("formula: already present and matching the manifest (use --force to refetch)"),
-  );
-  await assert.rejects(() => fetchRun(["--task", "squad"]), /--task: unknown task 'squad'/);
-});
+paperDataTest(
+  "rpt data:check and data:fetch work offline on a complete data directory",
+  async (DATA_DIR) => {
+    const { run: check } = await import("../lib/cli/data_check.ts");
+    const { run: fetchRun } = await import("../lib/cli/data_fetch.ts");
+    const log = console.log;
+    const lines: string[] = [];
+    console.log = (...args: unknown[]) => lines.push(args.join(" "));
+    try {
+      assert.equal(await check(["--data-dir", DATA_DIR]), 0);
+      assert.equal(await fetchRun(["--data-dir", DATA_DIR]), 0); // nothing to fetch: all match
+    } finally {
+      console.log = log;
+    }
+    assert.ok(
+      lines.some((l) => /hotpotqa\/train\.jsonl +ok \(300 rows\)/.test(l)),
+      lines.join("\n"),
+    );
+    assert.ok(
+      lines.includes("formula: already present and matching the manifest (use --force to refetch)"),
+    );
+    await assert.rejects(() => fetchRun(["--task", "squad"]), /--task: unknown task 'squad'/);
+  },
+);

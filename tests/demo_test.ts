@@ -5,10 +5,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { RunSummary } from "../lib/types.ts";
+import { paperDataTest } from "./paper_data.ts";
 
 const CLI = new URL("../lib/cli.ts", import.meta.url).pathname;
 const REPO = new URL("../", import.meta.url).pathname;
-const SHARED_DATA = new URL("../../shared/data", import.meta.url).pathname;
 
 async function demo(
   args: string[],
@@ -38,11 +38,11 @@ async function readSummary(runDir: string): Promise<RunSummary> {
   return RunSummary.parse(JSON.parse(await Deno.readTextFile(join(runDir, "summary.json"))));
 }
 
-Deno.test("rpt demo writes a run directory and prints a SIMULATED summary", async () => {
+paperDataTest("rpt demo writes a run directory and prints a SIMULATED summary", async (dataDir) => {
   await withTemp(async (tmp) => {
     const runDir = join(tmp, "run");
     const { code, out, err } = await demo(
-      ["--iterations", "3", "--run-dir", runDir, "--data-dir", SHARED_DATA],
+      ["--iterations", "3", "--run-dir", runDir, "--data-dir", dataDir],
       tmp,
     );
     assert.equal(code, 0, err);

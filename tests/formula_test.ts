@@ -6,8 +6,7 @@ import {
   formulaCorrect,
   formulaName,
 } from "../lib/tasks/formula.ts";
-
-const DATA_DIR = new URL("../../shared/data", import.meta.url).pathname;
+import { paperDataTest } from "./paper_data.ts";
 
 // [predicted, gold, correct]: worked out with ACE's _formula_answer_is_correct (commas removed,
 // Python float() equality, else string equality of the comma-free strings).
@@ -64,28 +63,31 @@ Deno.test("question extraction as ACE does it", () => {
   assert.equal(extractFormulaQuestion("no markers here"), "no markers here");
 });
 
-Deno.test("load: 500 / 300 / 200 with split-line ids and formula subtasks", async () => {
-  const sizes: number[] = [];
-  for (const split of ["train", "dev", "test"] as const) {
-    const examples = await formula.load(split, { dataDir: DATA_DIR });
-    sizes.push(examples.length);
-    assert.equal(examples[0]?.id, `${split}-0`);
-    assert.equal(examples.at(-1)?.id, `${split}-${examples.length - 1}`);
-    for (const e of examples) {
-      assert.ok(e.question.endsWith(FORMULA_ANSWER_INSTRUCTION));
-      assert.ok(!e.question.includes("Use formula"));
-      assert.equal(e.context, undefined);
-      assert.ok(e.subtask);
+paperDataTest(
+  "load: 500 / 300 / 200 with split-line ids and formula subtasks",
+  async (DATA_DIR) => {
+    const sizes: number[] = [];
+    for (const split of ["train", "dev", "test"] as const) {
+      const examples = await formula.load(split, { dataDir: DATA_DIR });
+      sizes.push(examples.length);
+      assert.equal(examples[0]?.id, `${split}-0`);
+      assert.equal(examples.at(-1)?.id, `${split}-${examples.length - 1}`);
+      for (const e of examples) {
+        assert.ok(e.question.endsWith(FORMULA_ANSWER_INSTRUCTION));
+        assert.ok(!e.question.includes("Use formula"));
+        assert.equal(e.context, undefined);
+        assert.ok(e.subtask);
+      }
     }
-  }
-  assert.deepEqual(sizes, [500, 300, 200]);
-  const [first] = await formula.load("test", { dataDir: DATA_DIR });
-  assert.ok(first);
-  assert.equal(first.subtask, "Operating Margin");
-  assert.equal(first.answer, "15.0");
-  const user = formula.render(formula.seedPrompt, first).at(-1)?.content ?? "";
-  assert.ok(user.includes(`\nQuestion: ${first.question}`));
-});
+    assert.deepEqual(sizes, [500, 300, 200]);
+    const [first] = await formula.load("test", { dataDir: DATA_DIR });
+    assert.ok(first);
+    assert.equal(first.subtask, "Operating Margin");
+    assert.equal(first.answer, "15.0");
+    const user = formula.render(formula.seedPrompt, first).at(-1)?.content ?? "";
+    assert.ok(user.includes(`\nQuestion: ${first.question}`));
+  },
+);
 
 Deno.test("score: 1 or 0, impact 1 when wrong", () => {
   const ex = { id: "t", question: "q", answer: "5000000.0", row: {} };

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { hotpotqa, hotpotScores, normalizeAnswer } from "../lib/tasks/hotpotqa.ts";
-
-const DATA_DIR = new URL("../../shared/data", import.meta.url).pathname;
+import { paperDataTest } from "./paper_data.ts";
 
 // [prediction, gold, em, f1]: expected values worked out with the upstream
 // hotpot_evaluate_v1.py (normalize_answer, exact_match_score, f1_score).
@@ -50,27 +49,62 @@ Deno.test("normalizeAnswer", () => {
   assert.equal(normalizeAnswer("Anthem"), "anthem");
 });
 
-Deno.test("load: 300 / 300 / 500 rows with ids, subtasks and rendered context", async () => {
-  const counts: Record<string, number> = {};
-  for (const split of ["train", "dev", "test"] as const) {
-    const examples = await hotpotqa.load(split, { dataDir: DATA_DIR });
-    counts[split] = examples.length;
-    assert.equal(new Set(examples.map((e) => e.id)).size, examples.length);
-    for (const e of examples) assert.ok(e.subtask === "bridge" || e.subtask === "comparison");
+Deno.test("load: rows of our own making become examples with a rendered context", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const row = {
+      id: "fixture-1",
+      question: "Which river is longer, the Ord or the Avon?",
+      answer: "Ord",
+      type: "comparison",
+      level: "easy",
+      supporting_facts: { title: ["Ord", "Avon"], sent_id: [0, 0] },
+      context: {
+        title: ["Ord", "Avon"],
+        sentences: [["The Ord is a river.", " It is 320 km long."], [" The Avon is 120 km long. "]],
+      },
+    };
+    await Deno.mkdir(`${dir}/hotpotqa`);
+    await Deno.writeTextFile(`${dir}/hotpotqa/dev.jsonl`, `${JSON.stringify(row)}\n`);
+    const [example, ...rest] = await hotpotqa.load("dev", { dataDir: dir, verify: false });
+    assert.equal(rest.length, 0);
+    assert.equal(example?.id, "fixture-1");
+    assert.equal(example?.subtask, "comparison");
+    assert.equal(
+      example?.context,
+      "### Ord\nThe Ord is a river. It is 320 km long.\n\n### Avon\nThe Avon is 120 km long.",
+    );
+    const user = hotpotqa.render(hotpotqa.seedPrompt, example!).at(-1)?.content ?? "";
+    assert.ok(user.indexOf("### Ord") < user.indexOf(`Question: ${row.question}`), user);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
-  assert.deepEqual(counts, { train: 300, dev: 300, test: 500 });
-  const [first] = await hotpotqa.load("train", { dataDir: DATA_DIR });
-  assert.ok(first);
-  assert.equal(first.id, "5abf63f15542997ec76fd3ea");
-  assert.ok(first.context?.startsWith("### Socialist Revolutionary Party\nThe Socialist"));
-  assert.ok(first.context?.includes(" in the Russian Revolution. Its general ideology"));
-  assert.equal(first.context?.split("\n### ").length, 10);
-  const messages = hotpotqa.render(hotpotqa.seedPrompt, first);
-  const user = messages.at(-1)?.content ?? "";
-  assert.ok(user.includes(`\nQuestion: ${first.question}`));
-  assert.ok(user.indexOf("### Socialist") < user.indexOf("Question: "));
-  assert.equal(messages[0]?.role, "system");
 });
+
+paperDataTest(
+  "load: 300 / 300 / 500 rows with ids, subtasks and rendered context",
+  async (DATA_DIR) => {
+    const counts: Record<string, number> = {};
+    for (const split of ["train", "dev", "test"] as const) {
+      const examples = await hotpotqa.load(split, { dataDir: DATA_DIR });
+      counts[split] = examples.length;
+      assert.equal(new Set(examples.map((e) => e.id)).size, examples.length);
+      for (const e of examples) assert.ok(e.subtask === "bridge" || e.subtask === "comparison");
+    }
+    assert.deepEqual(counts, { train: 300, dev: 300, test: 500 });
+    const [first] = await hotpotqa.load("train", { dataDir: DATA_DIR });
+    assert.ok(first);
+    assert.equal(first.id, "5abf63f15542997ec76fd3ea");
+    assert.ok(first.context?.startsWith("### Socialist Revolutionary Party\nThe Socialist"));
+    assert.ok(first.context?.includes(" in the Russian Revolution. Its general ideology"));
+    assert.equal(first.context?.split("\n### ").length, 10);
+    const messages = hotpotqa.render(hotpotqa.seedPrompt, first);
+    const user = messages.at(-1)?.content ?? "";
+    assert.ok(user.includes(`\nQuestion: ${first.question}`));
+    assert.ok(user.indexOf("### Socialist") < user.indexOf("Question: "));
+    assert.equal(messages[0]?.role, "system");
+  },
+);
 
 Deno.test("score: F1 is the score, EM full credit, impact 1 - F1; format errors score 0", () => {
   const example = {

@@ -37,9 +37,7 @@ import {
 } from "./livebench_cases.ts";
 import { livebenchMath } from "../lib/tasks/livebench_math.ts";
 import type { Example } from "../lib/types.ts";
-
-const DATA_DIR = Deno.env.get("RPT_DATA_DIR") ??
-  decodeURIComponent(new URL("../../shared/data", import.meta.url).pathname);
+import { paperDataTest } from "./paper_data.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Python behaviour
@@ -321,62 +319,65 @@ interface Row {
   ground_truth: string;
 }
 
-async function allRows(): Promise<Row[]> {
+async function allRows(dataDir: string): Promise<Row[]> {
   const rows: Row[] = [];
   for (const split of ["train", "dev", "test"]) {
-    const text = await Deno.readTextFile(`${DATA_DIR}/livebench_math/${split}.jsonl`);
+    const text = await Deno.readTextFile(`${dataDir}/livebench_math/${split}.jsonl`);
     for (const line of text.split("\n")) if (line.trim() !== "") rows.push(JSON.parse(line));
   }
   return rows;
 }
 
-Deno.test("all 368 gold answers, written in the answer field as asked, score 1 through the task", async () => {
-  const rows = await allRows();
-  assert.equal(rows.length, 368);
-  const examples = new Map<string, Example>();
-  for (const split of ["train", "dev", "test"] as const) {
-    for (const ex of await livebenchMath.load(split, { dataDir: DATA_DIR })) {
-      examples.set(ex.id, ex);
+paperDataTest(
+  "all 368 gold answers, written in the answer field as asked, score 1 through the task",
+  async (dataDir) => {
+    const rows = await allRows(dataDir);
+    assert.equal(rows.length, 368);
+    const examples = new Map<string, Example>();
+    for (const split of ["train", "dev", "test"] as const) {
+      for (const ex of await livebenchMath.load(split, { dataDir })) {
+        examples.set(ex.id, ex);
+      }
     }
-  }
-  const reasoning = "Working through the problem step by step, we find the result.";
-  const failures: string[] = [];
-  const rules: Record<string, number> = {};
-  try {
-    for (const row of rows) {
-      const gold = row.ground_truth;
-      const scorer = livebenchScorer(row.subtask);
-      const answer = scorer === "multiple_choice"
-        ? gold.repeat(5)
-        : scorer === "amps_hard"
-        ? `\\boxed{${gold}}`
-        : gold;
-      // Through the task itself: the target's raw JSON output is parsed, then scored.
-      const example = examples.get(row.question_id);
-      assert.ok(example, `the task did not load ${row.question_id}`);
-      const raw = JSON.stringify({ reasoning, answer, confidence: 0.9 });
-      const r = livebenchMath.score(example, livebenchMath.parse(raw), raw);
-      const key = `${scorer}:${r.details.rule}:${r.details.method ?? ""}`;
-      rules[key] = (rules[key] ?? 0) + 1;
-      if (r.score !== 1) failures.push(`${row.question_id} ${row.subtask}: ${JSON.stringify(r)}`);
+    const reasoning = "Working through the problem step by step, we find the result.";
+    const failures: string[] = [];
+    const rules: Record<string, number> = {};
+    try {
+      for (const row of rows) {
+        const gold = row.ground_truth;
+        const scorer = livebenchScorer(row.subtask);
+        const answer = scorer === "multiple_choice"
+          ? gold.repeat(5)
+          : scorer === "amps_hard"
+          ? `\\boxed{${gold}}`
+          : gold;
+        // Through the task itself: the target's raw JSON output is parsed, then scored.
+        const example = examples.get(row.question_id);
+        assert.ok(example, `the task did not load ${row.question_id}`);
+        const raw = JSON.stringify({ reasoning, answer, confidence: 0.9 });
+        const r = livebenchMath.score(example, livebenchMath.parse(raw), raw);
+        const key = `${scorer}:${r.details.rule}:${r.details.method ?? ""}`;
+        rules[key] = (rules[key] ?? 0) + 1;
+        if (r.score !== 1) failures.push(`${row.question_id} ${row.subtask}: ${JSON.stringify(r)}`);
+      }
+    } finally {
+      await closeSharedLatexChecker();
     }
-  } finally {
-    await closeSharedLatexChecker();
-  }
-  assert.deepEqual(failures, []);
-  // Upstream cleans gold and answer differently (only the gold loses " ^" and "\\ "), so
-  // 31 golds match the boxed copy as identical expressions rather than as strings; the one
-  // gold that is not mathematics (`\\text{$\\$$Aborted}`, a failed generation upstream)
-  // matches only textually.
-  assert.deepEqual(rules, {
-    "multiple_choice:repeated_letter:": 117,
-    "aime:last_50_chars:": 29,
-    "olympiad:answer_line:": 72,
-    "amps_hard:boxed:same": 31,
-    "amps_hard:boxed:string_equal": 118,
-    "amps_hard:boxed:text_equal": 1,
-  });
-});
+    assert.deepEqual(failures, []);
+    // Upstream cleans gold and answer differently (only the gold loses " ^" and "\\ "), so
+    // 31 golds match the boxed copy as identical expressions rather than as strings; the one
+    // gold that is not mathematics (`\\text{$\\$$Aborted}`, a failed generation upstream)
+    // matches only textually.
+    assert.deepEqual(rules, {
+      "multiple_choice:repeated_letter:": 117,
+      "aime:last_50_chars:": 29,
+      "olympiad:answer_line:": 72,
+      "amps_hard:boxed:same": 31,
+      "amps_hard:boxed:string_equal": 118,
+      "amps_hard:boxed:text_equal": 1,
+    });
+  },
+);
 
 Deno.test("answer text: the answer ends the text; olympiad answers are labelled", () => {
   assert.equal(livebenchAnswerText("r", "CCCCC", "math_comp"), "r\n\nCCCCC");

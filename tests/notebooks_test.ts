@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { executeNotebook, NOTEBOOK_DIR } from "./notebook_exec.ts";
+import { EXTERNAL_TOOL_TAG, SKIP_EXTERNAL_TOOL_TESTS } from "./external_tools.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
 
@@ -73,7 +74,10 @@ for (const name of notebooks) {
     }
   });
 
-  Deno.test(`${name}: executes top to bottom on the Deno kernel`, async () => {
+  Deno.test({
+    name: `${name}: executes top to bottom on the Deno kernel ${EXTERNAL_TOOL_TAG}`,
+    ignore: SKIP_EXTERNAL_TOOL_TESTS,
+  }, async () => {
     const outDir = await Deno.makeTempDir({ prefix: "rpt-nb-" });
     try {
       // A failing cell makes nbconvert exit non-zero; executeNotebook throws with its stderr.

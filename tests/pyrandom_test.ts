@@ -1,19 +1,22 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { PyRandom, shuffledRange } from "../lib/data/pyrandom.ts";
+import { paperDataTest } from "./paper_data.ts";
 
-const DATA = new URL("../../shared/data/", import.meta.url);
-const vectors = JSON.parse(
-  await Deno.readTextFile(new URL("upstream/python_shuffle_vectors.json", DATA)),
-) as Record<string, number[]>;
+const VECTORS = "upstream/python_shuffle_vectors.json";
 
-Deno.test("shuffle matches every CPython vector", () => {
+paperDataTest("shuffle matches every CPython vector", async (dataDir) => {
+  const vectors = JSON.parse(await Deno.readTextFile(join(dataDir, VECTORS))) as Record<
+    string,
+    number[]
+  >;
   const keys = Object.keys(vectors);
   assert.ok(keys.length >= 12, "vector file unexpectedly small");
   for (const key of keys) {
     const [seed, n] = key.split(":").map(Number) as [number, number];
     assert.deepEqual(shuffledRange(n, seed).slice(0, 20), vectors[key], key);
   }
-});
+}, { needs: [VECTORS] });
 
 Deno.test("random() and getrandbits follow CPython for seed 42", () => {
   // Python: r = random.Random(42); r.random() -> 0.6394267984578837, r.random() -> 0.025010755222666936

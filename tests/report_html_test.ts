@@ -12,6 +12,7 @@ import { optimize } from "../lib/revise.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import { CHROMIUM_MISSING, consoleMessages, findChromium, runChromium } from "./chromium.ts";
 import { metricsFixture } from "./helpers.ts";
+import { EXTERNAL_TOOL_TAG, SKIP_EXTERNAL_TOOL_TESTS } from "./external_tools.ts";
 
 async function withTemp(fn: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = await Deno.makeTempDir({ prefix: "rpt-report-" });
@@ -53,7 +54,11 @@ function requireChromium(): void {
   assert.ok(findChromium() !== undefined, CHROMIUM_MISSING);
 }
 
-Deno.test("rpt report writes a self-contained HTML report that loads in Chromium without console messages", async () => {
+Deno.test({
+  name:
+    `rpt report writes a self-contained HTML report that loads in Chromium without console messages ${EXTERNAL_TOOL_TAG}`,
+  ignore: SKIP_EXTERNAL_TOOL_TESTS,
+}, async () => {
   requireChromium();
   await withTemp(async (tmp) => {
     const runDir = await smallRun(tmp);
@@ -90,7 +95,11 @@ Deno.test("rpt report writes a self-contained HTML report that loads in Chromium
   });
 });
 
-Deno.test("the Chromium console check catches console errors and uncaught exceptions", async () => {
+Deno.test({
+  name:
+    `the Chromium console check catches console errors and uncaught exceptions ${EXTERNAL_TOOL_TAG}`,
+  ignore: SKIP_EXTERNAL_TOOL_TESTS,
+}, async () => {
   requireChromium();
   await withTemp(async (tmp) => {
     const page = join(tmp, "faulty.html");

@@ -5,6 +5,12 @@
 # Idempotent and quiet when everything is already there.
 set -euo pipefail
 
+# .ci/run's second, fresh-clone pass skips the Jupyter and Chromium tests (tests/external_tools.ts):
+# nothing to install for it.
+if [ "${RPT_SKIP_EXTERNAL_TOOL_TESTS:-}" = "1" ]; then
+  exit 0
+fi
+
 have_nbconvert() { /usr/bin/python3 -c "import nbconvert, nbclient" 2>/dev/null; }
 
 if ! have_nbconvert || ! command -v chromium >/dev/null; then
