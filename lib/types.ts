@@ -41,6 +41,21 @@ export const ToolCall = z.object({
 /** One tool call requested by a model. */
 export type ToolCall = z.infer<typeof ToolCall>;
 
+/**
+ * Opaque state a provider attached to its own reply and wants back when the conversation is
+ * replayed (the OpenAI Responses API's encrypted reasoning items). `origin` names the
+ * provider, API and model that produced it; every other model ignores it, and its producer
+ * echoes it only while the message it rides on is unchanged.
+ */
+export const ProviderState = z.object({
+  /** Who produced it, e.g. `responses:openai:gpt-5`. */
+  origin: z.string(),
+  /** The provider's own items, kept verbatim. */
+  items: z.array(z.record(z.string(), z.unknown())),
+});
+/** Opaque provider state on an assistant message. */
+export type ProviderState = z.infer<typeof ProviderState>;
+
 /** A chat message in the provider-neutral form every `ChatModel` accepts. */
 export const ChatMessage = z.object({
   role: z.enum(["system", "user", "assistant", "tool"]),
@@ -51,6 +66,8 @@ export const ChatMessage = z.object({
   toolCallId: z.string().optional(),
   /** On tool messages: the name of the tool that produced it. */
   name: z.string().optional(),
+  /** On assistant messages: the reply's {@linkcode ProviderState}, copied from the response. */
+  providerState: ProviderState.optional(),
 });
 /** A chat message. */
 export type ChatMessage = z.infer<typeof ChatMessage>;
@@ -85,17 +102,28 @@ export const ChatRequest = z.object({
   temperature: z.number().min(0).max(2).optional(),
   maxTokens: z.number().int().positive().optional(),
   seed: z.number().int().optional(),
+  /**
+   * Reasoning effort of OpenAI reasoning models (gpt-5*, o*); other models ignore it. Part
+   * of the request, and so of the cache key, because it changes the answer.
+   */
+  reasoningEffort: z.enum(["none", "minimal", "low", "medium", "high", "xhigh", "max"])
+    .optional(),
   /** Distinguishes repeated samples of the same request (part of the cache key). */
   sampleIndex: z.number().int().min(0).optional(),
 });
 /** A chat request. */
 export type ChatRequest = z.infer<typeof ChatRequest>;
 
-/** Token usage of one call. `cachedTokens` are input tokens served from the provider's cache. */
+/**
+ * Token usage of one call. `cachedTokens` are input tokens served from the provider's cache;
+ * `reasoningTokens` are output tokens spent on hidden reasoning (already counted in
+ * `outputTokens`, and billed as output), absent when the provider reports none.
+ */
 export const Usage = z.object({
   inputTokens: z.number().int().min(0),
   cachedTokens: z.number().int().min(0).default(0),
   outputTokens: z.number().int().min(0),
+  reasoningTokens: z.number().int().min(0).optional(),
 });
 /** Token usage of one call. */
 export type Usage = z.infer<typeof Usage>;
@@ -113,6 +141,8 @@ export const ChatResponse = z.object({
   model: z.string(),
   /** True when served from the on-disk cache. */
   cached: z.boolean().optional(),
+  /** State to copy onto the assistant message that records this reply (see ProviderState). */
+  providerState: ProviderState.optional(),
 });
 /** A model's answer. */
 export type ChatResponse = z.infer<typeof ChatResponse>;
@@ -350,6 +380,8 @@ export const ModelUsage = z.object({
   inputTokens: z.number().int().min(0),
   cachedTokens: z.number().int().min(0),
   outputTokens: z.number().int().min(0),
+  /** Of the output tokens, those spent on hidden reasoning (0 in records made before). */
+  reasoningTokens: z.number().int().min(0).default(0),
   usd: z.number().min(0),
   /** False when no price was known for the model (its cost is counted as 0). */
   priced: z.boolean(),

@@ -75,6 +75,7 @@ Deno.test("the ledger accounts calls, failures, cache hits and flags unpriced mo
     inputTokens: 1000,
     cachedTokens: 200,
     outputTokens: 100,
+    reasoningTokens: 0,
     usd: (800 * 2 + 200 * 0.5 + 100 * 8) / 1e6,
     priced: true,
   });

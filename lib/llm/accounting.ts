@@ -9,7 +9,9 @@
  *
  * Token counts follow the providers' convention: `inputTokens` includes `cachedTokens`
  * (OpenAI `prompt_tokens`, Gemini `promptTokenCount`), and cached input is billed at the
- * cached-input price.
+ * cached-input price. Likewise `outputTokens` includes `reasoningTokens` (OpenAI counts them in
+ * `output_tokens`; the Gemini adapter adds `thoughtsTokenCount`), so reasoning is billed at the
+ * output price and the ledger keeps its count apart only to show it.
  *
  * @module
  */
@@ -94,6 +96,7 @@ function emptyUsage(priced: boolean): ModelUsage {
     inputTokens: 0,
     cachedTokens: 0,
     outputTokens: 0,
+    reasoningTokens: 0,
     usd: 0,
     priced,
   };
@@ -101,7 +104,8 @@ function emptyUsage(priced: boolean): ModelUsage {
 
 /**
  * Dollars for one call's usage at a price. Cached input tokens (a subset of the input
- * tokens) are billed at the cached-input price.
+ * tokens) are billed at the cached-input price; reasoning tokens, a subset of the output
+ * tokens, at the output price.
  *
  * @example
  * ```ts
@@ -220,6 +224,7 @@ export class UsageLedger {
     entry.inputTokens += usage.inputTokens;
     entry.cachedTokens += usage.cachedTokens;
     entry.outputTokens += usage.outputTokens;
+    entry.reasoningTokens += usage.reasoningTokens ?? 0;
     entry.usd += costOf(usage, price);
   }
 
@@ -303,6 +308,7 @@ export class UsageLedger {
       total.inputTokens += u.inputTokens;
       total.cachedTokens += u.cachedTokens;
       total.outputTokens += u.outputTokens;
+      total.reasoningTokens += u.reasoningTokens;
       total.usd += u.usd;
       if (!u.priced && u.calls > 0) total.priced = false;
     }

@@ -204,6 +204,7 @@ export class GeminiChatModel implements ChatModel {
     }
     const parsed = request.outputSchema ? parseStructuredText(text) : undefined;
     const usage = response.usageMetadata;
+    const reasoningTokens = usage?.thoughtsTokenCount ?? 0;
     return {
       text,
       ...(parsed !== undefined ? { parsed } : {}),
@@ -212,7 +213,8 @@ export class GeminiChatModel implements ChatModel {
         inputTokens: usage?.promptTokenCount ?? 0,
         cachedTokens: usage?.cachedContentTokenCount ?? 0,
         // Thinking tokens are billed as output.
-        outputTokens: (usage?.candidatesTokenCount ?? 0) + (usage?.thoughtsTokenCount ?? 0),
+        outputTokens: (usage?.candidatesTokenCount ?? 0) + reasoningTokens,
+        ...(reasoningTokens > 0 ? { reasoningTokens } : {}),
       },
       finishReason,
       provider: this.provider,

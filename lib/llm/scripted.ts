@@ -29,7 +29,12 @@ export interface ScriptedReply {
   /** Tool calls (default none). */
   toolCalls?: ScriptedToolCall[];
   /** Usage; missing counts are estimated from the text (about 4 characters a token). */
-  usage?: { inputTokens?: number; cachedTokens?: number; outputTokens?: number };
+  usage?: {
+    inputTokens?: number;
+    cachedTokens?: number;
+    outputTokens?: number;
+    reasoningTokens?: number;
+  };
   /** Raw finish reason (default `tool_calls` when there are tool calls, else `stop`). */
   finishReason?: string | null;
 }
@@ -146,6 +151,9 @@ export class ScriptedChatModel implements ChatModel {
         inputTokens: reply.usage?.inputTokens ?? input,
         cachedTokens: reply.usage?.cachedTokens ?? 0,
         outputTokens: reply.usage?.outputTokens ?? output,
+        ...(reply.usage?.reasoningTokens !== undefined
+          ? { reasoningTokens: reply.usage.reasoningTokens }
+          : {}),
       },
       finishReason: reply.finishReason !== undefined
         ? reply.finishReason
