@@ -1,6 +1,8 @@
 /**
- * OpenAI provider via `npm:openai` (Chat Completions and embeddings), also for any
- * OpenAI-compatible server (vLLM, Ollama, llama.cpp, LM Studio) through a base URL. The SDK's
+ * OpenAI provider via `npm:openai`: Chat Completions and embeddings, the path of any
+ * OpenAI-compatible server (vLLM, Ollama, llama.cpp, LM Studio) through a base URL, and of
+ * `openai-chat:` specs. `openai:` specs chat through the Responses API instead
+ * (`openai_responses.ts`), which shares this file's client and error mapping. The SDK's
  * own retries are off: retries, timeouts and concurrency belong to the wrapper (`wrap.ts`),
  * which needs every failure as a {@linkcode ProviderError}.
  *
@@ -74,7 +76,8 @@ export function isStrictCompatible(schema: unknown): boolean {
   return Object.values(node).every(isStrictCompatible);
 }
 
-function makeClient(opts: OpenAIOptions): OpenAI {
+/** An SDK client with the SDK's own retries and timeout out of the wrapper's way. */
+export function makeClient(opts: OpenAIOptions): OpenAI {
   return new OpenAI({
     apiKey: opts.apiKey,
     baseURL: opts.baseURL,
@@ -152,6 +155,9 @@ export class OpenAIChatModel implements ChatModel {
       else params.max_tokens = request.maxTokens;
     }
     if (request.seed !== undefined) params.seed = request.seed;
+    if (request.reasoningEffort !== undefined && this.#reasoning) {
+      params.reasoning_effort = request.reasoningEffort;
+    }
     return params;
   }
 
@@ -182,6 +188,7 @@ export class OpenAIChatModel implements ChatModel {
     );
     const parsed = request.outputSchema ? parseStructuredText(text) : undefined;
     const usage = completion.usage;
+    const reasoningTokens = usage?.completion_tokens_details?.reasoning_tokens ?? 0;
     return {
       text,
       ...(parsed !== undefined ? { parsed } : {}),
@@ -190,6 +197,7 @@ export class OpenAIChatModel implements ChatModel {
         inputTokens: usage?.prompt_tokens ?? 0,
         cachedTokens: usage?.prompt_tokens_details?.cached_tokens ?? 0,
         outputTokens: usage?.completion_tokens ?? 0,
+        ...(reasoningTokens > 0 ? { reasoningTokens } : {}),
       },
       finishReason: choice.finish_reason ?? null,
       provider: this.provider,
@@ -279,7 +287,7 @@ function toWireMessage(message: ChatMessage, provider: string, model: string): W
 }
 
 /** Maps anything the SDK throws to a ProviderError (or the caller's own abort reason). */
-function toProviderError(
+export function toProviderError(
   error: unknown,
   provider: string,
   model: string,

@@ -1,14 +1,15 @@
 /**
  * Local model servers for tests, demos and benchmarks: serves any {@linkcode ChatModel} /
  * {@linkcode Embedder} over HTTP on 127.0.0.1 in both the OpenAI (Chat Completions,
- * embeddings) and the Gemini (`generateContent`, `embedContent`, `batchEmbedContents`) wire
- * formats, so that the real provider SDKs can be driven offline. Faults (429 with
+ * Responses, embeddings) and the Gemini (`generateContent`, `embedContent`,
+ * `batchEmbedContents`) wire formats, so that the real provider SDKs can be driven offline.
+ * Every chat endpoint gets the same faults and recording. Faults (429 with
  * `Retry-After`, 5xx, a hang, a malformed body, a truncated tool call) can be queued or drawn
  * at seeded rates, to exercise every failure path of the client side.
  *
  * @module
  */
-import type { ChatResponse, ToolCall } from "../types.ts";
+import type { ChatRequest, ChatResponse, ToolCall } from "../types.ts";
 import { seededRandom } from "../util/random.ts";
 import { type ChatModel, type Embedder, ProviderError } from "./model.ts";
 import {
@@ -22,6 +23,7 @@ import {
   toOpenAIResponse,
   WireError,
 } from "./serve_wire.ts";
+import { fromResponsesRequest, toResponsesResponse } from "./serve_responses.ts";
 
 /** Faults consumed in order by the next model requests, then drawn at seeded rates. */
 export interface FaultPlan {
@@ -85,8 +87,11 @@ export interface ServeOptions {
 
 type Wire = "openai" | "gemini";
 
+/** The chat wire formats: OpenAI Chat Completions, OpenAI Responses, Gemini. */
+type ChatApi = "chat" | "responses" | "gemini";
+
 type Route =
-  | { wire: Wire; kind: "chat"; model?: string }
+  | { wire: Wire; kind: "chat"; api: ChatApi; model?: string }
   | { wire: Wire; kind: "embed"; model?: string; single?: boolean };
 
 const REDACTED = "[redacted]";
@@ -183,13 +188,10 @@ export function serveModels(opts: ServeOptions): ModelServer {
       const model = route.model ?? "";
       const served = opts.models[model];
       if (!served) return errorResponse(route.wire, 404, `model ${model} not found`);
-      const request = route.wire === "openai" ? fromOpenAIRequest(body) : fromGeminiRequest(body);
+      const request = decodeChat(route.api, body);
       let response = await served.chat(request, { signal });
       if (fault?.kind === "truncated_tool_call") response = truncateToolCalls(response, request);
-      const payload = route.wire === "openai"
-        ? toOpenAIResponse(response, model, id)
-        : toGeminiResponse(response, model, id);
-      return Response.json(payload);
+      return Response.json(encodeChat(route.api, response, model, id, body));
     } catch (error) {
       return failureResponse(route.wire, error);
     }
@@ -253,7 +255,10 @@ export function serveModels(opts: ServeOptions): ModelServer {
 function matchRoute(method: string, path: string, body: unknown): Route | undefined {
   if (method !== "POST") return undefined;
   if (/^(\/v1)?\/chat\/completions$/.test(path)) {
-    return { wire: "openai", kind: "chat", ...named(body) };
+    return { wire: "openai", kind: "chat", api: "chat", ...named(body) };
+  }
+  if (/^(\/v1)?\/responses$/.test(path)) {
+    return { wire: "openai", kind: "chat", api: "responses", ...named(body) };
   }
   if (/^(\/v1)?\/embeddings$/.test(path)) return { wire: "openai", kind: "embed" };
   const gemini =
@@ -261,8 +266,27 @@ function matchRoute(method: string, path: string, body: unknown): Route | undefi
       .exec(path);
   if (!gemini) return undefined;
   const model = decodeURIComponent(gemini[1] ?? "");
-  if (gemini[2] === "generateContent") return { wire: "gemini", kind: "chat", model };
+  if (gemini[2] === "generateContent") {
+    return { wire: "gemini", kind: "chat", api: "gemini", model };
+  }
   return { wire: "gemini", kind: "embed", model, single: gemini[2] === "embedContent" };
+}
+
+function decodeChat(api: ChatApi, body: unknown): ChatRequest {
+  if (api === "chat") return fromOpenAIRequest(body);
+  return api === "responses" ? fromResponsesRequest(body) : fromGeminiRequest(body);
+}
+
+function encodeChat(
+  api: ChatApi,
+  response: ChatResponse,
+  model: string,
+  id: number,
+  body: unknown,
+): unknown {
+  if (api === "chat") return toOpenAIResponse(response, model, id);
+  if (api === "responses") return toResponsesResponse(response, model, id, body);
+  return toGeminiResponse(response, model, id);
 }
 
 function named(body: unknown): { model?: string } {

@@ -63,6 +63,7 @@ const OpenAIChatBody = z.object({
   max_tokens: z.number().nullable().optional(),
   max_completion_tokens: z.number().nullable().optional(),
   seed: z.number().nullable().optional(),
+  reasoning_effort: ChatRequest.shape.reasoningEffort.nullable(),
 });
 
 /** The OpenAI embeddings request body (text inputs only). */
@@ -127,6 +128,7 @@ export function fromOpenAIRequest(body: unknown): ChatRequest {
     temperature: b.temperature ?? undefined,
     maxTokens: b.max_completion_tokens ?? b.max_tokens ?? undefined,
     seed: b.seed ?? undefined,
+    reasoningEffort: b.reasoning_effort ?? undefined,
   });
 }
 
@@ -175,7 +177,7 @@ export function toOpenAIResponse(response: ChatResponse, model: string, id: numb
       completion_tokens: response.usage.outputTokens,
       total_tokens: response.usage.inputTokens + response.usage.outputTokens,
       prompt_tokens_details: { cached_tokens: response.usage.cachedTokens },
-      completion_tokens_details: { reasoning_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: response.usage.reasoningTokens ?? 0 },
     },
   };
 }
@@ -395,7 +397,9 @@ export function toGeminiResponse(response: ChatResponse, model: string, id: numb
     }],
     usageMetadata: {
       promptTokenCount: u.inputTokens,
-      candidatesTokenCount: u.outputTokens,
+      // Gemini counts thoughts apart from the candidates; the client adds them back.
+      candidatesTokenCount: u.outputTokens - (u.reasoningTokens ?? 0),
+      ...(u.reasoningTokens ? { thoughtsTokenCount: u.reasoningTokens } : {}),
       totalTokenCount: u.inputTokens + u.outputTokens,
       ...(u.cachedTokens > 0 ? { cachedContentTokenCount: u.cachedTokens } : {}),
     },
