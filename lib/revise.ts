@@ -431,6 +431,8 @@ async function converse(
     role: "assistant",
     content: res.text !== "" || res.parsed === undefined ? res.text : JSON.stringify(res.parsed),
     ...(res.toolCalls.length > 0 ? { toolCalls: res.toolCalls } : {}),
+    // Reasoning items the provider wants back with the next turn (OpenAI Responses).
+    ...(res.providerState ? { providerState: res.providerState } : {}),
   });
   const toolMessage = (call: ToolCall, content: unknown): ChatMessage => ({
     role: "tool",

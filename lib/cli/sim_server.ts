@@ -1,22 +1,27 @@
 /**
  * `rpt sim-server`: serves the simulated models on 127.0.0.1 in the OpenAI (Chat
- * Completions, embeddings) and Gemini REST wire formats, so the whole pipeline can run
- * through the real SDKs with no network, e.g.
- * `--target openai-compatible:sim-target@http://127.0.0.1:P/v1`. Served models:
- * `sim-target`, `sim-optimizer`, `sim-critic` (chat) and `sim-embed` (embeddings).
+ * Completions, Responses, embeddings) and Gemini REST wire formats, so the whole pipeline can
+ * run through the real SDKs with no network, e.g.
+ * `--target openai-compatible:sim-target@http://127.0.0.1:P/v1` (Chat Completions) or
+ * `--target openai:sim-target@http://127.0.0.1:P/v1` (Responses). Served models:
+ * `sim-target`, `sim-optimizer`, `sim-critic` (chat) and `sim-embed` (embeddings), plus any
+ * `--model NAME=ROLE` alias, so that an OpenAI model name such as `gpt-5` (a reasoning model:
+ * no temperature, reasoning effort, encrypted reasoning items) can be exercised offline.
  *
  * @module
  */
 import { createSimChatModel, createSimEmbedder } from "../llm/sim/mod.ts";
 import { type FaultPlan, type ModelServer, serveModels } from "../llm/serve.ts";
+import type { ChatModel } from "../llm/model.ts";
 import { ConfigError } from "../util/errors.ts";
 import { parseCommandArgs } from "./args.ts";
 
 const HELP = `usage: rpt sim-server [--port P] [--latency-ms N] [--seed S] [--data-dir D]
-                      [--fault-429 R] [--fault-500 R] [--fault-timeout R]
+                      [--fault-429 R] [--fault-500 R] [--fault-timeout R] [--model NAME=ROLE]...
 
-Serves SIMULATED models on 127.0.0.1 (OpenAI base URL http://127.0.0.1:P/v1, Gemini REST
-at http://127.0.0.1:P/v1beta): sim-target, sim-optimizer, sim-critic, sim-embed.
+Serves SIMULATED models on 127.0.0.1 (OpenAI base URL http://127.0.0.1:P/v1 for Chat
+Completions and the Responses API, Gemini REST at http://127.0.0.1:P/v1beta): sim-target,
+sim-optimizer, sim-critic, sim-embed.
   --port P           port to bind (default 0: a free port)
   --latency-ms N     delay added before every answer (default 0)
   --seed S           seed of the simulation and of the fault draws (default 0)
@@ -24,6 +29,9 @@ at http://127.0.0.1:P/v1beta): sim-target, sim-optimizer, sim-critic, sim-embed.
   --fault-429 R      probability per request of a 429 (Retry-After: 1)
   --fault-500 R      probability per request of a 500
   --fault-timeout R  probability per request of a request that never answers
+  --model NAME=ROLE  also serve the simulated ROLE (target, optimizer, critic) as NAME, e.g.
+                     --model gpt-5=optimizer for --optimizer openai:gpt-5@http://127.0.0.1:P/v1
+                     (openai: specs still need OPENAI_API_KEY set; any value does locally)
 Stop with Ctrl-C.`;
 
 /** Options of {@linkcode startSimServer}. */
@@ -34,7 +42,14 @@ export interface SimServerOptions {
   dataDir?: string;
   /** Fault probabilities per request. */
   faultRates?: { status429?: number; status500?: number; hang?: number };
+  /** Extra served names, each for one simulated role (e.g. `{ "gpt-5": "optimizer" }`). */
+  aliases?: Record<string, SimRole>;
 }
+
+/** The simulated chat roles a served name can stand for. */
+export type SimRole = "target" | "optimizer" | "critic";
+
+const SIM_ROLES: readonly SimRole[] = ["target", "optimizer", "critic"];
 
 /**
  * Starts serving the simulated models; close the returned server when done.
@@ -56,12 +71,14 @@ export interface SimServerOptions {
 export function startSimServer(opts: SimServerOptions = {}): ModelServer {
   const sim = { seed: opts.seed ?? 0, dataDir: opts.dataDir };
   const faults: FaultPlan = { rates: { ...opts.faultRates }, seed: opts.seed ?? 0 };
+  const models: Record<string, ChatModel> = Object.fromEntries(
+    SIM_ROLES.map((role) => [`sim-${role}`, createSimChatModel(role, sim)]),
+  );
+  for (const [name, role] of Object.entries(opts.aliases ?? {})) {
+    models[name] = models[`sim-${role}`]!;
+  }
   return serveModels({
-    models: {
-      "sim-target": createSimChatModel("target", sim),
-      "sim-optimizer": createSimChatModel("optimizer", sim),
-      "sim-critic": createSimChatModel("critic", sim),
-    },
+    models,
     embedders: { "sim-embed": createSimEmbedder(sim) },
     port: opts.port ?? 0,
     latencyMs: opts.latencyMs,
@@ -85,6 +102,23 @@ function numberFlag(
   return n;
 }
 
+/** `--model NAME=ROLE` values as aliases; a bad one is a ConfigError naming it. */
+function aliasFlags(raw: unknown): Record<string, SimRole> {
+  const aliases: Record<string, SimRole> = {};
+  for (const value of (raw as string[] | undefined) ?? []) {
+    const eq = value.indexOf("=");
+    const name = value.slice(0, eq).trim();
+    const role = value.slice(eq + 1).trim();
+    if (eq <= 0 || !name || !(SIM_ROLES as readonly string[]).includes(role)) {
+      throw new ConfigError(
+        `--model: expected NAME=ROLE with ROLE one of ${SIM_ROLES.join(", ")}, got '${value}'`,
+      );
+    }
+    aliases[name] = role as SimRole;
+  }
+  return aliases;
+}
+
 /** Runs `rpt sim-server` until SIGINT / SIGTERM. */
 export async function run(args: string[]): Promise<number> {
   const { values }: { values: Record<string, unknown> } = parseCommandArgs({
@@ -97,6 +131,7 @@ export async function run(args: string[]): Promise<number> {
       "fault-429": { type: "string" },
       "fault-500": { type: "string" },
       "fault-timeout": { type: "string" },
+      model: { type: "string", multiple: true },
       help: { type: "boolean", short: "h", default: false },
     },
   }, `\n\n${HELP}`);
@@ -106,6 +141,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const isPort = (n: number) => Number.isInteger(n) && n >= 0 && n <= 65535;
   const isRate = (n: number) => n >= 0 && n <= 1;
+  const aliases = aliasFlags(values.model);
   const server = startSimServer({
     port: numberFlag(values, "port", isPort, "an integer port 0-65535"),
     latencyMs: numberFlag(values, "latency-ms", (n) => n >= 0, "a non-negative number"),
@@ -116,11 +152,18 @@ export async function run(args: string[]): Promise<number> {
       status500: numberFlag(values, "fault-500", isRate, "a probability in [0, 1]"),
       hang: numberFlag(values, "fault-timeout", isRate, "a probability in [0, 1]"),
     },
+    aliases,
   });
   console.log(`rpt sim-server: serving SIMULATED models at ${server.url}`);
   console.log(`  OpenAI base URL: ${server.url}/v1   Gemini base URL: ${server.url}`);
-  console.log(`  models: sim-target, sim-optimizer, sim-critic, sim-embed (embeddings)`);
-  console.log(`  example: --target openai-compatible:sim-target@${server.url}/v1`);
+  console.log(
+    `  models: sim-target, sim-optimizer, sim-critic, sim-embed (embeddings)` +
+      Object.keys(aliases).map((name) => `, ${name}`).join(""),
+  );
+  console.log(
+    `  example: --target openai-compatible:sim-target@${server.url}/v1 (Chat Completions)`,
+  );
+  console.log(`           --target openai:sim-target@${server.url}/v1 (Responses API)`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       Deno.removeSignalListener("SIGINT", stop);

@@ -4,7 +4,8 @@
  *
  * | Spec | Meaning |
  * | --- | --- |
- * | `openai:gpt-4.1` | OpenAI (key `OPENAI_API_KEY`; base URL `OPENAI_BASE_URL` if set) |
+ * | `openai:gpt-5` | OpenAI, Responses API (key `OPENAI_API_KEY`; base URL `OPENAI_BASE_URL` if set) |
+ * | `openai-chat:gpt-4.1` | OpenAI, Chat Completions API (same key and base URL) |
  * | `gemini:gemini-2.5-pro` | Gemini API (key `GEMINI_API_KEY`, else `GOOGLE_API_KEY`) |
  * | `openai-compatible:qwen3@http://127.0.0.1:8000/v1` | any OpenAI-compatible server (key `OPENAI_COMPATIBLE_API_KEY`, optional) |
  * | `sim:target`, `sim:optimizer`, `sim:critic`, `sim:embed` | the offline simulator |
@@ -13,6 +14,12 @@
  *
  * Any spec may end in `@<baseURL>` to point at another server. A missing key is a
  * {@linkcode ConfigError} raised here, before any call is made.
+ *
+ * `openai:` chats through the Responses API (`openai_responses.ts`), so an `openai:` spec
+ * with a base URL needs a server that speaks `/v1/responses` (OpenAI, `rpt sim-server`);
+ * `openai-chat:` is the same account over Chat Completions, and `openai-compatible:`
+ * (vLLM, Ollama, llama.cpp, LM Studio) always uses Chat Completions. Embedders use the
+ * embeddings API under `openai:` or `openai-compatible:`.
  *
  * @module
  */
@@ -24,7 +31,14 @@ import type { SimOptions } from "./sim/mod.ts";
 /** A parsed model spec. */
 export interface ModelSpec {
   /** Which implementation serves the model. */
-  provider: "openai" | "gemini" | "openai-compatible" | "sim" | "scripted" | "tfidf";
+  provider:
+    | "openai"
+    | "openai-chat"
+    | "gemini"
+    | "openai-compatible"
+    | "sim"
+    | "scripted"
+    | "tfidf";
   /** The provider's model name (for `sim`, the role; for `tfidf`, `tfidf`). */
   model: string;
   /** Server base URL, when the spec names one. */
@@ -41,7 +55,14 @@ export interface CreateModelOptions {
   script?: Script;
 }
 
-const PROVIDERS = ["openai", "gemini", "openai-compatible", "sim", "scripted"] as const;
+const PROVIDERS = [
+  "openai",
+  "openai-chat",
+  "gemini",
+  "openai-compatible",
+  "sim",
+  "scripted",
+] as const;
 const SIM_CHAT_ROLES = ["target", "optimizer", "critic"] as const;
 const FORMAT = "<provider>:<model>[@<baseURL>] with provider one of " +
   `${PROVIDERS.join(", ")} (or the embedder spec "tfidf")`;
@@ -125,8 +146,9 @@ function connection(spec: string, parsed: ModelSpec, opts: CreateModelOptions) {
   const read = reader(opts.env);
   switch (parsed.provider) {
     case "openai":
+    case "openai-chat":
       return {
-        provider: "openai",
+        provider: parsed.provider,
         model: parsed.model,
         apiKey: requireKey(spec, read, ["OPENAI_API_KEY"]),
         baseURL: parsed.baseURL ?? read("OPENAI_BASE_URL"),
@@ -169,7 +191,11 @@ export async function createChatModel(
   const parsed = parseModelSpec(spec);
   const conn = connection(spec, parsed, opts);
   switch (parsed.provider) {
-    case "openai":
+    case "openai": {
+      const { OpenAIResponsesModel } = await import("./openai_responses.ts");
+      return new OpenAIResponsesModel(conn!);
+    }
+    case "openai-chat":
     case "openai-compatible": {
       const { OpenAIChatModel } = await import("./openai.ts");
       return new OpenAIChatModel(conn!);
@@ -228,6 +254,11 @@ export async function createEmbedder(
       const { OpenAIEmbedder } = await import("./openai.ts");
       return new OpenAIEmbedder(conn!);
     }
+    case "openai-chat":
+      throw new ConfigError(
+        `"${spec}": openai-chat selects the Chat Completions API for chat models; an OpenAI ` +
+          `embedder is openai:${parsed.model}`,
+      );
     case "gemini": {
       const { GeminiEmbedder } = await import("./gemini.ts");
       return new GeminiEmbedder(conn!);
