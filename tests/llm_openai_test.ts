@@ -3,7 +3,7 @@ import { z } from "zod";
 import { isStrictCompatible, OpenAIChatModel, OpenAIEmbedder } from "../lib/llm/openai.ts";
 import { type ChatRequest, toJsonSchema } from "../lib/types.ts";
 import { ask, startScriptedServer } from "./servers/fake.ts";
-import { failure, transportFailureTests } from "./servers/provider_contract.ts";
+import { failure, openAIFailureTests, transportFailureTests } from "./servers/provider_contract.ts";
 
 const KEY = "sk-test-SECRET-4242";
 
@@ -12,6 +12,8 @@ function client(url: string, model = "m") {
 }
 
 transportFailureTests("openai", (url) => client(url), KEY);
+// The Responses path registers the same tests in llm_openai_responses_test.ts.
+openAIFailureTests("openai", client, KEY);
 
 Deno.test("openai: plain chat returns text, usage incl. cached tokens and the raw finish reason", async () => {
   await using server = startScriptedServer([
@@ -128,75 +130,6 @@ Deno.test("openai: strict mode is asked only for schemas that meet its rules", (
     }),
     false,
   );
-});
-
-Deno.test("openai: 429 with Retry-After (seconds or HTTP date) is retryable with the delay", async () => {
-  await using server = startScriptedServer([]);
-  const date = new Date(Date.now() + 60_000).toUTCString();
-  server.faults.queue = [
-    { kind: "status", status: 429, retryAfter: "2" },
-    { kind: "status", status: 429, retryAfter: date },
-  ];
-  const model = client(server.url);
-  const first = await failure(model.chat(ask));
-  assert.equal(first.status, 429);
-  assert.equal(first.retryable, true);
-  assert.equal(first.retryAfterMs, 2000);
-  assert.match(first.message, /^openai:m \(HTTP 429\)/);
-  const second = await failure(model.chat(ask));
-  assert.ok(
-    second.retryAfterMs! > 50_000 && second.retryAfterMs! <= 60_000,
-    `${second.retryAfterMs}`,
-  );
-});
-
-Deno.test("openai: 500 and 503 are retryable, 400 and 404 are not", async () => {
-  await using server = startScriptedServer([]);
-  server.faults.queue = [
-    { kind: "status", status: 500 },
-    { kind: "status", status: 503 },
-    { kind: "status", status: 400 },
-  ];
-  const model = client(server.url);
-  for (const [status, retryable] of [[500, true], [503, true], [400, false]] as const) {
-    const error = await failure(model.chat(ask));
-    assert.equal(error.status, status);
-    assert.equal(error.retryable, retryable);
-    assert.equal(error.retryAfterMs, undefined);
-  }
-  const missing = await failure(client(server.url, "unknown-model").chat(ask));
-  assert.equal(missing.status, 404);
-  assert.equal(missing.retryable, false);
-  assert.match(missing.message, /unknown-model not found/);
-});
-
-Deno.test("openai: truncated tool-call arguments come back as a response that fails JSON.parse", async () => {
-  await using server = startScriptedServer([
-    { toolCalls: [{ id: "c", name: "add", arguments: { a: 2, b: 2 } }] },
-  ]);
-  server.faults.queue = [{ kind: "truncated_tool_call" }];
-  const res = await client(server.url).chat(ask);
-  assert.equal(res.toolCalls.length, 1);
-  assert.equal(res.toolCalls[0]?.name, "add");
-  assert.throws(() => JSON.parse(res.toolCalls[0]!.arguments), SyntaxError);
-});
-
-Deno.test("openai: the API key reaches neither the recorded requests nor error messages", async () => {
-  await using server = startScriptedServer(["ok"]);
-  server.faults.queue = [{
-    kind: "status",
-    status: 401,
-    body: JSON.stringify({ error: { message: `Incorrect API key provided: ${KEY}` } }),
-  }];
-  const model = client(server.url);
-  const error = await failure(model.chat(ask));
-  assert.equal(error.status, 401);
-  assert.equal(error.retryable, false);
-  assert.ok(!error.message.includes(KEY), error.message);
-  assert.ok(!String(error.stack).includes(KEY));
-  await model.chat(ask);
-  assert.equal(server.requests[1]?.headers.authorization, "[redacted]");
-  assert.ok(!JSON.stringify(server.requests).includes(KEY));
 });
 
 Deno.test("openai: embeddings come back in order, batched, with usage", async () => {

@@ -68,7 +68,7 @@ Deno.test("spec: role mix-ups between chat models and embedders are ConfigErrors
   await assert.rejects(createChatModel("scripted:x"), /need a script/);
 });
 
-Deno.test("spec: openai, openai-compatible and gemini specs reach a local server", async () => {
+Deno.test("spec: openai, openai-chat, openai-compatible and gemini specs reach a local server", async () => {
   await using server = startScriptedServer(() => "hello", {
     names: ["gpt-4.1", "qwen3", "gemini-x"],
   });
@@ -80,19 +80,23 @@ Deno.test("spec: openai, openai-compatible and gemini specs reach a local server
   const openai = await createChatModel("openai:gpt-4.1", { env });
   const compatible = await createChatModel(`openai-compatible:qwen3@${server.url}/v1`, { env: {} });
   const gemini = await createChatModel(`gemini:gemini-x@${server.url}`, { env });
-  for (const model of [openai, compatible, gemini]) {
+  const chat = await createChatModel("openai-chat:gpt-4.1", { env });
+  for (const model of [openai, compatible, gemini, chat]) {
     assert.equal((await model.chat(ask)).text, "hello");
   }
-  assert.deepEqual([openai.provider, compatible.provider, gemini.provider], [
+  assert.deepEqual([openai.provider, compatible.provider, gemini.provider, chat.provider], [
     "openai",
     "openai-compatible",
     "gemini",
+    "openai-chat",
   ]);
   assert.equal((compatible as { baseURL?: string }).baseURL, `${server.url}/v1`);
+  // openai: speaks the Responses API; openai-chat: and openai-compatible: Chat Completions.
   assert.deepEqual(server.requests.map((r) => r.path), [
-    "/v1/chat/completions",
+    "/v1/responses",
     "/v1/chat/completions",
     "/v1/models/gemini-x:generateContent",
+    "/v1/chat/completions",
   ]);
   // Without OPENAI_COMPATIBLE_API_KEY, a placeholder is sent, never the OpenAI key.
   assert.equal(server.requests[1]?.headers.authorization, "[redacted]");
