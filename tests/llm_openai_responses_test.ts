@@ -554,3 +554,16 @@ Deno.test("openai responses: sim-server --model takes NAME=ROLE only", async () 
     );
   }
 });
+
+Deno.test("reasoning tokens survive every wire: Responses, Chat Completions and Gemini", async () => {
+  const usage = { inputTokens: 50, cachedTokens: 10, outputTokens: 90, reasoningTokens: 70 };
+  await using server = startScriptedServer(() => ({ text: "4", usage }), { names: ["gpt-5"] });
+  const models = [
+    client(server.url, "gpt-5"),
+    new OpenAIChatModel({ model: "gpt-5", apiKey: KEY, baseURL: `${server.url}/v1` }),
+    new GeminiChatModel({ model: "gpt-5", apiKey: KEY, baseURL: server.url }),
+  ];
+  for (const model of models) assert.deepEqual((await model.chat(ask)).usage, usage);
+  const gemini = server.requests.at(-1);
+  assert.match(gemini?.path ?? "", /models\/gpt-5:generateContent$/);
+});
