@@ -351,6 +351,11 @@ export const ModelPrice = z.object({
   /** Input tokens served from the provider's prompt cache; defaults to the input price. */
   cachedInputPerMTok: z.number().min(0).optional(),
   outputPerMTok: z.number().min(0),
+  /**
+   * What a call through the provider's batch API costs, as a fraction of the prices above
+   * (default 0.5: OpenAI's Batch API and Gemini's batch mode both bill half).
+   */
+  batchMultiplier: z.number().min(0).optional(),
 });
 /** List price of a model. */
 export type ModelPrice = z.infer<typeof ModelPrice>;
@@ -385,6 +390,14 @@ export const ModelUsage = z.object({
   usd: z.number().min(0),
   /** False when no price was known for the model (its cost is counted as 0). */
   priced: z.boolean(),
+  /** The part of the calls, tokens and dollars above that went through batch jobs. */
+  batch: z.object({
+    calls: z.number().int().min(0),
+    inputTokens: z.number().int().min(0),
+    cachedTokens: z.number().int().min(0),
+    outputTokens: z.number().int().min(0),
+    usd: z.number().min(0),
+  }).optional(),
 });
 /** Usage of one model. */
 export type ModelUsage = z.infer<typeof ModelUsage>;

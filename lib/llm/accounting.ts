@@ -64,6 +64,8 @@ export interface LedgerOptions {
 export interface CallEstimate {
   /** Estimated input tokens of the request. */
   inputTokens: number;
+  /** The call goes through the provider's batch API (billed at {@linkcode batchPrice}). */
+  batch?: boolean;
 }
 
 /** A call admitted by the budget and in flight; settle it with `commit` or `release`. */
@@ -76,6 +78,38 @@ export interface Reservation {
   readonly tokens: number;
   /** Estimated dollars held against the dollar budget. */
   readonly usd: number;
+  /** Whether the call is a line of a batch job (committed at the batch price). */
+  readonly batch: boolean;
+}
+
+/** A planned workload for {@linkcode UsageLedger.estimate}: `calls` calls of one size. */
+export interface WorkloadPlan {
+  /** Provider id. */
+  provider: string;
+  /** Model name. */
+  model: string;
+  /** Number of calls. */
+  calls: number;
+  /** Input tokens per call. */
+  inputTokens: number;
+  /** Output tokens per call. */
+  outputTokens: number;
+  /** Cached input tokens per call (a part of `inputTokens`). */
+  cachedTokens?: number;
+  /** Priced as batch-API calls. */
+  batch?: boolean;
+}
+
+/** The interactive and batch cost of one workload (see {@linkcode UsageLedger.batchSaving}). */
+export interface BatchSaving {
+  /** Dollars at list prices. */
+  interactiveUsd: number;
+  /** Dollars at batch prices. */
+  batchUsd: number;
+  /** The difference. */
+  savingUsd: number;
+  /** False when the model has no known price (all figures are 0). */
+  priced: boolean;
 }
 
 /** A price lookup result: the price, and whether it was known. */
@@ -122,8 +156,35 @@ export function costOf(usage: Usage, price: ModelPrice): number {
     usage.outputTokens * price.outputPerMTok) / 1_000_000;
 }
 
+/** Default fraction of the list price a batch call costs (OpenAI and Gemini bill half). */
+export const DEFAULT_BATCH_MULTIPLIER = 0.5;
+
 /**
- * Per-model calls, tokens and dollars, with budgets enforced before calls are sent.
+ * The price of a call through the provider's batch API: every per-token price times the
+ * price's `batchMultiplier` (default {@linkcode DEFAULT_BATCH_MULTIPLIER}).
+ *
+ * @example
+ * ```ts
+ * import { batchPrice } from "./accounting.ts";
+ * const p = batchPrice({ inputPerMTok: 2, cachedInputPerMTok: 0.5, outputPerMTok: 8 });
+ * if (p.inputPerMTok !== 1 || p.cachedInputPerMTok !== 0.25 || p.outputPerMTok !== 4) {
+ *   throw new Error("unexpected");
+ * }
+ * ```
+ */
+export function batchPrice(price: ModelPrice): ModelPrice {
+  const m = price.batchMultiplier ?? DEFAULT_BATCH_MULTIPLIER;
+  return {
+    inputPerMTok: price.inputPerMTok * m,
+    cachedInputPerMTok: (price.cachedInputPerMTok ?? price.inputPerMTok) * m,
+    outputPerMTok: price.outputPerMTok * m,
+    batchMultiplier: 1,
+  };
+}
+
+/**
+ * Per-model calls, tokens and dollars (interactive and batch), with budgets enforced before
+ * calls are sent.
  *
  * @example
  * ```ts
@@ -185,7 +246,8 @@ export class UsageLedger {
   reserve(provider: string, model: string, estimate: CallEstimate): Reservation {
     const total = this.#total();
     const tokens = Math.max(0, Math.ceil(estimate.inputTokens));
-    const { price } = this.priceFor(provider, model);
+    const batch = estimate.batch === true;
+    const price = this.#priceOf(provider, model, batch);
     const usd = costOf({ inputTokens: tokens, cachedTokens: 0, outputTokens: 0 }, price);
     const name = `${provider}:${model}`;
     const { calls, tokens: tokenLimit, usd: usdLimit } = this.#budget;
@@ -212,26 +274,40 @@ export class UsageLedger {
     this.#inFlight++;
     this.#reservedTokens += tokens;
     this.#reservedUsd += usd;
-    return { provider, model, tokens, usd };
+    return { provider, model, tokens, usd, batch };
   }
 
-  /** Settles a reservation with the provider's reported usage: one paid call. */
+  /**
+   * Settles a reservation with the provider's reported usage: one paid call, at the batch
+   * price when the reservation was for a batch line (and then also counted under `batch`).
+   */
   commit(reservation: Reservation, usage: Usage): void {
     this.#settle(reservation);
     const entry = this.#entry(reservation.provider, reservation.model);
-    const { price } = this.priceFor(reservation.provider, reservation.model);
-    entry.calls++;
-    entry.inputTokens += usage.inputTokens;
-    entry.cachedTokens += usage.cachedTokens;
-    entry.outputTokens += usage.outputTokens;
+    const usd = costOf(
+      usage,
+      this.#priceOf(reservation.provider, reservation.model, reservation.batch),
+    );
+    add(entry, usage, usd);
     entry.reasoningTokens += usage.reasoningTokens ?? 0;
-    entry.usd += costOf(usage, price);
+    if (reservation.batch) {
+      entry.batch ??= { calls: 0, inputTokens: 0, cachedTokens: 0, outputTokens: 0, usd: 0 };
+      add(entry.batch, usage, usd);
+    }
   }
 
   /** Settles a reservation whose attempt failed: counted as a failure, not a paid call. */
   release(reservation: Reservation): void {
     this.#settle(reservation);
     this.#entry(reservation.provider, reservation.model).failures++;
+  }
+
+  /**
+   * Gives back a reservation for a call that was never made (a batch line the provider
+   * never processed, a batch that was not submitted): no call and no failure is counted.
+   */
+  unreserve(reservation: Reservation): void {
+    this.#settle(reservation);
   }
 
   /** Records a call answered by the response cache (no cost, no budget use). */
@@ -250,15 +326,9 @@ export class UsageLedger {
    * if (Math.abs(e.usd - 1.25) > 1e-9 || !e.priced) throw new Error(`unexpected ${e.usd}`);
    * ```
    */
-  estimate(plan: {
-    provider: string;
-    model: string;
-    calls: number;
-    inputTokens: number;
-    outputTokens: number;
-    cachedTokens?: number;
-  }): { usd: number; tokens: number; priced: boolean } {
-    const { price, priced } = this.priceFor(plan.provider, plan.model);
+  estimate(plan: WorkloadPlan): { usd: number; tokens: number; priced: boolean } {
+    const { priced } = this.priceFor(plan.provider, plan.model);
+    const price = this.#priceOf(plan.provider, plan.model, plan.batch === true);
     const perCall = costOf({
       inputTokens: plan.inputTokens,
       cachedTokens: plan.cachedTokens ?? 0,
@@ -271,16 +341,46 @@ export class UsageLedger {
     };
   }
 
+  /**
+   * What sending a workload through the batch API would save, for dry runs: the
+   * interactive and batch costs of the same calls.
+   *
+   * @example
+   * ```ts
+   * import { UsageLedger } from "./accounting.ts";
+   * const s = new UsageLedger().batchSaving({ provider: "openai", model: "gpt-4.1",
+   *   calls: 600, inputTokens: 1000, outputTokens: 100 });
+   * if (Math.abs(s.interactiveUsd - 1.68) > 1e-9 || Math.abs(s.savingUsd - 0.84) > 1e-9) {
+   *   throw new Error(`unexpected ${JSON.stringify(s)}`);
+   * }
+   * ```
+   */
+  batchSaving(plan: WorkloadPlan): BatchSaving {
+    const interactive = this.estimate({ ...plan, batch: false });
+    const batch = this.estimate({ ...plan, batch: true });
+    return {
+      interactiveUsd: interactive.usd,
+      batchUsd: batch.usd,
+      savingUsd: interactive.usd - batch.usd,
+      priced: interactive.priced,
+    };
+  }
+
   /** The ledger as JSON for the run record (a deep copy). */
   snapshot(): UsageSnapshot {
     const models: Record<string, ModelUsage> = {};
     for (const [name, usage] of [...this.#models].sort(([a], [b]) => a.localeCompare(b))) {
-      models[name] = { ...usage };
+      models[name] = { ...usage, ...(usage.batch ? { batch: { ...usage.batch } } : {}) };
     }
     const unpriced = Object.entries(models)
       .filter(([, u]) => !u.priced && u.calls > 0)
       .map(([name]) => name);
     return UsageSnapshot.parse({ models, total: this.#total(), budget: this.budget, unpriced });
+  }
+
+  #priceOf(provider: string, model: string, batch: boolean): ModelPrice {
+    const { price } = this.priceFor(provider, model);
+    return batch ? batchPrice(price) : price;
   }
 
   #settle(reservation: Reservation): void {
@@ -310,8 +410,22 @@ export class UsageLedger {
       total.outputTokens += u.outputTokens;
       total.reasoningTokens += u.reasoningTokens;
       total.usd += u.usd;
+      if (u.batch) {
+        total.batch ??= { calls: 0, inputTokens: 0, cachedTokens: 0, outputTokens: 0, usd: 0 };
+        add(total.batch, u.batch, u.batch.usd, u.batch.calls);
+      }
       if (!u.priced && u.calls > 0) total.priced = false;
     }
     return total;
   }
+}
+
+type Tally = NonNullable<ModelUsage["batch"]>;
+
+function add(into: Tally, usage: Usage, usd: number, calls = 1): void {
+  into.calls += calls;
+  into.inputTokens += usage.inputTokens;
+  into.cachedTokens += usage.cachedTokens;
+  into.outputTokens += usage.outputTokens;
+  into.usd += usd;
 }

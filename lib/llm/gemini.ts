@@ -154,6 +154,14 @@ export class GeminiChatModel implements ChatModel {
     } catch (error) {
       throw toProviderError(error, this, options.signal, this.#apiKey, trap.headers);
     }
+    return this.fromResponse(request, response);
+  }
+
+  /**
+   * The {@linkcode ChatResponse} of a `generateContent` response answering `request`: used
+   * for interactive calls and for the lines of a batch job alike, so both read the same.
+   */
+  fromResponse(request: ChatRequest, response: GenerateContentResponse): ChatResponse {
     const candidate = response?.candidates?.[0];
     if (!candidate) {
       const blocked = response?.promptFeedback?.blockReason;
@@ -404,4 +412,26 @@ function errorMessage(raw: string): string {
     // Not JSON: used as is.
   }
   return raw;
+}
+
+/**
+ * An SDK client with the same settings as the chat model's, for the other Gemini APIs rpt
+ * uses (batch mode: `batch/gemini_batch.ts`).
+ */
+export function createGeminiClient(opts: GeminiOptions): GoogleGenAI {
+  return makeClient(opts);
+}
+
+/**
+ * Maps anything the SDK throws to a {@linkcode ProviderError} exactly as chat calls do;
+ * `headers` are the failed response's (the SDK's error does not keep them).
+ */
+export function geminiFailure(
+  error: unknown,
+  who: { provider: string; model: string },
+  signal: AbortSignal | undefined,
+  apiKey: string,
+  headers?: Headers,
+): unknown {
+  return toProviderError(error, who, signal, apiKey, headers);
 }

@@ -170,6 +170,17 @@ export class OpenAIChatModel implements ChatModel {
     } catch (error) {
       throw toProviderError(error, this.provider, this.model, options.signal, this.#apiKey);
     }
+    return this.fromCompletion(request, completion);
+  }
+
+  /**
+   * The {@linkcode ChatResponse} of a Chat Completions body answering `request`: used for
+   * interactive calls and for the lines of a batch job alike, so both read the same.
+   */
+  fromCompletion(
+    request: ChatRequest,
+    completion: OpenAI.Chat.Completions.ChatCompletion,
+  ): ChatResponse {
     const choice = completion?.choices?.[0];
     if (!choice?.message) {
       throw new ProviderError({
@@ -320,4 +331,25 @@ export function toProviderError(
     });
   }
   return commonFailure(error, provider, model, clean);
+}
+
+/**
+ * An SDK client with the same settings as the chat model's (no SDK retries, the wrapper's
+ * timeouts), for the other OpenAI APIs rpt uses (files and batches: `batch/openai_batch.ts`).
+ */
+export function createOpenAIClient(opts: OpenAIOptions): OpenAI {
+  return makeClient(opts);
+}
+
+/**
+ * Maps anything the SDK throws to a {@linkcode ProviderError} exactly as chat calls do
+ * (status, retryability, `Retry-After`), with `apiKey` kept out of the message.
+ */
+export function openAIFailure(
+  error: unknown,
+  who: { provider: string; model: string },
+  signal: AbortSignal | undefined,
+  apiKey: string,
+): unknown {
+  return toProviderError(error, who.provider, who.model, signal, apiKey);
 }

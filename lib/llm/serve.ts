@@ -2,16 +2,24 @@
  * Local model servers for tests, demos and benchmarks: serves any {@linkcode ChatModel} /
  * {@linkcode Embedder} over HTTP on 127.0.0.1 in both the OpenAI (Chat Completions,
  * Responses, embeddings) and the Gemini (`generateContent`, `embedContent`,
- * `batchEmbedContents`) wire formats, so that the real provider SDKs can be driven offline.
- * Every chat endpoint gets the same faults and recording. Faults (429 with
- * `Retry-After`, 5xx, a hang, a malformed body, a truncated tool call) can be queued or drawn
- * at seeded rates, to exercise every failure path of the client side.
+ * `batchEmbedContents`) wire formats, so that the real provider SDKs can be driven offline,
+ * with both providers' batch APIs (`serve_batch.ts`). Every chat endpoint gets the same
+ * faults and recording. Faults (429 with `Retry-After`, 5xx, a hang, a malformed body, a
+ * truncated tool call) can be queued or drawn at seeded rates, to exercise every failure path
+ * of the client side; batch jobs take faults of their own (failed lines, expiry, slowness).
  *
  * @module
  */
 import type { ChatRequest, ChatResponse, ToolCall } from "../types.ts";
 import { seededRandom } from "../util/random.ts";
-import { type ChatModel, type Embedder, ProviderError } from "./model.ts";
+import type { ChatModel, Embedder } from "./model.ts";
+import {
+  type BatchFaultPlan,
+  type BatchJobRecord,
+  type BatchRoute,
+  BatchService,
+  matchBatchRoute,
+} from "./serve_batch.ts";
 import {
   fromGeminiRequest,
   fromOpenAIRequest,
@@ -22,6 +30,7 @@ import {
   toGeminiResponse,
   toOpenAIResponse,
   WireError,
+  wireFailure,
 } from "./serve_wire.ts";
 import { fromResponsesRequest, toResponsesResponse } from "./serve_responses.ts";
 
@@ -44,9 +53,11 @@ export type Fault =
 
 /** One request as the server recorded it; credential headers are redacted. */
 export interface RecordedRequest {
+  /** HTTP method. */
+  method: string;
   /** URL path without the query string (where some clients put keys). */
   path: string;
-  /** Parsed JSON body, or the raw text when it is not JSON. */
+  /** Parsed JSON body, or the raw text when it is not JSON (a size note for uploads). */
   body: unknown;
   /** Lower-cased header names; credential values replaced by `[redacted]`. */
   headers: Record<string, string>;
@@ -62,6 +73,10 @@ export interface ModelServer extends AsyncDisposable {
   requests: RecordedRequest[];
   /** Mutable: tests push faults onto `faults.queue` (always an array) or change the rates. */
   faults: FaultPlan;
+  /** Mutable: faults of the next batch jobs (`batchFaults.queue` is always an array). */
+  batchFaults: BatchFaultPlan;
+  /** Every batch job created (both wires), in creation order, with its current state. */
+  batches: BatchJobRecord[];
   /** Releases hanging requests, stops listening and waits for in-flight requests. */
   close(): Promise<void>;
 }
@@ -78,6 +93,10 @@ export interface ServeOptions {
   latencyMs?: number;
   /** Initial fault plan. */
   faults?: FaultPlan;
+  /** Initial fault plan of batch jobs. */
+  batchFaults?: BatchFaultPlan;
+  /** Called with one line per request answered (`METHOD path status`), e.g. `console.log`. */
+  log?: (line: string) => void;
   /**
    * Keep the last N requests in `requests` (default: all, for tests). A long-running server
    * such as `rpt sim-server` sets a bound so memory does not grow with traffic.
@@ -92,7 +111,8 @@ type ChatApi = "chat" | "responses" | "gemini";
 
 type Route =
   | { wire: Wire; kind: "chat"; api: ChatApi; model?: string }
-  | { wire: Wire; kind: "embed"; model?: string; single?: boolean };
+  | { wire: Wire; kind: "embed"; model?: string; single?: boolean }
+  | { wire: Wire; kind: "batch"; batch: BatchRoute };
 
 const REDACTED = "[redacted]";
 const CREDENTIAL_HEADER = /authorization|api-key|token|secret|cookie/i;
@@ -139,19 +159,35 @@ export function serveModels(opts: ServeOptions): ModelServer {
   };
 
   const handle = async (req: Request): Promise<Response> => {
+    const response = await answer(req);
+    opts.log?.(`${req.method} ${new URL(req.url).pathname} ${response.status}`);
+    return response;
+  };
+
+  const answer = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     const text = await req.text();
+    const contentType = req.headers.get("content-type") ?? "";
     let body: unknown = text;
     try {
       body = text === "" ? undefined : JSON.parse(text);
     } catch {
       // Recorded as raw text; the route handler answers 400.
     }
-    requests.push({ path: url.pathname, body, headers: redactHeaders(req.headers) });
+    const recorded = contentType.startsWith("multipart/") ? `[upload, ${text.length} chars]` : body;
+    requests.push({
+      method: req.method,
+      path: url.pathname,
+      body: recorded,
+      headers: redactHeaders(req.headers),
+    });
     if (opts.recordLimit !== undefined && requests.length > opts.recordLimit) {
       requests.splice(0, requests.length - opts.recordLimit);
     }
-    const route = matchRoute(req.method, url.pathname, body);
+    const batch = matchBatchRoute(req.method, url.pathname);
+    const route: Route | undefined = batch
+      ? { wire: batch.wire, kind: "batch", batch }
+      : matchRoute(req.method, url.pathname, body);
     if (!route) {
       return errorResponse("openai", 404, `no route for ${req.method} ${url.pathname}`);
     }
@@ -184,6 +220,9 @@ export function serveModels(opts: ServeOptions): ModelServer {
     }
     try {
       const id = ++counter;
+      if (route.kind === "batch") {
+        return await batches.handle(route.batch, { contentType, text, body });
+      }
       if (route.kind === "embed") return await serveEmbed(route, body, signal);
       const model = route.model ?? "";
       const served = opts.models[model];
@@ -237,7 +276,14 @@ export function serveModels(opts: ServeOptions): ModelServer {
 
   const faults = opts.faults ?? {};
   faults.queue ??= [];
-  const server = { requests, faults } as ModelServer;
+  const batchFaults = opts.batchFaults ?? {};
+  batchFaults.queue ??= [];
+  const batches = new BatchService({
+    models: opts.models,
+    faults: batchFaults,
+    closing: closing.signal,
+  });
+  const server = { requests, faults, batchFaults, batches: batches.jobs } as ModelServer;
   const http = Deno.serve(
     { hostname: "127.0.0.1", port: opts.port ?? 0, onListen: () => {} },
     handle,
@@ -246,6 +292,7 @@ export function serveModels(opts: ServeOptions): ModelServer {
   server.url = `http://127.0.0.1:${http.addr.port}`;
   server.close = async () => {
     closing.abort(new Error("server closed"));
+    await batches.close();
     await http.shutdown();
   };
   server[Symbol.asyncDispose] = server.close;
@@ -316,18 +363,8 @@ function errorResponse(
 
 /** A served model's own failure keeps its status and Retry-After on the wire. */
 function failureResponse(wire: Wire, error: unknown): Response {
-  if (error instanceof WireError) return errorResponse(wire, error.status, error.message);
-  if (error instanceof ProviderError) {
-    const headers: Record<string, string> = {};
-    if (error.retryAfterMs !== undefined) {
-      headers["retry-after-ms"] = String(error.retryAfterMs);
-      headers["retry-after"] = String(Math.ceil(error.retryAfterMs / 1000));
-    }
-    const status = error.status ?? (error.retryable ? 503 : 500);
-    return errorResponse(wire, status, error.message, headers);
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return errorResponse(wire, 500, message);
+  const failure = wireFailure(error);
+  return errorResponse(wire, failure.status, failure.message, failure.headers);
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { ChatRequest, type ChatResponse, type ToolCall } from "../types.ts";
+import { ProviderError } from "./model.ts";
 
 /** A request the server refuses, with the HTTP status to answer. */
 export class WireError extends Error {
@@ -431,4 +432,42 @@ function validated(request: Record<string, unknown>): ChatRequest {
   const parsed = ChatRequest.safeParse(clean);
   if (!parsed.success) throw new WireError(400, `bad request: ${z.prettifyError(parsed.error)}`);
   return parsed.data;
+}
+
+/** How a served model's failure is answered on the wire: status, message, retry headers. */
+export interface WireFailure {
+  /** HTTP status. */
+  status: number;
+  /** Error message. */
+  message: string;
+  /** `retry-after` and `retry-after-ms` when the model asked for a delay. */
+  headers: Record<string, string>;
+}
+
+/**
+ * The wire form of anything a served model throws: a {@linkcode WireError} keeps its status;
+ * a {@linkcode ProviderError} its status (else 503 when retryable, 500 when not) and its
+ * `Retry-After`; anything else is a 500. Used for whole responses and for batch lines alike.
+ */
+export function wireFailure(error: unknown): WireFailure {
+  if (error instanceof WireError) {
+    return { status: error.status, message: error.message, headers: {} };
+  }
+  if (error instanceof ProviderError) {
+    const headers: Record<string, string> = {};
+    if (error.retryAfterMs !== undefined) {
+      headers["retry-after-ms"] = String(error.retryAfterMs);
+      headers["retry-after"] = String(Math.ceil(error.retryAfterMs / 1000));
+    }
+    return {
+      status: error.status ?? (error.retryable ? 503 : 500),
+      message: error.message,
+      headers,
+    };
+  }
+  return {
+    status: 500,
+    message: error instanceof Error ? error.message : String(error),
+    headers: {},
+  };
 }

@@ -24,6 +24,7 @@
  * @module
  */
 import { ConfigError } from "../util/errors.ts";
+import type { BatchClient } from "./batch/types.ts";
 import type { ChatModel, Embedder } from "./model.ts";
 import type { Script } from "./scripted.ts";
 import type { SimOptions } from "./sim/mod.ts";
@@ -274,5 +275,43 @@ export async function createEmbedder(
       const { ScriptedEmbedder } = await import("./scripted.ts");
       return new ScriptedEmbedder(undefined, { model: parsed.model });
     }
+  }
+}
+
+/**
+ * Creates the batch API client for a chat model's spec, with the same connection (key, base
+ * URL) as {@linkcode createChatModel}: the OpenAI Batch API for `openai:` and
+ * `openai-compatible:` (the server must implement files and batches, as `rpt sim-server`
+ * does), Gemini's batch mode for `gemini:`. Other specs have no batch API: a
+ * {@linkcode ConfigError}.
+ *
+ * @example
+ * ```ts
+ * import { createBatchClient } from "./spec.ts";
+ * const client = await createBatchClient("gemini:gemini-2.5-flash", { env: { GEMINI_API_KEY: "k" } });
+ * if (client.provider !== "gemini" || client.model !== "gemini-2.5-flash") throw new Error();
+ * ```
+ */
+export async function createBatchClient(
+  spec: string,
+  opts: CreateModelOptions = {},
+): Promise<BatchClient> {
+  const parsed = parseModelSpec(spec);
+  const conn = connection(spec, parsed, opts);
+  switch (parsed.provider) {
+    case "openai":
+    case "openai-compatible": {
+      const { OpenAIBatchClient } = await import("./batch/openai_batch.ts");
+      return new OpenAIBatchClient(conn!);
+    }
+    case "gemini": {
+      const { GeminiBatchClient } = await import("./batch/gemini_batch.ts");
+      return new GeminiBatchClient(conn!);
+    }
+    default:
+      throw new ConfigError(
+        `"${spec}" has no batch API: batch mode needs an openai:, openai-compatible: or ` +
+          `gemini: model`,
+      );
   }
 }

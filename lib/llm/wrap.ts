@@ -439,7 +439,8 @@ function storeQuietly(store: () => void): void {
   }
 }
 
-function chatInputEstimate(request: ChatRequest): number {
+/** Input tokens a chat request is expected to use, for the budget check before sending it. */
+export function chatInputEstimate(request: ChatRequest): number {
   let tokens = 0;
   for (const m of request.messages) {
     tokens += estimateTokens(m.content);
