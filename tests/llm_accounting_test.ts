@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { costOf, DEFAULT_PRICES, UsageLedger } from "../lib/llm/accounting.ts";
+import { batchPrice, costOf, DEFAULT_PRICES, UsageLedger } from "../lib/llm/accounting.ts";
 import { BudgetExceededError } from "../lib/llm/model.ts";
 import { UsageSnapshot } from "../lib/types.ts";
 
@@ -139,4 +139,62 @@ Deno.test("estimate multiplies calls by tokens by price", () => {
       .priced,
     false,
   );
+});
+
+Deno.test("batch calls cost half by default, or the price's own batch multiplier", () => {
+  assert.deepEqual(batchPrice({ inputPerMTok: 3, outputPerMTok: 12 }), {
+    inputPerMTok: 1.5,
+    cachedInputPerMTok: 1.5,
+    outputPerMTok: 6,
+    batchMultiplier: 1,
+  });
+  const ledger = new UsageLedger({
+    prices: { "cheap-batch": { inputPerMTok: 10, outputPerMTok: 20, batchMultiplier: 0.25 } },
+  });
+  const r = ledger.reserve("x", "cheap-batch", { inputTokens: 100_000, batch: true });
+  // The reservation holds the batch estimate: 100k input tokens at $2.50 per million.
+  assert.equal(r.usd, 0.25);
+  ledger.commit(r, usage(1_000_000, 0, 1_000_000));
+  ledger.commit(ledger.reserve("x", "cheap-batch", { inputTokens: 1 }), usage(1_000_000, 0, 0));
+  const snap = ledger.snapshot();
+  assert.equal(UsageSnapshot.safeParse(snap).success, true);
+  // Batch: (10 + 20) * 0.25 = 7.5; interactive: 10.
+  assert.deepEqual(snap.models["x:cheap-batch"]?.batch, {
+    calls: 1,
+    inputTokens: 1_000_000,
+    cachedTokens: 0,
+    outputTokens: 1_000_000,
+    usd: 7.5,
+  });
+  assert.equal(snap.models["x:cheap-batch"]?.usd, 17.5);
+  assert.equal(snap.models["x:cheap-batch"]?.calls, 2);
+  assert.deepEqual(snap.total.batch?.usd, 7.5);
+  // Models without batch calls carry no batch part.
+  const plain = new UsageLedger();
+  plain.commit(plain.reserve("openai", "gpt-4.1", { inputTokens: 1 }), usage(1, 0, 1));
+  assert.equal("batch" in plain.snapshot().models["openai:gpt-4.1"]!, false);
+  assert.equal(plain.snapshot().total.batch, undefined);
+});
+
+Deno.test("batchSaving compares one workload at list and batch prices", () => {
+  const ledger = new UsageLedger();
+  const plan = { provider: "openai", model: "gpt-4.1-mini", calls: 600, inputTokens: 2000 };
+  // 600 * (2000 * 0.4 + 250 * 1.6) / 1e6 = 0.72 at list price.
+  const s = ledger.batchSaving({ ...plan, outputTokens: 250 });
+  assert.ok(Math.abs(s.interactiveUsd - 0.72) < 1e-12, `${s.interactiveUsd}`);
+  assert.ok(Math.abs(s.batchUsd - 0.36) < 1e-12);
+  assert.ok(Math.abs(s.savingUsd - 0.36) < 1e-12);
+  assert.equal(s.priced, true);
+  assert.equal(ledger.batchSaving({ ...plan, model: "nope", outputTokens: 1 }).priced, false);
+  const e = ledger.estimate({ ...plan, outputTokens: 250, batch: true });
+  assert.ok(Math.abs(e.usd - 0.36) < 1e-12);
+});
+
+Deno.test("unreserve gives a place back without counting a failure", () => {
+  const ledger = new UsageLedger({ budget: { calls: 1 } });
+  ledger.unreserve(ledger.reserve("openai", "gpt-5", { inputTokens: 1, batch: true }));
+  const r = ledger.reserve("openai", "gpt-5", { inputTokens: 1 });
+  ledger.release(r);
+  assert.equal(ledger.snapshot().total.failures, 1);
+  assert.equal(ledger.snapshot().total.calls, 0);
 });

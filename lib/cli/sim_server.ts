@@ -7,6 +7,7 @@
  * `sim-target`, `sim-optimizer`, `sim-critic` (chat) and `sim-embed` (embeddings), plus any
  * `--model NAME=ROLE` alias, so that an OpenAI model name such as `gpt-5` (a reasoning model:
  * no temperature, reasoning effort, encrypted reasoning items) can be exercised offline.
+ * Both providers' batch APIs are served too (OpenAI files + batches, Gemini batch mode).
  *
  * @module
  */
@@ -18,6 +19,7 @@ import { parseCommandArgs } from "./args.ts";
 
 const HELP = `usage: rpt sim-server [--port P] [--latency-ms N] [--seed S] [--data-dir D]
                       [--fault-429 R] [--fault-500 R] [--fault-timeout R] [--model NAME=ROLE]...
+                      [--batch-delay-ms N] [--log]
 
 Serves SIMULATED models on 127.0.0.1 (OpenAI base URL http://127.0.0.1:P/v1 for Chat
 Completions and the Responses API, Gemini REST at http://127.0.0.1:P/v1beta): sim-target,
@@ -32,6 +34,10 @@ sim-optimizer, sim-critic, sim-embed.
   --model NAME=ROLE  also serve the simulated ROLE (target, optimizer, critic) as NAME, e.g.
                      --model gpt-5=optimizer for --optimizer openai:gpt-5@http://127.0.0.1:P/v1
                      (openai: specs still need OPENAI_API_KEY set; any value does locally)
+  --batch-delay-ms N every batch job stays in progress at least N ms (default 0)
+  --log              print one line per request: method, path, status
+Batch APIs: OpenAI POST /v1/files, POST /v1/batches, GET /v1/batches[/ID]; Gemini
+models/M:batchGenerateContent, GET batches/ID.
 Stop with Ctrl-C.`;
 
 /** Options of {@linkcode startSimServer}. */
@@ -44,6 +50,10 @@ export interface SimServerOptions {
   faultRates?: { status429?: number; status500?: number; hang?: number };
   /** Extra served names, each for one simulated role (e.g. `{ "gpt-5": "optimizer" }`). */
   aliases?: Record<string, SimRole>;
+  /** Every batch job stays in progress at least this long, in ms. */
+  batchDelayMs?: number;
+  /** Called with one line per request (method, path, status). */
+  log?: (line: string) => void;
 }
 
 /** The simulated chat roles a served name can stand for. */
@@ -83,6 +93,8 @@ export function startSimServer(opts: SimServerOptions = {}): ModelServer {
     port: opts.port ?? 0,
     latencyMs: opts.latencyMs,
     faults,
+    batchFaults: { always: { delayMs: opts.batchDelayMs ?? 0 } },
+    log: opts.log,
     recordLimit: 100,
   });
 }
@@ -132,6 +144,8 @@ export async function run(args: string[]): Promise<number> {
       "fault-500": { type: "string" },
       "fault-timeout": { type: "string" },
       model: { type: "string", multiple: true },
+      "batch-delay-ms": { type: "string" },
+      log: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   }, `\n\n${HELP}`);
@@ -153,6 +167,8 @@ export async function run(args: string[]): Promise<number> {
       hang: numberFlag(values, "fault-timeout", isRate, "a probability in [0, 1]"),
     },
     aliases,
+    batchDelayMs: numberFlag(values, "batch-delay-ms", (n) => n >= 0, "a non-negative number"),
+    log: values.log === true ? (line) => console.log(line) : undefined,
   });
   console.log(`rpt sim-server: serving SIMULATED models at ${server.url}`);
   console.log(`  OpenAI base URL: ${server.url}/v1   Gemini base URL: ${server.url}`);

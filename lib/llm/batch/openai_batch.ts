@@ -1,15 +1,15 @@
 /**
  * The OpenAI Batch API through `npm:openai`: the lines go up as one JSONL file (purpose
  * `batch`), `batches.create` starts the job, `batches.retrieve` polls it, and the output and
- * error files are downloaded with `files.content`. Each line's body is built by
- * {@linkcode OpenAIChatModel.toParams} and each answer read by
- * {@linkcode OpenAIChatModel.fromCompletion}, the code interactive calls use, so a batch
- * answer is the same {@linkcode ChatResponse} an interactive call would have returned.
+ * error files are downloaded with `files.content`. Each line's body is built and each answer
+ * read by the interactive model's own code (an {@linkcode OpenAIBatchCodec}; by default
+ * {@linkcode OpenAIChatModel.toParams} and {@linkcode OpenAIChatModel.fromCompletion}), so a
+ * batch answer is the same {@linkcode ChatResponse} an interactive call would have returned.
  *
  * @module
  */
 import type OpenAI from "openai";
-import type { ChatRequest } from "../../types.ts";
+import type { ChatRequest, ChatResponse } from "../../types.ts";
 import { type CallOptions, ProviderError } from "../model.ts";
 import {
   createOpenAIClient,
@@ -20,13 +20,39 @@ import {
 import { isRetryableStatus, redactSecrets } from "../provider_errors.ts";
 import type { BatchClient, BatchLine, BatchLineResult, BatchState, BatchStatus } from "./types.ts";
 
-/** The endpoints a batch can target (the Responses API once rpt speaks it). */
-export type OpenAIBatchEndpoint = "/v1/chat/completions";
+/** The endpoints a batch of chat requests can target. */
+export type OpenAIBatchEndpoint = "/v1/chat/completions" | "/v1/responses";
+
+/**
+ * How the lines of a batch are written and read: the endpoint, and the interactive model's
+ * own request builder and response reader for it.
+ */
+export interface OpenAIBatchCodec {
+  /** Endpoint of every line. */
+  endpoint: OpenAIBatchEndpoint;
+  /** The request body, exactly as an interactive call sends it. */
+  body(request: ChatRequest): unknown;
+  /** The response, exactly as an interactive call reads it; throws a ProviderError. */
+  read(request: ChatRequest, body: unknown): ChatResponse;
+}
+
+/**
+ * The Chat Completions codec of a chat model: {@linkcode OpenAIChatModel.toParams} and
+ * {@linkcode OpenAIChatModel.fromCompletion}.
+ */
+export function chatCompletionsCodec(model: OpenAIChatModel): OpenAIBatchCodec {
+  return {
+    endpoint: "/v1/chat/completions",
+    body: (request) => model.toParams(request),
+    read: (request, body) =>
+      model.fromCompletion(request, body as OpenAI.Chat.Completions.ChatCompletion),
+  };
+}
 
 /** Options of {@linkcode OpenAIBatchClient}: the chat model's connection settings. */
 export interface OpenAIBatchOptions extends OpenAIOptions {
-  /** Endpoint of every line (default `/v1/chat/completions`). */
-  endpoint?: OpenAIBatchEndpoint;
+  /** How lines are written and read (default: Chat Completions, as {@linkcode OpenAIChatModel}). */
+  codec?: OpenAIBatchCodec;
 }
 
 /** OpenAI's documented limit on requests per batch. */
@@ -72,20 +98,18 @@ export class OpenAIBatchClient implements BatchClient {
   readonly model: string;
   /** The server's base URL when not api.openai.com. */
   readonly baseURL?: string;
-  readonly #chat: OpenAIChatModel;
+  readonly #codec: OpenAIBatchCodec;
   readonly #client: OpenAI;
   readonly #apiKey: string;
-  readonly #endpoint: OpenAIBatchEndpoint;
 
   /** Creates a client; nothing is sent until {@linkcode submit}. */
   constructor(opts: OpenAIBatchOptions) {
-    this.#chat = new OpenAIChatModel(opts);
-    this.provider = this.#chat.provider;
-    this.model = this.#chat.model;
+    this.provider = opts.provider ?? "openai";
+    this.model = opts.model;
     this.baseURL = opts.baseURL;
+    this.#codec = opts.codec ?? chatCompletionsCodec(new OpenAIChatModel(opts));
     this.#client = createOpenAIClient(opts);
     this.#apiKey = opts.apiKey;
-    this.#endpoint = opts.endpoint ?? "/v1/chat/completions";
   }
 
   /** The JSONL input file of a batch (exposed for tests and dry runs). */
@@ -94,8 +118,8 @@ export class OpenAIBatchClient implements BatchClient {
       JSON.stringify({
         custom_id: line.customId,
         method: "POST",
-        url: this.#endpoint,
-        body: this.#chat.toParams(line.request),
+        url: this.#codec.endpoint,
+        body: this.#codec.body(line.request),
       })
     ).join("\n") + "\n";
   }
@@ -116,7 +140,7 @@ export class OpenAIBatchClient implements BatchClient {
       }, { signal });
       const batch = await this.#client.batches.create({
         input_file_id: file.id,
-        endpoint: this.#endpoint,
+        endpoint: this.#codec.endpoint,
         completion_window: "24h",
         metadata: { created_by: "rpt" },
       }, { signal });
@@ -179,7 +203,7 @@ export class OpenAIBatchClient implements BatchClient {
     const body = line.response?.body;
     if (status === 200 && body !== undefined && body !== null) {
       try {
-        return { ok: true, response: this.#chat.fromCompletion(request, body as never) };
+        return { ok: true, response: this.#codec.read(request, body) };
       } catch (error) {
         if (error instanceof ProviderError) return { ok: false, error };
         throw error;
