@@ -3,7 +3,7 @@
  * `rpt sim-server` with clients made from spec strings.
  */
 import assert from "node:assert/strict";
-import { startSimServer } from "../lib/cli/sim_server.ts";
+import { run as simServer, startSimServer } from "../lib/cli/sim_server.ts";
 import { runBatch } from "../lib/llm/batch/run_batch.ts";
 import { createBatchClient, createChatModel } from "../lib/llm/spec.ts";
 import { matchBatchRoute } from "../lib/llm/serve_batch.ts";
@@ -200,6 +200,13 @@ Deno.test("sim-server: batch mode through spec strings gives the interactive ans
     lines.some((l) => /^POST \/v1\w*\/models\/sim-target:batchGenerateContent 200$/.test(l)),
   );
   assert.equal(server.batches.length, 2);
+});
+
+Deno.test("sim-server CLI: a bad --batch-delay-ms is a ConfigError naming the flag", async () => {
+  await assert.rejects(
+    simServer(["--batch-delay-ms", "soon"]),
+    /^ConfigError: --batch-delay-ms: expected a non-negative number, got 'soon'$/,
+  );
 });
 
 Deno.test("createBatchClient: specs without a batch API are a ConfigError", async () => {

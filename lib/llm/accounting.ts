@@ -5,7 +5,9 @@
  * attempt (the budget check), commits the provider's usage on success, releases the slot
  * on failure, and records cache hits, which are not paid calls. Reservations make budgets
  * hold under concurrency: fifty calls in flight count against a call budget before any of
- * them returns.
+ * them returns. `runBatch` (`batch/run_batch.ts`) reserves every line of a batch job before
+ * submitting it, with `batch: true`: those calls are billed at {@linkcode batchPrice} and also
+ * counted in the `batch` part of the model's usage, so interactive and batch spend show apart.
  *
  * Token counts follow the providers' convention: `inputTokens` includes `cachedTokens`
  * (OpenAI `prompt_tokens`, Gemini `promptTokenCount`), and cached input is billed at the
