@@ -6,12 +6,13 @@
 import assert from "node:assert/strict";
 import { UsageLedger } from "../lib/llm/accounting.ts";
 import { GeminiBatchClient } from "../lib/llm/batch/gemini_batch.ts";
-import { OpenAIBatchClient } from "../lib/llm/batch/openai_batch.ts";
+import { OpenAIBatchClient, responsesCodec } from "../lib/llm/batch/openai_batch.ts";
 import { type BatchProgress, type BatchTarget, runBatch } from "../lib/llm/batch/run_batch.ts";
 import { cacheKey, SqliteResponseCache } from "../lib/llm/cache.ts";
 import { GeminiChatModel } from "../lib/llm/gemini.ts";
 import { type ChatModel, ProviderError } from "../lib/llm/model.ts";
 import { OpenAIChatModel } from "../lib/llm/openai.ts";
+import { OpenAIResponsesModel } from "../lib/llm/openai_responses.ts";
 import type { ScriptStep } from "../lib/llm/scripted.ts";
 import { wrapChatModel } from "../lib/llm/wrap.ts";
 import type { ChatRequest, ChatResponse } from "../lib/types.ts";
@@ -20,8 +21,9 @@ import { type ScriptedServer, startScriptedServer } from "./servers/fake.ts";
 const KEY = "sk-batch-SECRET-7788";
 const MODEL = "gpt-4.1-mini";
 const USAGE = { inputTokens: 1000, cachedTokens: 200, outputTokens: 500 };
-type Wire = "openai" | "gemini";
-const WIRES: Wire[] = ["openai", "gemini"];
+/** OpenAI Chat Completions, OpenAI Responses, Gemini. */
+type Wire = "openai" | "responses" | "gemini";
+const WIRES: Wire[] = ["openai", "responses", "gemini"];
 
 const SCHEMA = {
   type: "object",
@@ -77,6 +79,14 @@ function connect(wire: Wire, url: string) {
     const opts = { model: MODEL, apiKey: KEY, baseURL: `${url}/v1` };
     return { raw: new OpenAIChatModel(opts) as ChatModel, client: new OpenAIBatchClient(opts) };
   }
+  if (wire === "responses") {
+    const opts = { model: MODEL, apiKey: KEY, baseURL: `${url}/v1` };
+    const raw = new OpenAIResponsesModel(opts);
+    return {
+      raw: raw as ChatModel,
+      client: new OpenAIBatchClient({ ...opts, codec: responsesCodec(raw) }),
+    };
+  }
   const opts = { model: MODEL, apiKey: KEY, baseURL: url };
   return { raw: new GeminiChatModel(opts) as ChatModel, client: new GeminiBatchClient(opts) };
 }
@@ -122,7 +132,8 @@ function count(server: ScriptedServer, kind: "create" | "chat" | "poll" | "cance
         return r.method === "POST" &&
           (r.path === "/v1/batches" || r.path.endsWith(":batchGenerateContent"));
       case "chat":
-        return r.path === "/v1/chat/completions" || r.path.endsWith(":generateContent");
+        return r.path === "/v1/chat/completions" || r.path === "/v1/responses" ||
+          r.path.endsWith(":generateContent");
       case "poll":
         return r.method === "GET" && /\/batches\/[^/]+$/.test(r.path);
       case "cancel":

@@ -173,13 +173,13 @@ Deno.test("sim-server: batch mode through spec strings gives the interactive ans
     messages: [{ role: "user", content }],
   });
   const requests = [request("What is 2+2?"), request("Name a colour.")];
-  const env = { GEMINI_API_KEY: "not-needed" };
-  for (
-    const spec of [
-      `openai-compatible:sim-target@${server.url}/v1`,
-      `gemini:sim-target@${server.url}`,
-    ]
-  ) {
+  const env = { GEMINI_API_KEY: "not-needed", OPENAI_API_KEY: "not-needed" };
+  const specs = [
+    `openai-compatible:sim-target@${server.url}/v1`,
+    `openai:sim-target@${server.url}/v1`,
+    `gemini:sim-target@${server.url}`,
+  ];
+  for (const spec of specs) {
     using cache = disposable(new SqliteResponseCache({ path: ":memory:" }));
     const client = await createBatchClient(spec, { env });
     const model = wrapChatModel(await createChatModel(spec, { env }), { cache: cache.it });
@@ -199,7 +199,12 @@ Deno.test("sim-server: batch mode through spec strings gives the interactive ans
   assert.ok(
     lines.some((l) => /^POST \/v1\w*\/models\/sim-target:batchGenerateContent 200$/.test(l)),
   );
-  assert.equal(server.batches.length, 2);
+  assert.equal(server.batches.length, 3);
+  // openai: specs batch on the Responses API, as they chat; the others on Chat Completions.
+  const endpoints = server.requests
+    .filter((r) => r.method === "POST" && r.path === "/v1/batches")
+    .map((r) => (r.body as { endpoint: string }).endpoint);
+  assert.deepEqual(endpoints, ["/v1/chat/completions", "/v1/responses"]);
 });
 
 Deno.test("sim-server CLI: a bad --batch-delay-ms is a ConfigError naming the flag", async () => {

@@ -332,24 +332,3 @@ export function toProviderError(
   }
   return commonFailure(error, provider, model, clean);
 }
-
-/**
- * An SDK client with the same settings as the chat model's (no SDK retries, the wrapper's
- * timeouts), for the other OpenAI APIs rpt uses (files and batches: `batch/openai_batch.ts`).
- */
-export function createOpenAIClient(opts: OpenAIOptions): OpenAI {
-  return makeClient(opts);
-}
-
-/**
- * Maps anything the SDK throws to a {@linkcode ProviderError} exactly as chat calls do
- * (status, retryability, `Retry-After`), with `apiKey` kept out of the message.
- */
-export function openAIFailure(
-  error: unknown,
-  who: { provider: string; model: string },
-  signal: AbortSignal | undefined,
-  apiKey: string,
-): unknown {
-  return toProviderError(error, who.provider, who.model, signal, apiKey);
-}

@@ -145,6 +145,14 @@ export class OpenAIResponsesModel implements ChatModel {
     } catch (error) {
       throw toProviderError(error, this.provider, this.model, options.signal, this.#apiKey);
     }
+    return this.fromResponse(request, response);
+  }
+
+  /**
+   * The {@linkcode ChatResponse} of a Responses API body answering `request`: used for
+   * interactive calls and for the lines of a batch job alike, so both read the same.
+   */
+  fromResponse(request: ChatRequest, response: ApiResponse): ChatResponse {
     return readResponse(response, request, this);
   }
 }

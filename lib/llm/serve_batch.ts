@@ -1,7 +1,8 @@
 /**
  * The batch side of the local model server (`serve.ts`): the OpenAI files and batches
  * endpoints (`POST /v1/files` multipart upload, `GET /v1/files/{id}[/content]`,
- * `POST /v1/batches`, `GET /v1/batches[/{id}]`, `POST /v1/batches/{id}/cancel`) and Gemini's
+ * `POST /v1/batches` with lines for `/v1/chat/completions` or `/v1/responses`,
+ * `GET /v1/batches[/{id}]`, `POST /v1/batches/{id}/cancel`) and Gemini's
  * batch mode as `@google/genai` calls it (`POST /v1beta/models/{model}:batchGenerateContent`
  * with inlined requests, `GET /v1beta/batches/{id}`, `POST /v1beta/batches/{id}:cancel`).
  *
@@ -24,6 +25,7 @@ import {
   WireError,
   wireFailure,
 } from "./serve_wire.ts";
+import { fromResponsesRequest, toResponsesResponse } from "./serve_responses.ts";
 
 /** Faults of one batch job; absent fields mean no fault. */
 export interface BatchFault {
@@ -84,6 +86,8 @@ type LineOutcome =
 interface Line {
   customId: string;
   model: string;
+  /** An OpenAI line's wire body (the Responses answer depends on what it asked to include). */
+  body?: unknown;
   /** The parsed request, or why the line cannot run. */
   request: ChatRequest | WireError;
 }
@@ -116,7 +120,7 @@ interface StoredFile {
   createdAt: number;
 }
 
-const OPENAI_ENDPOINTS = ["/v1/chat/completions"];
+const OPENAI_ENDPOINTS = ["/v1/chat/completions", "/v1/responses"];
 
 /**
  * Matches a batch route, or undefined for any other path.
@@ -434,7 +438,9 @@ export class BatchService {
       const outcome = job.outcomes[i];
       const id = `batch_req_${job.record.id}_${i}`;
       if (outcome?.ok) {
-        const body = toOpenAIResponse(outcome.response, line.model, i + 1);
+        const body = job.endpoint === "/v1/responses"
+          ? toResponsesResponse(outcome.response, line.model, i + 1, line.body)
+          : toOpenAIResponse(outcome.response, line.model, i + 1);
         out.push(JSON.stringify({
           id,
           custom_id: line.customId,
@@ -594,12 +600,14 @@ function parseJsonl(
     }
     seen.add(customId);
     const body = value.body as { model?: unknown } | undefined;
+    const decode = endpoint === "/v1/responses" ? fromResponsesRequest : fromOpenAIRequest;
     lines.push({
       customId,
       model: typeof body?.model === "string" ? body.model : "",
+      body,
       request: value.url !== endpoint
         ? new WireError(400, `line url ${String(value.url)} is not the batch's ${endpoint}`)
-        : parseOr(() => fromOpenAIRequest(body)),
+        : parseOr(() => decode(body)),
     });
   });
   if (lines.length === 0 && errors.length === 0) {

@@ -280,9 +280,10 @@ export async function createEmbedder(
 
 /**
  * Creates the batch API client for a chat model's spec, with the same connection (key, base
- * URL) as {@linkcode createChatModel}: the OpenAI Batch API for `openai:` and
- * `openai-compatible:` (the server must implement files and batches, as `rpt sim-server`
- * does), Gemini's batch mode for `gemini:`. Other specs have no batch API: a
+ * URL) and API as {@linkcode createChatModel}: the OpenAI Batch API on `/v1/responses` for
+ * `openai:`, on `/v1/chat/completions` for `openai-chat:` and `openai-compatible:` (the server
+ * must implement files and batches, as `rpt sim-server` does), Gemini's batch mode for
+ * `gemini:`. Other specs have no batch API: a
  * {@linkcode ConfigError}.
  *
  * @example
@@ -299,7 +300,15 @@ export async function createBatchClient(
   const parsed = parseModelSpec(spec);
   const conn = connection(spec, parsed, opts);
   switch (parsed.provider) {
-    case "openai":
+    case "openai": {
+      const { OpenAIBatchClient, responsesCodec } = await import("./batch/openai_batch.ts");
+      const { OpenAIResponsesModel } = await import("./openai_responses.ts");
+      return new OpenAIBatchClient({
+        ...conn!,
+        codec: responsesCodec(new OpenAIResponsesModel(conn!)),
+      });
+    }
+    case "openai-chat":
     case "openai-compatible": {
       const { OpenAIBatchClient } = await import("./batch/openai_batch.ts");
       return new OpenAIBatchClient(conn!);
@@ -310,8 +319,8 @@ export async function createBatchClient(
     }
     default:
       throw new ConfigError(
-        `"${spec}" has no batch API: batch mode needs an openai:, openai-compatible: or ` +
-          `gemini: model`,
+        `"${spec}" has no batch API: batch mode needs an openai:, openai-chat:, ` +
+          `openai-compatible: or gemini: model`,
       );
   }
 }

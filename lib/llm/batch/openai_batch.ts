@@ -11,12 +11,8 @@
 import type OpenAI from "openai";
 import type { ChatRequest, ChatResponse } from "../../types.ts";
 import { type CallOptions, ProviderError } from "../model.ts";
-import {
-  createOpenAIClient,
-  OpenAIChatModel,
-  openAIFailure,
-  type OpenAIOptions,
-} from "../openai.ts";
+import { makeClient, OpenAIChatModel, type OpenAIOptions, toProviderError } from "../openai.ts";
+import type { OpenAIResponsesModel } from "../openai_responses.ts";
 import { isRetryableStatus, redactSecrets } from "../provider_errors.ts";
 import type { BatchClient, BatchLine, BatchLineResult, BatchState, BatchStatus } from "./types.ts";
 
@@ -46,6 +42,18 @@ export function chatCompletionsCodec(model: OpenAIChatModel): OpenAIBatchCodec {
     body: (request) => model.toParams(request),
     read: (request, body) =>
       model.fromCompletion(request, body as OpenAI.Chat.Completions.ChatCompletion),
+  };
+}
+
+/**
+ * The Responses API codec of a model: {@linkcode OpenAIResponsesModel.toParams} and
+ * {@linkcode OpenAIResponsesModel.fromResponse}.
+ */
+export function responsesCodec(model: OpenAIResponsesModel): OpenAIBatchCodec {
+  return {
+    endpoint: "/v1/responses",
+    body: (request) => model.toParams(request),
+    read: (request, body) => model.fromResponse(request, body as OpenAI.Responses.Response),
   };
 }
 
@@ -108,7 +116,7 @@ export class OpenAIBatchClient implements BatchClient {
     this.model = opts.model;
     this.baseURL = opts.baseURL;
     this.#codec = opts.codec ?? chatCompletionsCodec(new OpenAIChatModel(opts));
-    this.#client = createOpenAIClient(opts);
+    this.#client = makeClient(opts);
     this.#apiKey = opts.apiKey;
   }
 
@@ -243,7 +251,7 @@ export class OpenAIBatchClient implements BatchClient {
     try {
       return await send(signal);
     } catch (error) {
-      throw openAIFailure(error, this, signal, this.#apiKey);
+      throw toProviderError(error, this.provider, this.model, signal, this.#apiKey);
     }
   }
 }
