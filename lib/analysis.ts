@@ -52,6 +52,7 @@ import {
   toJsonSchema,
   type TransitionEdits,
 } from "./types.ts";
+import { writeJsonAtomic } from "./util/fs.ts";
 import { extractFirstJsonObject } from "./util/json.ts";
 import { mapConcurrent } from "./util/limit.ts";
 import { estimateTokens } from "./util/tokens.ts";
@@ -762,12 +763,6 @@ export async function analyzeRuns(
 // ---------------------------------------------------------------------------------------------
 // Output
 
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
-  await Deno.writeTextFile(tmp, text);
-  await Deno.rename(tmp, path);
-}
-
 /**
  * Writes the analysis to `dir` (created if needed), each file atomically: `analysis.json`
  * (everything) and one file per table: `alignment.json`, `deltas.json`, `persistence.json`,
@@ -797,7 +792,7 @@ export async function writeAnalysis(result: AnalysisResult, dir: string): Promis
   const paths: string[] = [];
   for (const [name, value] of Object.entries(files)) {
     const path = `${dir}/${name}`;
-    await writeAtomic(path, JSON.stringify(value, null, 2) + "\n");
+    await writeJsonAtomic(path, value);
     paths.push(path);
   }
   return paths;

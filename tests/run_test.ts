@@ -10,10 +10,10 @@ import {
   redactSpec,
   RunWriter,
   stepDirName,
-  writeJsonAtomic,
 } from "../lib/run.ts";
 import { RunState } from "../lib/types.ts";
 import { ConfigError } from "../lib/util/errors.ts";
+import { writeJsonAtomic } from "../lib/util/fs.ts";
 import { optimizerReply, tempDir, toyModels, writeToyTask } from "./loop_helpers.ts";
 
 async function listFiles(dir: string): Promise<string[]> {

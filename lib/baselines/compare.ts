@@ -28,6 +28,7 @@ import { getTask } from "../tasks/registry.ts";
 import type { Task } from "../tasks/task.ts";
 import type { ChatRequest, ChatResponse, Example, Metrics, PromptProgram } from "../types.ts";
 import { ConfigError } from "../util/errors.ts";
+import { writeJsonAtomic, writeTextAtomic } from "../util/fs.ts";
 import { estimateTokens } from "../util/tokens.ts";
 import { ace } from "./ace.ts";
 import { gepa } from "./gepa.ts";
@@ -440,12 +441,8 @@ async function assertFreshOutDir(dir: string): Promise<void> {
 }
 
 async function writeRecord(dir: string, result: CompareResult, events: string[]) {
-  const write = async (name: string, text: string) => {
-    const tmp = join(dir, `.${name}.tmp`);
-    await Deno.writeTextFile(tmp, text);
-    await Deno.rename(tmp, join(dir, name));
-  };
-  await write("compare.json", `${JSON.stringify(result, null, 2)}\n`);
+  const write = (name: string, text: string) => writeTextAtomic(join(dir, name), text);
+  await writeJsonAtomic(join(dir, "compare.json"), result);
   await write("events.jsonl", events.map((e) => `${e}\n`).join(""));
   await write("table.md", `${compareTable(result)}\n`);
   // Each line runs to the calls the method spent in all, at its final selected score.

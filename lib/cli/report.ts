@@ -11,9 +11,10 @@ import { unifiedDiff } from "../analysis.ts";
 import type { AlignmentInput } from "../plot.ts";
 import { runCharts, runIsSimulated } from "../run_charts.ts";
 import { escapeHtml } from "../notebook.ts";
-import { loadRun, type RunRecord, writeTextAtomic } from "../run.ts";
+import { loadRun, type RunRecord } from "../run.ts";
 import type { Metrics, PromptProgram, StepSummary } from "../types.ts";
 import { ConfigError } from "../util/errors.ts";
+import { writeTextAtomic } from "../util/fs.ts";
 
 const USAGE = "usage: rpt report RUN_DIR [--out FILE]";
 

@@ -16,6 +16,7 @@ import { dirname, resolve } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { ChatResponse, EmbedResponse } from "../types.ts";
 import { stableStringify } from "../util/json.ts";
+import { redactURL } from "../util/redact.ts";
 
 /** What kind of call a cache entry answers. */
 export type CacheKind = "chat" | "embed";
@@ -82,30 +83,10 @@ export function cacheKey(parts: CacheKeyParts): string {
 }
 
 /**
- * A URL without user info, query or fragment: what identifies a server without any
- * credential some users put in a base URL (`https://user:key@host/v1?key=...`).
- *
- * @example
- * ```ts
- * import { redactURL } from "./cache.ts";
- * if (redactURL("https://u:sk-1@h.example/v1?key=sk-2") !== "https://h.example/v1") {
- *   throw new Error("credential kept");
- * }
- * ```
+ * Re-exported for `lib/run.ts`, which imports it from here until it imports
+ * `../util/redact.ts` itself; new code imports `lib/util/redact.ts`.
  */
-export function redactURL(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = "";
-    u.password = "";
-    u.search = "";
-    u.hash = "";
-    return u.href.replace(/\/+$/, "");
-  } catch {
-    // Not a URL: keep only what cannot be a query-string credential.
-    return url.split(/[?#]/)[0] ?? "";
-  }
-}
+export { redactURL };
 
 /** True when a chat response carries something: text, a parsed object or a tool call. */
 export function isCacheableChat(response: ChatResponse): boolean {

@@ -24,10 +24,10 @@ import {
   commonFailure,
   describeFailure,
   isRetryableStatus,
-  redactSecrets,
   retryAfterMs,
 } from "./provider_errors.ts";
 import { embedInBatches, parseStructuredText } from "./provider_reply.ts";
+import { redactSecrets } from "../util/redact.ts";
 import { toolResultToGemini } from "./serve_wire.ts";
 
 /** Connection settings shared by {@linkcode GeminiChatModel} and {@linkcode GeminiEmbedder}. */

@@ -22,10 +22,10 @@ import {
   commonFailure,
   describeFailure,
   isRetryableStatus,
-  redactSecrets,
   retryAfterMs,
 } from "./provider_errors.ts";
 import { embedInBatches, parseStructuredText } from "./provider_reply.ts";
+import { redactSecrets } from "../util/redact.ts";
 
 type CreateParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
 type WireMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;

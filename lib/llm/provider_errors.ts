@@ -36,15 +36,6 @@ export function retryAfterMs(headers: Headers | undefined, now = Date.now()): nu
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** Replaces every occurrence of each secret (of a plausible length) by `[redacted]`. */
-export function redactSecrets(text: string, secrets: readonly (string | undefined)[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret && secret.length >= 4) out = out.split(secret).join("[redacted]");
-  }
-  return out;
-}
-
 /**
  * What to throw when a call failed after its signal aborted: a timeout (the signal's reason
  * is a `TimeoutError`, as from `AbortSignal.timeout`) is a retryable provider failure; any

@@ -16,7 +16,8 @@ import type { ChatRequest, ChatResponse, EmbedResponse, Usage } from "../types.t
 import { estimateTokens } from "../util/tokens.ts";
 import { createLimiter, type Limiter } from "../util/limit.ts";
 import type { Reservation, UsageLedger } from "./accounting.ts";
-import { cacheKey, type CacheKeyParts, redactURL, type ResponseCache } from "./cache.ts";
+import { cacheKey, type CacheKeyParts, type ResponseCache } from "./cache.ts";
+import { redactURL } from "../util/redact.ts";
 import {
   BudgetExceededError,
   type CallOptions,
