@@ -56,6 +56,7 @@ import { writeJsonAtomic } from "./util/fs.ts";
 import { extractFirstJsonObject } from "./util/json.ts";
 import { mapConcurrent } from "./util/limit.ts";
 import { estimateTokens } from "./util/tokens.ts";
+import { fixed, signed as signedFigure } from "./util/format.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Input: a run reduced to what the analyses read
@@ -798,13 +799,9 @@ export async function writeAnalysis(result: AnalysisResult, dir: string): Promis
   return paths;
 }
 
-function fmt(x: number | null, digits = 3): string {
-  return x === null ? "n/a" : x.toFixed(digits);
-}
-
-function signed(x: number | null, digits = 3): string {
-  return x === null ? "n/a" : `${x >= 0 ? "+" : ""}${x.toFixed(digits)}`;
-}
+// The Markdown tables write a missing figure as "n/a".
+const fmt = (x: number | null, digits = 3) => fixed(x, digits, "n/a");
+const signed = (x: number | null, digits = 3) => signedFigure(x, digits, "n/a");
 
 function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.map((c) => c.replaceAll("|", "\\|")).join(" | ")} |`;

@@ -9,6 +9,7 @@
  */
 import { Decision, type Metrics, type PromptProgram } from "./types.ts";
 import { extractFirstJsonObject } from "./util/json.ts";
+import { percent } from "./util/format.ts";
 
 /** What the guards need to know besides the decision. */
 export interface GuardContext {
@@ -266,9 +267,10 @@ export function formatCollapseWarning(
   const rise = previous ? rate - previous.formatErrorRate : 0;
   // A small epsilon keeps 0.25 exactly (after float subtraction) on the warning side.
   if (rate < FORMAT_COLLAPSE_RATE && rise < FORMAT_COLLAPSE_RISE - 1e-9) return undefined;
-  const pct = (x: number) => `${Math.round(x * 100)}%`;
-  const since = previous ? ` (was ${pct(previous.formatErrorRate)} in the previous report)` : "";
-  return `FORMAT COLLAPSE: ${pct(rate)} of the target's outputs could not be parsed${since}. ` +
+  const since = previous
+    ? ` (was ${percent(previous.formatErrorRate)} in the previous report)`
+    : "";
+  return `FORMAT COLLAPSE: ${percent(rate)} of the target's outputs could not be parsed${since}. ` +
     `Unparsed outputs score 0. Restore the output contract: one JSON object with the ` +
     `reasoning field, answer and confidence in [0, 1], before any other change.`;
 }

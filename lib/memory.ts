@@ -19,6 +19,7 @@
  */
 import type { DiagnosticReport, MemoryEntry, MemoryMode, Metrics, Patch } from "./types.ts";
 import { estimateTokens } from "./util/tokens.ts";
+import { roundTo } from "./util/format.ts";
 
 /** How the payload is built. */
 export interface MemoryOptions {
@@ -84,9 +85,7 @@ export interface MemoryPayload {
   current?: CurrentSummary;
 }
 
-function round(x: number): number {
-  return Math.round(x * 10000) / 10000;
-}
+const round = (x: number) => roundTo(x, 4);
 
 function roundOrNull(x: number | null): number | null {
   return x === null ? null : round(x);

@@ -24,6 +24,7 @@
 import * as Plot from "@observablehq/plot";
 import { parseHTML } from "linkedom";
 import { ConfigError } from "./util/errors.ts";
+import { fixed, simulatedSuffix } from "./util/format.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Inputs
@@ -294,7 +295,7 @@ function labelMargin(labels: Iterable<string>, min = 40): number {
 
 function titleOf(base: string, options: ChartOptions): string {
   const title = options.title ?? base;
-  return options.simulated ? `${title} (simulated)` : title;
+  return `${title}${simulatedSuffix(options.simulated)}`;
 }
 
 function render(plotOptions: Plot.PlotOptions): Element {
@@ -658,7 +659,7 @@ export function topicPrevalenceChart(
         stroke: (d: TopicPrevalencePoint) => d.retained ? "#222" : "none",
         strokeWidth: 1.5,
         title: (d: TopicPrevalencePoint) =>
-          `${d.topic}\nstep ${d.step}: prevalence ${d.prevalence.toFixed(2)}`,
+          `${d.topic}\nstep ${d.step}: prevalence ${fixed(d.prevalence, 2)}`,
       }),
       Plot.text(rows, {
         x: "step",
@@ -723,13 +724,13 @@ export function alignmentHeatmap(
         fill: "probability",
         title: (d: AlignmentInput) =>
           `${d.failureTopic} → ${d.patchTopic}\nP = ${
-            d.probability.toFixed(2)
+            fixed(d.probability, 2)
           } (${d.both}/${d.failureCount})`,
       }),
       Plot.text(rows, {
         x: "col",
         y: "row",
-        text: (d: AlignmentInput) => `${d.probability.toFixed(2)}\n${d.both}/${d.failureCount}`,
+        text: (d: AlignmentInput) => `${fixed(d.probability, 2)}\n${d.both}/${d.failureCount}`,
         fill: (d: AlignmentInput) => d.probability > 0.55 ? "white" : "#222",
         fontSize: 9,
         lineHeight: 1.1,
@@ -852,7 +853,7 @@ export function deltaBars(rows: readonly TopicDeltaInput[], options: DeltaOption
           fill: (d: { better: boolean }) => d.better ? GOOD : BAD,
           fillOpacity: 0.8,
           title: (d: { topic: string; mean: number; lo: number; hi: number; n: number }) =>
-            `${d.topic}: ${d.mean.toFixed(3)} [${d.lo.toFixed(3)}, ${d.hi.toFixed(3)}], n=${d.n}`,
+            `${d.topic}: ${fixed(d.mean, 3)} [${fixed(d.lo, 3)}, ${fixed(d.hi, 3)}], n=${d.n}`,
         }),
         Plot.ruleY(data, { y: "label", x1: "lo", x2: "hi", stroke: "#222" }),
         Plot.dot(data, { x: "mean", y: "label", r: 2.5, fill: "#222" }),
@@ -917,7 +918,7 @@ export function persistenceBars(
         fill: PALETTE[0],
         title: (d: PersistenceInput) =>
           `${d.topic}: mean run ${
-            d.meanRunLength.toFixed(2)
+            fixed(d.meanRunLength, 2)
           }, longest ${d.longestRun}, present in ${d.stepsPresent} steps`,
       }),
       Plot.tickX(data, { x: "longestRun", y: "label", stroke: "#222", strokeWidth: 2 }),
@@ -997,8 +998,8 @@ export function lengthScoreScatter(
     marks,
   });
   const stats = [
-    options.pearson === undefined ? "" : `Pearson r = ${options.pearson.toFixed(2)}`,
-    options.spearman === undefined ? "" : `Spearman ρ = ${options.spearman.toFixed(2)}`,
+    options.pearson === undefined ? "" : `Pearson r = ${fixed(options.pearson, 2)}`,
+    options.spearman === undefined ? "" : `Spearman ρ = ${fixed(options.spearman, 2)}`,
   ].filter(Boolean).join(" · ");
   const caption = [options.caption ?? "Labels are step numbers; dashed: least-squares line.", stats]
     .filter(Boolean).join(" ");

@@ -6,6 +6,7 @@
  * @module
  */
 import type { ClusterResult, DiagnosticReport, Metrics, PromptProgram } from "./types.ts";
+import { fixed, roundTo } from "./util/format.ts";
 
 /** What {@linkcode buildReport} needs. */
 export interface ReportInput {
@@ -55,9 +56,7 @@ export function buildReport(input: ReportInput): DiagnosticReport {
   };
 }
 
-function round(x: number): number {
-  return Math.round(x * 10000) / 10000;
-}
+const round = (x: number) => roundTo(x, 4);
 
 function roundMetrics(m: Metrics): Record<string, unknown> {
   const r = (x: number | null) => x === null ? null : round(x);
@@ -121,9 +120,8 @@ export function reportForOptimizer(
   };
 }
 
-function fmt(x: number | null, digits = 3): string {
-  return x === null ? "n/a" : x.toFixed(digits);
-}
+// The Markdown report writes a missing figure as "n/a".
+const fmt = (x: number | null, digits = 3) => fixed(x, digits, "n/a");
 
 function quote(text: string): string {
   return text.replace(/\s+/g, " ").trim();

@@ -41,6 +41,7 @@ import type {
   ScoredCandidate,
 } from "./optimizer.ts";
 import { rpt } from "./rpt.ts";
+import { fixed } from "../util/format.ts";
 
 /** The methods `rpt compare` knows, by name. */
 export const METHODS: Readonly<Record<string, () => Optimizer>> = {
@@ -465,10 +466,6 @@ async function writeRecord(dir: string, result: CompareResult, events: string[])
   }
 }
 
-function fmt(x: number | null | undefined, digits = 3): string {
-  return x === null || x === undefined ? "–" : x.toFixed(digits);
-}
-
 /**
  * The comparison as a Markdown table in the shape of the paper's Table 1 (initial → final
  * score and Brier on dev and test per method), with the cost of each method. Simulated
@@ -492,14 +489,14 @@ export function compareTable(result: CompareResult): string {
   lines.push("|---|---|---|---|---|---|---|---|---|---|");
   for (const r of result.rows) {
     const arrow = (a: number | null | undefined, b: number | null | undefined) =>
-      `${fmt(a)} → ${fmt(b)}`;
+      `${fixed(a)} → ${fixed(b)}`;
     lines.push(
       `| ${r.method} | ${arrow(r.initial.dev.score, r.final.dev.score)} | ${
         arrow(r.initial.dev.brier, r.final.dev.brier)
       } | ${arrow(r.initial.test.score, r.final.test?.score)} | ${
         arrow(r.initial.test.brier, r.final.test?.brier)
       } | ${r.usage.target.calls} | ${r.usage.optimizer.calls} | ${r.usage.totalTokens} | ${
-        r.usage.target.priced && r.usage.optimizer.priced ? r.usage.usd.toFixed(4) : "unpriced"
+        r.usage.target.priced && r.usage.optimizer.priced ? fixed(r.usage.usd, 4) : "unpriced"
       } | ${r.candidates} |`,
     );
   }

@@ -18,6 +18,7 @@ import type { LoopProgress } from "../revise.ts";
 import type { Metrics, PromptProgram, RunSummary, StepSummary } from "../types.ts";
 import { ConfigError } from "../util/errors.ts";
 import { integerFlag, positiveIntFlag } from "./args.ts";
+import { fixed, signed } from "../util/format.ts";
 
 const HELP = `usage: rpt demo [--data-dir D] [--iterations N] [--run-dir D] [--task T] [--seed S]
 
@@ -67,10 +68,6 @@ export function demoDataDir(explicit?: string): string | undefined {
   return undefined;
 }
 
-function num(x: number | null | undefined, digits = 3): string {
-  return x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(digits);
-}
-
 function cut(text: string, max: number): string {
   const flat = text.replace(/\s+/g, " ").trim();
   return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
@@ -85,9 +82,9 @@ export function iterationsTable(steps: readonly StepSummary[]): string {
   const head = ["step", "train", "dev", "dev Brier", "best", "failure topics", "patch rationale"];
   const rows = steps.map((s) => [
     s.kind === "final" ? `${s.step}*` : String(s.step),
-    num(s.train?.score),
-    num(s.dev.score),
-    num(s.dev.brier),
+    fixed(s.train?.score),
+    fixed(s.dev.score),
+    fixed(s.dev.brier),
     s.selected ? "★" : "",
     cut(s.topics.join("; ") || "–", 44),
     cut(
@@ -113,7 +110,7 @@ function promptText(prompt: PromptProgram): string {
 
 function metricLine(m: Metrics | null): string {
   if (m === null) return "not scored";
-  return `score ${num(m.score)}, Brier ${num(m.brier)}, ECE ${num(m.ece)} (n=${m.n})`;
+  return `score ${fixed(m.score)}, Brier ${fixed(m.brier)}, ECE ${fixed(m.ece)} (n=${m.n})`;
 }
 
 /** The printed summary of a finished demo run (everything but the progress lines). */
@@ -136,8 +133,10 @@ export function demoSummaryText(summary: RunSummary, runDir: string): string {
   const c = summary.comparison;
   if (c !== null) {
     out.push(
-      `  difference:      ${c.delta >= 0 ? "+" : ""}${num(c.delta)} (95% paired bootstrap ` +
-        `${num(c.lo)} to ${num(c.hi)}; P(selected better) ${num(c.probabilityFinalGreater, 2)})`,
+      `  difference:      ${signed(c.delta)} (95% paired bootstrap ` +
+        `${fixed(c.lo)} to ${fixed(c.hi)}; P(selected better) ${
+          fixed(c.probabilityFinalGreater, 2)
+        })`,
     );
   }
   out.push("");
@@ -179,8 +178,8 @@ function progressWriter(plain: boolean): {
       clear();
       console.log(
         `  step ${s.step}${s.kind === "final" ? " (final prompt)" : ""}: train ${
-          num(s.train?.score)
-        } · dev ${num(s.dev.score)} · dev Brier ${num(s.dev.brier)}${
+          fixed(s.train?.score)
+        } · dev ${fixed(s.dev.score)} · dev Brier ${fixed(s.dev.brier)}${
           s.selected ? " · best so far" : ""
         }${s.action === "stop" ? " · optimizer stopped" : ""}`,
       );
@@ -256,7 +255,7 @@ export async function run(args: string[]): Promise<number> {
     );
     return 1;
   }
-  console.log(`Finished in ${seconds.toFixed(1)} s.\n`);
+  console.log(`Finished in ${fixed(seconds, 1)} s.\n`);
   console.log(demoSummaryText(result.summary, shownDir));
   return 0;
 }

@@ -15,12 +15,9 @@ import { loadRun, type RunRecord } from "../run.ts";
 import type { Metrics, PromptProgram, StepSummary } from "../types.ts";
 import { ConfigError } from "../util/errors.ts";
 import { writeTextAtomic } from "../util/fs.ts";
+import { fixed, simulatedSuffix } from "../util/format.ts";
 
 const USAGE = "usage: rpt report RUN_DIR [--out FILE]";
-
-function num(x: number | null | undefined, digits = 3): string {
-  return x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(digits);
-}
 
 function table(head: string[], rows: string[][], cls = ""): string {
   const th = head.map((h) => `<th>${h}</th>`).join("");
@@ -54,12 +51,12 @@ function diffBlock(diff: string): string {
 function metricsRow(name: string, m: Metrics | null | undefined): string[] {
   return [
     escapeHtml(name),
-    num(m?.score),
-    num(m?.fullCredit),
-    num(m?.brier),
-    num(m?.ece),
-    num(m?.avgConfidence),
-    num(m?.formatErrorRate),
+    fixed(m?.score),
+    fixed(m?.fullCredit),
+    fixed(m?.brier),
+    fixed(m?.ece),
+    fixed(m?.avgConfidence),
+    fixed(m?.formatErrorRate),
     m ? String(m.n) : "–",
   ];
 }
@@ -103,11 +100,11 @@ function stepsTable(steps: readonly StepSummary[]): string {
     ],
     steps.map((s) => [
       `${s.step}${s.kind === "final" ? " (final)" : ""}${s.selected ? " ★" : ""}`,
-      num(s.train?.score),
-      num(s.dev.score),
-      num(s.dev.brier),
-      num(s.test?.score),
-      num(s.selection, 4),
+      fixed(s.train?.score),
+      fixed(s.dev.score),
+      fixed(s.dev.brier),
+      fixed(s.test?.score),
+      fixed(s.selection, 4),
       String(s.promptChars),
       escapeHtml(s.topics.join("; ")),
       s.action,
@@ -145,7 +142,7 @@ export function runReportHtml(
   options: { alignment?: readonly AlignmentInput[] } = {},
 ): string {
   const simulated = runIsSimulated(run);
-  const tag = simulated ? " (simulated)" : "";
+  const tag = simulatedSuffix(simulated);
   const summary = run.summary;
   const c = run.config;
   const title = `rpt run: ${c.task}${tag}`;
@@ -176,7 +173,7 @@ export function runReportHtml(
       `<p>${summary.iterationsRun} iteration(s); stopped (${escapeHtml(summary.stop.kind)}): ${
         escapeHtml(summary.stop.reason.replace(/\.\s*$/, ""))
       }. Selected prompt: step ${summary.selected.step} (selection value ${
-        num(summary.selected.selection, 4)
+        fixed(summary.selected.selection, 4)
       }).</p>`,
     );
     parts.push(table(METRIC_HEAD, [
@@ -188,9 +185,9 @@ export function runReportHtml(
     const cmp = summary.comparison;
     if (cmp !== null) {
       parts.push(
-        `<p>Selected vs seed on test${tag}: Δ score ${num(cmp.delta)} (95% paired bootstrap ` +
-          `interval ${num(cmp.lo)} to ${num(cmp.hi)}, P(selected better) ${
-            num(cmp.probabilityFinalGreater, 2)
+        `<p>Selected vs seed on test${tag}: Δ score ${fixed(cmp.delta)} (95% paired bootstrap ` +
+          `interval ${fixed(cmp.lo)} to ${fixed(cmp.hi)}, P(selected better) ${
+            fixed(cmp.probabilityFinalGreater, 2)
           }, n = ${cmp.n}).</p>`,
       );
     }
@@ -255,7 +252,7 @@ export function runReportHtml(
         String(usage.cacheHits),
         String(usage.inputTokens),
         String(usage.outputTokens),
-        usage.usd.toFixed(4),
+        fixed(usage.usd, 4),
       ]],
     ));
   }

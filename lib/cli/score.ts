@@ -19,6 +19,7 @@ import { getTask } from "../tasks/registry.ts";
 import { type Metrics, PredictionLine, Split } from "../types.ts";
 import { ConfigError, describeSchemaIssue } from "../util/errors.ts";
 import { parseCommandArgs } from "./args.ts";
+import { fixed } from "../util/format.ts";
 
 const HELP = `usage: rpt score --task T --split S --predictions FILE.jsonl [--out FILE.jsonl]
                  [--data-dir DIR] [--json] [--strict]
@@ -145,8 +146,8 @@ export async function scorePredictions(options: ScorePredictionsOptions): Promis
   return { lines, metrics: computeMetrics(traces), problems };
 }
 
-const fmt = (v: number | null | undefined, digits = 4) =>
-  v === null || v === undefined ? "-" : v.toFixed(digits);
+// `rpt score` prints 4 decimals and "-" for a missing figure.
+const fmt = (v: number | null | undefined, digits = 4) => fixed(v, digits, "-");
 
 /** The summary table `rpt score` prints. */
 export function formatSummary(taskName: string, split: string, m: Metrics): string {
