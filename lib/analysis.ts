@@ -38,6 +38,7 @@ import {
 } from "./analysis_tables.ts";
 import { clusterFusion, type ClusterRecord } from "./cluster.ts";
 import { type ChatModel, type Embedder, isFatalCallError } from "./llm/model.ts";
+import { specsAreSimulated } from "./llm/spec.ts";
 import { loadRun, type RunRecord } from "./run.ts";
 import {
   type AnalysisResult,
@@ -640,7 +641,7 @@ export async function analyzeTraces(
 
   return {
     version: 1,
-    simulated: traces.some((t) => t.simulated) || opts.model.provider === "sim",
+    simulated: traces.some((t) => t.simulated) || specsAreSimulated([opts.model, opts.embedder]),
     settings: {
       k,
       seed,
@@ -690,13 +691,6 @@ function clusteringOf(record: unknown): ClusterResult | null {
   return parsed.success ? parsed.data : null;
 }
 
-/** Whether a run used the offline simulator (its summary says so, or a model spec is `sim:`). */
-export function isSimulatedRun(run: RunRecord): boolean {
-  if (run.summary !== null) return run.summary.simulated;
-  const specs = [run.config.target, run.config.optimizer, run.config.critic, run.config.embedder];
-  return specs.some((s) => s !== undefined && s.startsWith("sim:"));
-}
-
 /**
  * Reduces a loaded run (`loadRun(dir, { records: true })`) to what the analyses read: per
  * step folder, the prompt, the report's metrics (optimization split), the dev metrics, the
@@ -707,7 +701,7 @@ export function traceFromRunRecord(run: RunRecord, name = runNameOf(run.dir)): R
     name,
     dir: run.dir,
     task: run.config.task,
-    simulated: isSimulatedRun(run),
+    simulated: specsAreSimulated(run.config),
     steps: run.steps.map((s) => {
       const decision = Decision.safeParse(s.decision?.decision);
       const rationale = decision.success ? decision.data.patch?.rationale : undefined;

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { specsAreSimulated } from "./llm/spec.ts";
 import { reliabilityBins, type TraceLike } from "./metrics.ts";
 import {
   alignmentHeatmap,
@@ -20,14 +21,8 @@ import {
   trajectoryChart,
   type TrajectoryPoint,
 } from "./plot.ts";
-import { isSimulated as configIsSimulated } from "./revise.ts";
 import type { RunRecord } from "./run.ts";
 import { ClusterResult, type Metrics, type ScoredItem } from "./types.ts";
-
-/** Whether a run used the simulator (its summary says so; else its model specs do). */
-export function runIsSimulated(run: RunRecord): boolean {
-  return run.summary !== null ? run.summary.simulated : configIsSimulated(run.config);
-}
 
 /**
  * Score and Brier per step on train (the optimizer's split), dev (selection) and test (step 1,
@@ -185,7 +180,7 @@ export interface RunChartOptions {
  * without data are left out.
  */
 export function runCharts(run: RunRecord, options: RunChartOptions = {}): Chart[] {
-  const simulated = options.simulated ?? runIsSimulated(run);
+  const simulated = options.simulated ?? specsAreSimulated(run.config);
   const common = { simulated, ...(options.width ? { width: options.width } : {}) };
   const charts: Chart[] = [];
   const trajectory = trajectoryPoints(run);

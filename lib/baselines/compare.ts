@@ -22,7 +22,7 @@ import {
   type ChatModel,
   type Embedder,
 } from "../llm/model.ts";
-import { createChatModel, createEmbedder } from "../llm/spec.ts";
+import { createChatModel, createEmbedder, specsAreSimulated } from "../llm/spec.ts";
 import { wrapChatModel } from "../llm/wrap.ts";
 import { getTask } from "../tasks/registry.ts";
 import type { Task } from "../tasks/task.ts";
@@ -246,8 +246,12 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
   });
   // Checks specs and keys before any call.
   const probe = await makeModels("(probe)");
-  const simulated = [probe.target, probe.optimizer, probe.critic ?? probe.optimizer]
-    .some((m) => m.provider === "sim");
+  const simulated = specsAreSimulated([
+    probe.target,
+    probe.optimizer,
+    probe.critic,
+    probe.embedder,
+  ]);
 
   if (opts.outDir !== undefined) await assertFreshOutDir(opts.outDir);
   const tempDir = opts.outDir === undefined;

@@ -21,12 +21,11 @@ import {
   type AnalysisProgress,
   analysisToMarkdown,
   analyzeRuns,
-  isSimulatedRun,
   writeAnalysis,
 } from "../analysis.ts";
 import { defaultCachePath, SqliteResponseCache } from "../llm/cache.ts";
 import type { ChatModel, Embedder } from "../llm/model.ts";
-import { createChatModel, createEmbedder } from "../llm/spec.ts";
+import { createChatModel, createEmbedder, specsAreSimulated } from "../llm/spec.ts";
 import { wrapChatModel, wrapEmbedder } from "../llm/wrap.ts";
 import { loadRun, type RunRecord } from "../run.ts";
 import { ConfigError } from "../util/errors.ts";
@@ -130,7 +129,7 @@ export async function run(args: string[]): Promise<number> {
     if (values.json) console.log(JSON.stringify(result, null, 2));
     else {
       console.log(analysisToMarkdown(result));
-      const simulated = runs.some(isSimulatedRun) ? " (SIMULATED)" : "";
+      const simulated = runs.some((r) => specsAreSimulated(r.config)) ? " (SIMULATED)" : "";
       console.log(`Written to ${out}${simulated}`);
     }
     return 0;

@@ -9,7 +9,8 @@ import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
 import { unifiedDiff } from "../analysis.ts";
 import type { AlignmentInput } from "../plot.ts";
-import { runCharts, runIsSimulated } from "../run_charts.ts";
+import { specsAreSimulated } from "../llm/spec.ts";
+import { runCharts } from "../run_charts.ts";
 import { escapeHtml } from "../notebook.ts";
 import { loadRun, type RunRecord } from "../run.ts";
 import type { Metrics, PromptProgram, StepSummary } from "../types.ts";
@@ -141,7 +142,7 @@ export function runReportHtml(
   run: RunRecord,
   options: { alignment?: readonly AlignmentInput[] } = {},
 ): string {
-  const simulated = runIsSimulated(run);
+  const simulated = specsAreSimulated(run.config);
   const tag = simulatedSuffix(simulated);
   const summary = run.summary;
   const c = run.config;

@@ -115,6 +115,63 @@ export function parseModelSpec(spec: string): ModelSpec {
   };
 }
 
+/** A model as a spec string, or a model object (whose `provider` says what serves it). */
+export type ModelRef = string | { readonly provider: string };
+
+/** The models of a run by role (the critic defaults to the optimizer, so may be absent). */
+export interface RoleModels {
+  target?: ModelRef;
+  optimizer?: ModelRef;
+  critic?: ModelRef;
+  embedder?: ModelRef;
+}
+
+/**
+ * Whether a model is the offline simulator: its provider is `sim` (a `sim:` spec, or a
+ * model object with provider `sim`). A spec that does not name a provider is not.
+ *
+ * @example
+ * ```ts
+ * import { isSimulatedModel } from "./spec.ts";
+ * if (!isSimulatedModel(" sim:target") || !isSimulatedModel({ provider: "sim" })) throw new Error();
+ * if (isSimulatedModel("tfidf") || isSimulatedModel("openai:sim") || isSimulatedModel(undefined)) {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function isSimulatedModel(model: ModelRef | undefined): boolean {
+  if (model === undefined) return false;
+  if (typeof model !== "string") return model.provider === "sim";
+  const text = model.trim();
+  return text.slice(0, Math.max(0, text.indexOf(":"))) === "sim";
+}
+
+/**
+ * The one rule for labelling figures SIMULATED: a run (or any set of models) is simulated
+ * when any of its models is ({@linkcode isSimulatedModel}), the embedder included.
+ *
+ * @example
+ * ```ts
+ * import { specsAreSimulated } from "./spec.ts";
+ * if (!specsAreSimulated({ target: "openai:gpt-4.1", optimizer: "openai:gpt-4.1", embedder: "sim:embed" })) {
+ *   throw new Error("the embedder counts");
+ * }
+ * if (specsAreSimulated(["openai:gpt-4.1", "tfidf", undefined])) throw new Error();
+ * ```
+ */
+export function specsAreSimulated(models: RoleModels | readonly (ModelRef | undefined)[]): boolean {
+  const list = isModelList(models)
+    ? models
+    : [models.target, models.optimizer, models.critic, models.embedder];
+  return list.some(isSimulatedModel);
+}
+
+function isModelList(
+  models: RoleModels | readonly (ModelRef | undefined)[],
+): models is readonly (ModelRef | undefined)[] {
+  return Array.isArray(models);
+}
+
 function checkURL(spec: string, baseURL: string): void {
   let url: URL;
   try {
