@@ -39,6 +39,7 @@ import {
 import { clusterFusion, type ClusterRecord } from "./cluster.ts";
 import { type ChatModel, type Embedder, isFatalCallError } from "./llm/model.ts";
 import { specsAreSimulated } from "./llm/spec.ts";
+import { promptFields, promptText, promptTokens, unifiedDiff } from "./prompt.ts";
 import { loadRun, type RunRecord } from "./run.ts";
 import {
   type AnalysisResult,
@@ -56,7 +57,6 @@ import {
 import { writeJsonAtomic } from "./util/fs.ts";
 import { extractFirstJsonObject } from "./util/json.ts";
 import { mapConcurrent } from "./util/limit.ts";
-import { estimateTokens } from "./util/tokens.ts";
 import { fixed, signed as signedFigure } from "./util/format.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -186,99 +186,6 @@ export function evidenceOccurs(evidence: string, promptText: string): boolean {
   return true;
 }
 
-/** The prompt's fields in a stable order: `system`, `instruction`, then the rest by name. */
-function fieldsOf(prompt: PromptProgram): [string, string][] {
-  const rest = Object.keys(prompt).filter((k) => k !== "system" && k !== "instruction").sort();
-  return ["system", "instruction", ...rest].map((k) => [k, prompt[k] ?? ""]);
-}
-
-/**
- * A prompt program as text, one `[field]` header per field.
- *
- * @example
- * ```ts
- * import { renderPromptProgram } from "./analysis.ts";
- * const text = renderPromptProgram({ system: "S", instruction: "I" });
- * if (text !== "[system]\nS\n\n[instruction]\nI") throw new Error(text);
- * ```
- */
-export function renderPromptProgram(prompt: PromptProgram): string {
-  return fieldsOf(prompt).map(([k, v]) => `[${k}]\n${v}`).join("\n\n");
-}
-
-/** Tokens of a prompt program (estimated; all fields). */
-export function promptTokens(prompt: PromptProgram): number {
-  return estimateTokens(fieldsOf(prompt).map(([, v]) => v).join("\n"));
-}
-
-/**
- * A unified diff of two texts by lines (longest common subsequence), with `context` lines
- * around each change; empty when the texts are equal.
- *
- * @example
- * ```ts
- * import { unifiedDiff } from "./analysis.ts";
- * const diff = unifiedDiff("a\nb\nc", "a\nB\nc", { from: "old", to: "new" });
- * if (diff !== "--- old\n+++ new\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c") throw new Error(diff);
- * ```
- */
-export function unifiedDiff(
-  oldText: string,
-  newText: string,
-  opts: { from?: string; to?: string; context?: number } = {},
-): string {
-  if (oldText === newText) return "";
-  const a = oldText.split("\n");
-  const b = newText.split("\n");
-  const context = opts.context ?? 3;
-  // lcs[i][j]: LCS length of a[i..] and b[j..].
-  const lcs = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
-  for (let i = a.length - 1; i >= 0; i--) {
-    for (let j = b.length - 1; j >= 0; j--) {
-      const row = lcs[i] as number[];
-      row[j] = a[i] === b[j]
-        ? (lcs[i + 1]?.[j + 1] ?? 0) + 1
-        : Math.max(lcs[i + 1]?.[j] ?? 0, row[j + 1] ?? 0);
-    }
-  }
-  type Op = { kind: " " | "-" | "+"; line: string; ai: number; bi: number };
-  const ops: Op[] = [];
-  let i = 0, j = 0;
-  while (i < a.length || j < b.length) {
-    if (i < a.length && j < b.length && a[i] === b[j]) {
-      ops.push({ kind: " ", line: a[i] as string, ai: i++, bi: j++ });
-    } else if (
-      i < a.length && (j >= b.length || (lcs[i + 1]?.[j] ?? 0) >= (lcs[i]?.[j + 1] ?? 0))
-    ) {
-      // Deletions before insertions, as diff(1) prints a replaced line.
-      ops.push({ kind: "-", line: a[i] as string, ai: i++, bi: j });
-    } else {
-      ops.push({ kind: "+", line: b[j] as string, ai: i, bi: j++ });
-    }
-  }
-  const changed = ops.flatMap((op, n) => op.kind === " " ? [] : [n]);
-  const hunks: [number, number][] = [];
-  for (const n of changed) {
-    const lo = Math.max(0, n - context);
-    const hi = Math.min(ops.length - 1, n + context);
-    const last = hunks.at(-1);
-    if (last !== undefined && lo <= last[1] + 1) last[1] = Math.max(last[1], hi);
-    else hunks.push([lo, hi]);
-  }
-  const out = [`--- ${opts.from ?? "old"}`, `+++ ${opts.to ?? "new"}`];
-  for (const [lo, hi] of hunks) {
-    const slice = ops.slice(lo, hi + 1);
-    const first = slice[0] as Op;
-    const aLen = slice.filter((o) => o.kind !== "+").length;
-    const bLen = slice.filter((o) => o.kind !== "-").length;
-    const aStart = aLen === 0 ? first.ai : first.ai + 1;
-    const bStart = bLen === 0 ? first.bi : first.bi + 1;
-    out.push(`@@ -${aStart},${aLen} +${bStart},${bLen} @@`);
-    for (const o of slice) out.push(`${o.kind}${o.line}`);
-  }
-  return out.join("\n");
-}
-
 // ---------------------------------------------------------------------------------------------
 // Patch edits
 
@@ -297,8 +204,8 @@ export function patchEditsMessages(
   rationale: string | undefined,
   labels: { from: string; to: string } = { from: "old", to: "new" },
 ): ChatMessage[] {
-  const oldText = renderPromptProgram(oldPrompt);
-  const newText = renderPromptProgram(newPrompt);
+  const oldText = promptText(oldPrompt);
+  const newText = promptText(newPrompt);
   return [
     {
       role: "system",
@@ -348,7 +255,7 @@ export function checkPatchEdits(
       truncated: 0,
     };
   }
-  const promptText = fieldsOf(newPrompt).map(([, v]) => v).join("\n");
+  const fieldsText = promptFields(newPrompt).map(([, v]) => v).join("\n");
   const edits: PatchEdit[] = [];
   const dropped: { edit: unknown; reason: string }[] = [];
   const considered = parsed.data.edits.slice(0, MAX_EDITS);
@@ -363,7 +270,7 @@ export function checkPatchEdits(
       dropped.push({ edit: raw, reason: `unknown change_type "${e.data.change_type}"` });
     } else if (e.data.edit.trim() === "") {
       dropped.push({ edit: raw, reason: "empty edit" });
-    } else if (!evidenceOccurs(e.data.evidence, promptText)) {
+    } else if (!evidenceOccurs(e.data.evidence, fieldsText)) {
       dropped.push({ edit: raw, reason: INVENTED });
     } else {
       edits.push({
@@ -386,7 +293,7 @@ async function editsForTransition(
   opts: { maxAttempts: number; signal?: AbortSignal },
 ): Promise<TransitionEdits> {
   const base = { run, step: from.step, edits: [], dropped: [], truncated: 0, attempts: 0 };
-  if (renderPromptProgram(from.prompt) === renderPromptProgram(to.prompt)) {
+  if (promptText(from.prompt) === promptText(to.prompt)) {
     return { ...base, promptChanged: false };
   }
   const messages = patchEditsMessages(from.prompt, to.prompt, from.rationale, {

@@ -8,6 +8,7 @@
  * @module
  */
 import { Decision, type Metrics, type PromptProgram } from "./types.ts";
+import { applyPatch, promptChars } from "./prompt.ts";
 import { extractFirstJsonObject } from "./util/json.ts";
 import { percent } from "./util/format.ts";
 
@@ -133,11 +134,6 @@ export function findCopiedAnswers(
   return [...found];
 }
 
-/** Total characters of a prompt program's fields. */
-function chars(prompt: PromptProgram): number {
-  return Object.values(prompt).reduce((n, v) => n + v.length, 0);
-}
-
 function zodReason(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
   return error.issues.slice(0, 3).map((i) =>
     `${i.path.length > 0 ? i.path.map(String).join(".") : "(decision)"}: ${i.message}`
@@ -202,8 +198,7 @@ export function checkDecision(raw: unknown, ctx: GuardContext): GuardResult {
   if (patch.rationale.trim() === "") {
     return { ok: false, reason: "the patch has no rationale" };
   }
-  const next: PromptProgram = { ...ctx.current };
-  for (const field of fields) next[field] = patch[field] as string;
+  const next = applyPatch(ctx.current, patch);
   if (fields.every((f) => next[f] === ctx.current[f])) {
     return { ok: false, reason: "the patch does not change the prompt" };
   }
@@ -229,7 +224,7 @@ export function checkDecision(raw: unknown, ctx: GuardContext): GuardResult {
       }): write general instructions, never answers of specific examples`,
     };
   }
-  const total = chars(next);
+  const total = promptChars(next);
   if (total > ctx.maxPromptChars) {
     return {
       ok: false,

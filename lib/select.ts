@@ -10,7 +10,7 @@
  * @module
  */
 import { pairedBootstrap } from "./metrics.ts";
-import { promptChars } from "./tasks/common.ts";
+import { promptChars } from "./prompt.ts";
 import type { Task } from "./tasks/task.ts";
 import type { FinalComparison, Metrics, PromptProgram, ScoredItem } from "./types.ts";
 

@@ -7,6 +7,7 @@
  * @module
  */
 import { z } from "zod";
+import { PromptProgram } from "./prompt.ts";
 
 /** A JSON Schema object, as sent to providers for tools and structured output. */
 export type JsonSchema = Record<string, unknown>;
@@ -163,16 +164,8 @@ export const Split = z.enum(["train", "dev", "test"]);
 /** A split name. */
 export type Split = z.infer<typeof Split>;
 
-/**
- * The editable prompt program the target sees. `system` and `instruction` always exist;
- * a task may add string fields of its own.
- */
-export const PromptProgram = z.object({
-  system: z.string(),
-  instruction: z.string(),
-}).catchall(z.string());
-/** The editable prompt program. */
-export type PromptProgram = z.infer<typeof PromptProgram>;
+/** The editable prompt program: its schema and operations live in `lib/prompt.ts`. */
+export { PromptProgram };
 
 /**
  * One task example in the provider-neutral form every task maps its rows to. `row` keeps

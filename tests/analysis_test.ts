@@ -7,7 +7,6 @@ import {
   evidenceOccurs,
   type RunTrace,
   type TraceStep,
-  unifiedDiff,
   writeAnalysis,
 } from "../lib/analysis.ts";
 import { run as runAnalyzeCli } from "../lib/cli/analyze.ts";
@@ -356,16 +355,6 @@ Deno.test("evidence check: a real quote passes, an invented one is rejected", ()
     'unknown change_type "rewrite"',
   ]);
   assert.equal(checked.truncated, 3);
-});
-
-Deno.test("unifiedDiff: hunks with context and line numbers", () => {
-  const a = ["1", "2", "3", "4", "5", "6", "7", "8", "9"].join("\n");
-  const b = ["1", "2", "3", "4", "five", "6", "7", "8", "9", "10"].join("\n");
-  assert.equal(
-    unifiedDiff(a, b, { context: 1 }),
-    "--- old\n+++ new\n@@ -4,3 +4,3 @@\n 4\n-5\n+five\n 6\n@@ -9,1 +9,2 @@\n 9\n+10",
-  );
-  assert.equal(unifiedDiff(a, a), "");
 });
 
 Deno.test("sim patch_edits: names the trap each added line addresses and quotes the new prompt", () => {

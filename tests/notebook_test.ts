@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import {
   createProgress,
-  diffText,
   display,
   html,
   HtmlFragment,
@@ -127,36 +126,6 @@ Deno.test("progress outside the kernel prints phase starts, quarters and the end
     "diagnose · critique 3/3",
     "diagnose · finished",
   ]);
-});
-
-Deno.test("diffText: whole unchanged lines, changed lines refined to words", () => {
-  assert.deepEqual(diffText("same\n", "same\n"), [{ kind: "same", text: "same\n" }]);
-  assert.deepEqual(diffText("", "new line"), [{ kind: "ins", text: "new line" }]);
-  assert.deepEqual(diffText("a\nb\nc\n", "a\nc\n"), [
-    { kind: "same", text: "a\n" },
-    { kind: "del", text: "b\n" },
-    { kind: "same", text: "c\n" },
-  ]);
-  assert.deepEqual(diffText("a\nc\n", "a\nb\nc\n"), [
-    { kind: "same", text: "a\n" },
-    { kind: "ins", text: "b\n" },
-    { kind: "same", text: "c\n" },
-  ]);
-  assert.deepEqual(
-    diffText("Keep.\nGive the answer in meters.\n", "Keep.\nGive the answer in kilometers.\n"),
-    [
-      { kind: "same", text: "Keep.\nGive the answer in " },
-      { kind: "del", text: "meters" },
-      { kind: "ins", text: "kilometers" },
-      { kind: "same", text: ".\n" },
-    ],
-  );
-  // Every part concatenates back to both sides exactly.
-  const before = "Think step by step.\nAnswer with JSON.\nBe concise.";
-  const after = "Think carefully, step by step.\nCheck units.\nAnswer with JSON.";
-  const parts = diffText(before, after);
-  assert.equal(parts.filter((p) => p.kind !== "ins").map((p) => p.text).join(""), before);
-  assert.equal(parts.filter((p) => p.kind !== "del").map((p) => p.text).join(""), after);
 });
 
 Deno.test("renderPromptDiff marks insertions and deletions exactly, escaped", () => {

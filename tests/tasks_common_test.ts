@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import {
   parseTargetOutput,
-  promptChars,
   renderChat,
   selectionPenalty,
   targetOutputSchema,
 } from "../lib/tasks/common.ts";
+import { promptChars } from "../lib/prompt.ts";
 
 Deno.test("parseTargetOutput: accepted forms", () => {
   const cases: [string, string, { reasoning: string; answer: string; confidence: number }][] = [

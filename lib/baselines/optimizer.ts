@@ -11,7 +11,7 @@
 import { evaluatePrompt } from "../diagnose.ts";
 import { BudgetExceededError, type ChatModel, type Embedder } from "../llm/model.ts";
 import { selectionValue, updateBest } from "../select.ts";
-import { promptChars } from "../tasks/common.ts";
+import { promptChars } from "../prompt.ts";
 import type { Task } from "../tasks/task.ts";
 import type { Example, Metrics, PromptProgram, TraceItem } from "../types.ts";
 import { ConfigError } from "../util/errors.ts";

@@ -15,7 +15,8 @@ import { parseArgs } from "node:util";
 import { join, relative, resolve } from "node:path";
 import { optimize } from "../revise.ts";
 import type { LoopProgress } from "../revise.ts";
-import type { Metrics, PromptProgram, RunSummary, StepSummary } from "../types.ts";
+import { promptText } from "../prompt.ts";
+import type { Metrics, RunSummary, StepSummary } from "../types.ts";
 import { ConfigError } from "../util/errors.ts";
 import { integerFlag, positiveIntFlag } from "./args.ts";
 import { fixed, signed } from "../util/format.ts";
@@ -102,12 +103,6 @@ export function iterationsTable(steps: readonly StepSummary[]): string {
   return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
-function promptText(prompt: PromptProgram): string {
-  return Object.entries(prompt)
-    .map(([field, value]) => `[${field}]\n${value.split("\n").map((l) => `  ${l}`).join("\n")}`)
-    .join("\n");
-}
-
 function metricLine(m: Metrics | null): string {
   if (m === null) return "not scored";
   return `score ${fixed(m.score)}, Brier ${fixed(m.brier)}, ECE ${fixed(m.ece)} (n=${m.n})`;
@@ -125,7 +120,7 @@ export function demoSummaryText(summary: RunSummary, runDir: string): string {
   out.push(
     `Selected prompt${tag}: step ${summary.selected.step}, dev ${metricLine(summary.selected.dev)}`,
   );
-  out.push(promptText(summary.selected.prompt));
+  out.push(promptText(summary.selected.prompt, { indent: "  ", separator: "\n" }));
   out.push("");
   out.push(`Test result${tag}`);
   out.push(`  seed prompt:     ${metricLine(summary.seed.test)}`);

@@ -7,11 +7,11 @@
  */
 import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
-import { unifiedDiff } from "../analysis.ts";
 import type { AlignmentInput } from "../plot.ts";
 import { specsAreSimulated } from "../llm/spec.ts";
 import { runCharts } from "../run_charts.ts";
 import { escapeHtml } from "../notebook.ts";
+import { promptDiff, promptText } from "../prompt.ts";
 import { loadRun, type RunRecord } from "../run.ts";
 import type { Metrics, PromptProgram, StepSummary } from "../types.ts";
 import { ConfigError } from "../util/errors.ts";
@@ -25,10 +25,6 @@ function table(head: string[], rows: string[][], cls = ""): string {
   const tr = rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join("")}</tr>`).join("\n");
   return `<table${cls ? ` class="${cls}"` : ""}><thead><tr>${th}</tr></thead>` +
     `<tbody>\n${tr}\n</tbody></table>`;
-}
-
-function promptText(prompt: PromptProgram): string {
-  return Object.entries(prompt).map(([field, value]) => `[${field}]\n${value}`).join("\n\n");
 }
 
 function promptBlock(prompt: PromptProgram): string {
@@ -229,7 +225,7 @@ export function runReportHtml(
     const before = run.steps[i - 1];
     const after = run.steps[i];
     if (before === undefined || after === undefined) continue;
-    const diff = unifiedDiff(promptText(before.prompt), promptText(after.prompt), {
+    const diff = promptDiff(before.prompt, after.prompt, {
       from: `step ${before.step}`,
       to: `step ${after.step}`,
     });

@@ -383,7 +383,8 @@ export function selectionPenalty(input: SelectionInput): number {
   return input.brierWeight * brier + PROMPT_PENALTY_PER_1000_CHARS * input.promptChars / 1000;
 }
 
-/** Total characters of a prompt program's fields (the selection function's length input). */
-export function promptChars(prompt: PromptProgram): number {
-  return Object.values(prompt).reduce((n, v) => n + v.length, 0);
-}
+/**
+ * Re-exported for `lib/revise.ts`, which imports it from here until it imports
+ * `../prompt.ts` itself; new code imports `lib/prompt.ts`.
+ */
+export { promptChars } from "../prompt.ts";
