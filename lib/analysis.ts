@@ -37,8 +37,9 @@ import {
   type Transition,
 } from "./analysis_tables.ts";
 import { clusterFusion, type ClusterRecord } from "./cluster.ts";
-import { type ChatModel, type Embedder, isFatalCallError } from "./llm/model.ts";
+import type { ChatModel, Embedder } from "./llm/model.ts";
 import { specsAreSimulated } from "./llm/spec.ts";
+import { callStructured } from "./llm/structured.ts";
 import { promptFields, promptText, promptTokens, unifiedDiff } from "./prompt.ts";
 import { loadRun, type RunRecord } from "./run.ts";
 import {
@@ -51,11 +52,9 @@ import {
   type PatchEdit,
   PatchEdits,
   type PromptProgram,
-  toJsonSchema,
   type TransitionEdits,
 } from "./types.ts";
 import { writeJsonAtomic } from "./util/fs.ts";
-import { extractFirstJsonObject } from "./util/json.ts";
 import { mapConcurrent } from "./util/limit.ts";
 import { fixed, signed as signedFigure } from "./util/format.ts";
 
@@ -301,29 +300,23 @@ async function editsForTransition(
     to: `step ${to.step}`,
   });
   let last: TransitionEdits = { ...base, promptChanged: true };
-  for (let attempt = 1; attempt <= opts.maxAttempts; attempt++) {
-    let value: unknown;
-    try {
-      const response = await model.chat({
-        messages,
-        outputSchema: { name: "patch_edits", schema: toJsonSchema(PatchEdits) },
-        temperature: 0,
-        // A retry is a new sample, so that a response cache does not return the same output.
-        ...(attempt > 1 ? { sampleIndex: attempt - 1 } : {}),
-      }, { signal: opts.signal });
-      value = response.parsed ?? extractFirstJsonObject(response.text);
-    } catch (error) {
-      if (isFatalCallError(error, opts.signal)) throw error;
-      const message = error instanceof Error ? error.message : String(error);
-      return { ...last, attempts: attempt, error: message };
-    }
-    const checked = checkPatchEdits(value, to.prompt);
-    last = { ...base, promptChanged: true, ...checked, attempts: attempt };
-    const wellFormed = EditsLax.safeParse(value).success;
-    if (wellFormed) return last;
-    last.error = `malformed patch_edits output (attempt ${attempt})`;
-  }
-  return last;
+  const out = await callStructured(model, messages, {
+    name: "patch_edits",
+    schema: PatchEdits,
+    maxAttempts: opts.maxAttempts,
+    what: "patch_edits output",
+    signal: opts.signal,
+  }, (value, attempt) => {
+    last = {
+      ...base,
+      promptChanged: true,
+      ...checkPatchEdits(value, to.prompt),
+      attempts: attempt,
+    };
+    return EditsLax.safeParse(value).success ? { ok: true, value: last } : { ok: false, error: "" };
+  });
+  if (out.value !== undefined) return out.value;
+  return { ...last, attempts: out.attempts, error: out.error };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -20,15 +20,9 @@
  */
 import { kmeans } from "ml-kmeans";
 import { z } from "zod";
-import { type ChatModel, type Embedder, isFatalCallError } from "./llm/model.ts";
-import {
-  type ChatMessage,
-  type ChatResponse,
-  type ClusterResult,
-  type ClusterTopic,
-  toJsonSchema,
-} from "./types.ts";
-import { extractFirstJsonObject } from "./util/json.ts";
+import type { ChatModel, Embedder } from "./llm/model.ts";
+import { callStructured } from "./llm/structured.ts";
+import type { ChatMessage, ClusterResult, ClusterTopic } from "./types.ts";
 import { mapConcurrent } from "./util/limit.ts";
 import { seededRandom, shuffled } from "./util/random.ts";
 
@@ -658,42 +652,8 @@ interface CallContext {
   subject: string;
 }
 
-function structured(response: ChatResponse): unknown {
-  return response.parsed ?? extractFirstJsonObject(response.text);
-}
-
-/**
- * Calls the model until `accept` returns a value, at most `maxAttempts` times. A provider
- * error (already retried by the wrapper) ends the attempts; budget and abort errors
- * propagate.
- */
-async function callStructured<T>(
-  ctx: CallContext,
-  name: string,
-  schema: z.ZodType,
-  messages: ChatMessage[],
-  accept: (value: unknown) => { ok: true; value: T } | { ok: false; error: string },
-): Promise<{ value?: T; attempts: number; error?: string }> {
-  let lastError = "";
-  for (let attempt = 1; attempt <= ctx.maxAttempts; attempt++) {
-    let response: ChatResponse;
-    try {
-      response = await ctx.model.chat({
-        messages,
-        outputSchema: { name, schema: toJsonSchema(schema) },
-        temperature: ctx.temperature,
-        // A retry is a new sample, so that a response cache does not return the same output.
-        ...(attempt > 1 ? { sampleIndex: attempt - 1 } : {}),
-      }, { signal: ctx.signal });
-    } catch (error) {
-      if (isFatalCallError(error, ctx.signal)) throw error;
-      return { attempts: attempt, error: error instanceof Error ? error.message : String(error) };
-    }
-    const result = accept(structured(response));
-    if (result.ok) return { value: result.value, attempts: attempt };
-    lastError = `malformed output (attempt ${attempt}): ${result.error}`;
-  }
-  return { attempts: ctx.maxAttempts, error: lastError };
+function callOptions(ctx: CallContext) {
+  return { maxAttempts: ctx.maxAttempts, temperature: ctx.temperature, signal: ctx.signal };
 }
 
 async function extractTopics(
@@ -718,7 +678,11 @@ async function extractTopics(
         `\n\nReturn exactly ${k} topics.`,
     },
   ];
-  const out = await callStructured(ctx, "topic_extraction", TopicExtraction, messages, (v) => {
+  const out = await callStructured(ctx.model, messages, {
+    ...callOptions(ctx),
+    name: "topic_extraction",
+    schema: TopicExtraction,
+  }, (v) => {
     const parsed = TopicExtractionLax.safeParse(v);
     if (!parsed.success) return { ok: false, error: z.prettifyError(parsed.error) };
     if (parsed.data.topics.length === 0) return { ok: false, error: "no topics" };
@@ -751,7 +715,11 @@ async function assignBatch(
         `Assign each of the ${texts.length} records (ids 1-${texts.length}) to one topic.`,
     },
   ];
-  const out = await callStructured(ctx, "topic_assignment", TopicAssignment, messages, (v) => {
+  const out = await callStructured(ctx.model, messages, {
+    ...callOptions(ctx),
+    name: "topic_assignment",
+    schema: TopicAssignment,
+  }, (v) => {
     const parsed = TopicAssignment.safeParse(v);
     return parsed.success
       ? { ok: true, value: parsed.data.assignments }

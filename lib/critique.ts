@@ -12,18 +12,16 @@
  * @module
  */
 import { z } from "zod";
-import { type ChatModel, isFatalCallError } from "./llm/model.ts";
+import type { ChatModel } from "./llm/model.ts";
+import { callStructured } from "./llm/structured.ts";
 import type { Task } from "./tasks/task.ts";
 import {
   type ChatMessage,
-  type ChatResponse,
   Critique,
   type Example,
   type FailureMode,
-  toJsonSchema,
   type TraceItem,
 } from "./types.ts";
-import { extractFirstJsonObject } from "./util/json.ts";
 
 /** `outputSchema.name` of critic requests. */
 export const CRITIQUE_SCHEMA_NAME = "critique";
@@ -236,40 +234,32 @@ export async function critiqueFailure(
   const messages = critiqueMessages(input);
   const entities = entityWordsOf(input.example, input.trace);
   const exampleId = input.example.id;
-  let error = "";
+  // The modes of the last well-formed answer whose labels were not all generic.
   let lastModes: FailureMode[] | undefined;
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    let response: ChatResponse;
-    try {
-      response = await critic.chat({
-        messages,
-        outputSchema: { name: CRITIQUE_SCHEMA_NAME, schema: toJsonSchema(Critique) },
-        temperature: opts.temperature ?? 0,
-        ...(attempt > 1 ? { sampleIndex: attempt - 1 } : {}),
-      }, { signal: opts.signal });
-    } catch (e) {
-      if (isFatalCallError(e, opts.signal)) throw e;
-      return {
-        exampleId,
-        modes: [],
-        error: e instanceof Error ? e.message : String(e),
-        attempts: attempt,
-      };
-    }
-    const parsed = LaxCritique.safeParse(response.parsed ?? extractFirstJsonObject(response.text));
+  const out = await callStructured(critic, messages, {
+    name: CRITIQUE_SCHEMA_NAME,
+    schema: Critique,
+    maxAttempts,
+    temperature: opts.temperature,
+    what: "critique",
+    signal: opts.signal,
+  }, (value) => {
+    const parsed = LaxCritique.safeParse(value);
     if (!parsed.success) {
-      error = `malformed critique (attempt ${attempt}): ${z.prettifyError(parsed.error)}`;
       lastModes = undefined;
-      continue;
+      return { ok: false, error: z.prettifyError(parsed.error) };
     }
     const modes = parsed.data.failure_modes.slice(0, MAX_FAILURE_MODES).map(trimMode);
     if (modes.every((m) => labelProblems(m.label, entities).length === 0)) {
-      return { exampleId, modes, attempts: attempt };
+      return { ok: true, value: modes };
     }
     lastModes = modes;
-    error = "";
+    return { ok: false, error: "labels not generic" };
+  });
+  if (out.value !== undefined) return { exampleId, modes: out.value, attempts: out.attempts };
+  if (out.providerFailed || lastModes === undefined) {
+    return { exampleId, modes: [], error: out.error, attempts: out.attempts };
   }
-  if (lastModes === undefined) return { exampleId, modes: [], error, attempts: maxAttempts };
   const labelFixes: string[] = [];
   const modes = lastModes.flatMap((m) => {
     if (labelProblems(m.label, entities).length === 0) return [m];

@@ -9,7 +9,7 @@
  */
 import { Decision, type Metrics, type PromptProgram } from "./types.ts";
 import { applyPatch, promptChars } from "./prompt.ts";
-import { extractFirstJsonObject } from "./util/json.ts";
+import { structuredValue } from "./llm/structured.ts";
 import { percent } from "./util/format.ts";
 
 /** What the guards need to know besides the decision. */
@@ -145,7 +145,7 @@ function zodReason(error: { issues: { path: PropertyKey[]; message: string }[] }
  * else the first JSON object in the text.
  */
 export function readDecision(parsed: unknown, text: string): unknown {
-  return parsed !== undefined ? parsed : extractFirstJsonObject(text);
+  return structuredValue({ parsed, text });
 }
 
 /**

@@ -34,9 +34,9 @@ import {
   type Optimizer,
   type OptimizerContext,
   type OptimizerResult,
-  structuredOf,
   untilBudget,
 } from "./optimizer.ts";
+import { structuredValue } from "../llm/structured.ts";
 
 /** `outputSchema.name` of a reflector request. */
 export const ACE_REFLECTION_SCHEMA = "ace_reflection";
@@ -414,7 +414,11 @@ async function runAce(ctx: OptimizerContext, options: AceOptions): Promise<Optim
             temperature: 0,
             seed: ctx.seed,
           }, { signal: ctx.signal });
-          return { ex, trace, value: structuredOf(response) as Record<string, unknown> | null };
+          return {
+            ex,
+            trace,
+            value: structuredValue(response) as Record<string, unknown> | undefined,
+          };
         });
         const forCurator: Reflection[] = [];
         for (const { ex, trace, value } of reflections) {
@@ -438,7 +442,7 @@ async function runAce(ctx: OptimizerContext, options: AceOptions): Promise<Optim
           temperature: 0,
           seed: ctx.seed,
         }, { signal: ctx.signal });
-        const ops = readOps(structuredOf(response));
+        const ops = readOps(structuredValue(response));
         const before = JSON.stringify(playbook.bullets.map((b) => [b.id, b.content]));
         const { applied, skipped } = playbook.apply(ops);
         stats.added += ops.filter((o) => o.type === "ADD").length -

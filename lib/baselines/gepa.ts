@@ -34,9 +34,9 @@ import {
   type Optimizer,
   type OptimizerContext,
   type OptimizerResult,
-  structuredOf,
   untilBudget,
 } from "./optimizer.ts";
+import { structuredValue } from "../llm/structured.ts";
 
 /** `outputSchema.name` of the reflection request. */
 export const GEPA_REFLECTION_SCHEMA = "gepa_reflection";
@@ -487,7 +487,7 @@ async function runGepa(ctx: OptimizerContext, options: GepaOptions): Promise<Opt
         seed: ctx.seed,
         sampleIndex: stats.iterations,
       }, { signal: ctx.signal });
-      const value = structuredOf(response) as { new_text?: unknown } | null;
+      const value = structuredValue(response) as { new_text?: unknown } | undefined;
       const text = typeof value?.new_text === "string" ? value.new_text.trim() : "";
       if (text === "" || text === current.trim()) {
         stats.unchanged++;

@@ -27,9 +27,9 @@ import {
   type Optimizer,
   type OptimizerContext,
   type OptimizerResult,
-  structuredOf,
   untilBudget,
 } from "./optimizer.ts";
+import { structuredValue } from "../llm/structured.ts";
 
 /** `outputSchema.name` of the dataset-summary request (`{summary}`). */
 export const MIPRO_SUMMARY_SCHEMA = "mipro_dataset_summary";
@@ -325,7 +325,7 @@ export async function proposeInstructions(
     temperature: 0,
     seed: ctx.seed,
   }, { signal: ctx.signal });
-  const s = structuredOf(summaryResponse) as { summary?: unknown } | null;
+  const s = structuredValue(summaryResponse) as { summary?: unknown } | undefined;
   const summary = typeof s?.summary === "string" ? s.summary : "";
   const instructions = [ctx.task.seedPrompt.instruction];
   for (let i = 1; i < opts.n; i++) {
@@ -344,7 +344,7 @@ export async function proposeInstructions(
       seed: ctx.seed,
       sampleIndex: i,
     }, { signal: ctx.signal });
-    const v = structuredOf(response) as { instruction?: unknown } | null;
+    const v = structuredValue(response) as { instruction?: unknown } | undefined;
     const text = typeof v?.instruction === "string" ? v.instruction.trim() : "";
     if (text !== "" && !instructions.includes(text)) instructions.push(text);
   }

@@ -15,7 +15,6 @@ import { promptChars } from "../prompt.ts";
 import type { Task } from "../tasks/task.ts";
 import type { Example, Metrics, PromptProgram, TraceItem } from "../types.ts";
 import { ConfigError } from "../util/errors.ts";
-import { extractFirstJsonObject } from "../util/json.ts";
 
 /** The splits an optimizer may use: test is held out by the harness. */
 export interface OptimizerData {
@@ -289,15 +288,5 @@ export async function untilBudget(body: () => Promise<string>): Promise<string> 
   } catch (error) {
     if (error instanceof BudgetExceededError) return `budget: ${error.message}`;
     throw error;
-  }
-}
-
-/** The text of a JSON-schema'd structured response, parsed (or from the text), or null. */
-export function structuredOf(response: { parsed?: unknown; text: string }): unknown {
-  if (response.parsed !== undefined) return response.parsed;
-  try {
-    return JSON.parse(response.text);
-  } catch {
-    return extractFirstJsonObject(response.text) ?? null;
   }
 }

@@ -24,7 +24,8 @@ import {
   isRetryableStatus,
   retryAfterMs,
 } from "./provider_errors.ts";
-import { embedInBatches, parseStructuredText } from "./provider_reply.ts";
+import { embedInBatches } from "./provider_reply.ts";
+import { parseStructuredText } from "./structured.ts";
 import { redactSecrets } from "../util/redact.ts";
 
 type CreateParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;

@@ -1,33 +1,12 @@
 /**
- * Shared pieces of reading a provider's reply: the structured answer in a chat text, and
- * embeddings gathered over batches of at most the provider's request size.
+ * Shared pieces of reading a provider's reply: embeddings gathered over batches of at most
+ * the provider's request size. (The structured answer in a chat text is read by
+ * `structured.ts`.)
  *
  * @module
  */
 import type { EmbedResponse } from "../types.ts";
-import { extractFirstJsonObject } from "../util/json.ts";
 import { ProviderError } from "./model.ts";
-
-/**
- * The JSON value of a structured-output reply: the whole text when it parses, else the
- * first JSON object in it (compatible servers without schema support may wrap the JSON in
- * prose or fences). Undefined for blank text or when nothing parses.
- *
- * @example
- * ```ts
- * import { parseStructuredText } from "./provider_reply.ts";
- * const v = parseStructuredText('Here: {"ok": true}') as { ok: boolean };
- * if (v.ok !== true || parseStructuredText("  ") !== undefined) throw new Error("unexpected");
- * ```
- */
-export function parseStructuredText(text: string): unknown {
-  if (text.trim() === "") return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return extractFirstJsonObject(text);
-  }
-}
 
 /** What one embedding request returned: its vectors in input order and billed tokens. */
 export interface EmbedBatchResult {

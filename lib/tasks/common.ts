@@ -18,7 +18,7 @@ import type {
   TargetOutput,
 } from "../types.ts";
 import { ConfigError, describeSchemaIssue } from "../util/errors.ts";
-import { extractFirstJsonObject } from "../util/json.ts";
+import { parseStructuredText } from "../llm/structured.ts";
 import type { LoadOptions, SelectionInput, Task } from "./task.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -108,12 +108,7 @@ export function parseTargetOutput(rawText: string, reasoningField: string): Pars
 }
 
 function parseJsonObject(rawText: string): Record<string, unknown> | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(rawText.trim());
-  } catch {
-    value = extractFirstJsonObject(rawText);
-  }
+  const value = parseStructuredText(rawText);
   if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
   return value as Record<string, unknown>;
 }
