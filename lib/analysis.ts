@@ -40,6 +40,7 @@ import { clusterFusion, type ClusterRecord } from "./cluster.ts";
 import type { ChatModel, Embedder } from "./llm/model.ts";
 import { specsAreSimulated } from "./llm/spec.ts";
 import { callStructured } from "./llm/structured.ts";
+import { PATCH_EDITS_SCHEMA_NAME } from "./protocol_names.ts";
 import { promptFields, promptText, promptTokens, unifiedDiff } from "./prompt.ts";
 import { loadRun, type RunRecord } from "./run.ts";
 import {
@@ -301,7 +302,7 @@ async function editsForTransition(
   });
   let last: TransitionEdits = { ...base, promptChanged: true };
   const out = await callStructured(model, messages, {
-    name: "patch_edits",
+    name: PATCH_EDITS_SCHEMA_NAME,
     schema: PatchEdits,
     maxAttempts: opts.maxAttempts,
     what: "patch_edits output",

@@ -22,6 +22,7 @@ import { kmeans } from "ml-kmeans";
 import { z } from "zod";
 import type { ChatModel, Embedder } from "./llm/model.ts";
 import { callStructured } from "./llm/structured.ts";
+import { TOPIC_ASSIGNMENT_SCHEMA_NAME, TOPIC_EXTRACTION_SCHEMA_NAME } from "./protocol_names.ts";
 import type { ChatMessage, ClusterResult, ClusterTopic } from "./types.ts";
 import { mapConcurrent } from "./util/limit.ts";
 import { seededRandom, shuffled } from "./util/random.ts";
@@ -680,7 +681,7 @@ async function extractTopics(
   ];
   const out = await callStructured(ctx.model, messages, {
     ...callOptions(ctx),
-    name: "topic_extraction",
+    name: TOPIC_EXTRACTION_SCHEMA_NAME,
     schema: TopicExtraction,
   }, (v) => {
     const parsed = TopicExtractionLax.safeParse(v);
@@ -717,7 +718,7 @@ async function assignBatch(
   ];
   const out = await callStructured(ctx.model, messages, {
     ...callOptions(ctx),
-    name: "topic_assignment",
+    name: TOPIC_ASSIGNMENT_SCHEMA_NAME,
     schema: TopicAssignment,
   }, (v) => {
     const parsed = TopicAssignment.safeParse(v);

@@ -1,10 +1,18 @@
 /**
  * The optimizer's system instructions (the "controller", DESIGN section 1, "Revision
- * loop") and the fixed user messages of the loop protocol (CONTRACTS). The wording of the
- * protocol messages' beginnings is part of the contract: the simulator recognises them.
+ * loop") and the fixed user messages of the loop protocol (CONTRACTS). The messages'
+ * beginnings, the tool name and the prompt block come from `protocol_names.ts`, which the
+ * simulator reads too.
  *
  * @module
  */
+import {
+  DIAGNOSE_TOOL,
+  ITERATION_PREFIX,
+  MISSING_TOOL_PREFIX,
+  PATCH_REJECTED_PREFIX,
+  promptBlock,
+} from "./protocol_names.ts";
 import type { PromptProgram, Protocol } from "./types.ts";
 
 /** What the controller instructions depend on. */
@@ -39,12 +47,12 @@ export function controllerInstructions(o: ControllerOptions): string {
       "are right)."
     : "Goal: raise the task metric on the optimization set.";
   const tool = o.protocol === "explore"
-    ? `Call the \`diagnose\` tool first with empty arguments: it diagnoses the current prompt. ` +
+    ? `Call the \`${DIAGNOSE_TOOL}\` tool first with empty arguments: it diagnoses the current prompt. ` +
       `Before deciding you may call it again with a candidate \`system\` and/or \`instruction\` ` +
       `to diagnose that candidate instead (at most ${o.exploreCalls} diagnose calls in an ` +
       `iteration, the first included); each call costs a full run of the target model.`
-    : "Call the `diagnose` tool once with empty arguments: it runs the target model on the " +
-      "optimization set with the current prompt and returns a diagnostic report.";
+    : `Call the \`${DIAGNOSE_TOOL}\` tool once with empty arguments: it runs the target model ` +
+      "on the optimization set with the current prompt and returns a diagnostic report.";
   return [
     `You are the optimizer of Reflective Prompt Tuning. You revise the prompt program ` +
     `(fields \`system\` and \`instruction\`) that a target model uses on the task ` +
@@ -82,14 +90,14 @@ export function controllerInstructions(o: ControllerOptions): string {
  * program as a JSON code block.
  */
 export function iterationMessage(t: number, total: number, prompt: PromptProgram): string {
-  return `Iteration ${t} of ${total}\n\nThe current prompt program:\n\n\`\`\`json\n${
-    JSON.stringify({ system: prompt.system, instruction: prompt.instruction }, null, 2)
-  }\n\`\`\`\n\nCall the diagnose tool to diagnose it.`;
+  return `${ITERATION_PREFIX} ${t} of ${total}\n\nThe current prompt program:\n\n${
+    promptBlock(prompt)
+  }\n\nCall the ${DIAGNOSE_TOOL} tool to diagnose it.`;
 }
 
 /** The re-ask when the optimizer answered without calling the tool. */
 export function missingToolMessage(detail?: string): string {
-  return `You must call the diagnose tool before deciding${detail ? ` (${detail})` : ""}. ` +
+  return `${MISSING_TOOL_PREFIX} before deciding${detail ? ` (${detail})` : ""}. ` +
     `Call it now with empty arguments to diagnose the current prompt.`;
 }
 
@@ -98,6 +106,6 @@ export const DECISION_REQUEST = "Now return your decision as JSON matching the d
 
 /** The re-ask after a rejected patch. */
 export function patchRejectedMessage(reason: string): string {
-  return `Patch rejected: ${reason}. Return a corrected decision as JSON matching the ` +
+  return `${PATCH_REJECTED_PREFIX} ${reason}. Return a corrected decision as JSON matching the ` +
     `decision schema (or stop).`;
 }

@@ -14,6 +14,7 @@
 import { z } from "zod";
 import type { ChatModel } from "./llm/model.ts";
 import { callStructured } from "./llm/structured.ts";
+import { CRITIQUE_SCHEMA_NAME } from "./protocol_names.ts";
 import type { Task } from "./tasks/task.ts";
 import {
   type ChatMessage,
@@ -23,8 +24,8 @@ import {
   type TraceItem,
 } from "./types.ts";
 
-/** `outputSchema.name` of critic requests. */
-export const CRITIQUE_SCHEMA_NAME = "critique";
+/** `outputSchema.name` of critic requests (defined in `protocol_names.ts`, which the simulator reads). */
+export { CRITIQUE_SCHEMA_NAME };
 /** Most failure modes kept per failure. */
 export const MAX_FAILURE_MODES = 3;
 const MAX_LABEL_WORDS = 6;

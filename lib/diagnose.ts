@@ -22,11 +22,12 @@ import type {
   Split,
   TraceItem,
 } from "./types.ts";
+import { TARGET_SCHEMA_NAME } from "./protocol_names.ts";
 import { ConfigError } from "./util/errors.ts";
 import { mapConcurrent } from "./util/limit.ts";
 
-/** `outputSchema.name` of target requests (the schema itself is the task's). */
-export const TARGET_SCHEMA_NAME = "answer";
+/** `outputSchema.name` of target requests (defined in `protocol_names.ts`). */
+export { TARGET_SCHEMA_NAME };
 
 /** Progress of one phase of {@linkcode diagnose}. */
 export interface DiagnoseProgress {

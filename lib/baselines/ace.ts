@@ -37,11 +37,7 @@ import {
   untilBudget,
 } from "./optimizer.ts";
 import { structuredValue } from "../llm/structured.ts";
-
-/** `outputSchema.name` of a reflector request. */
-export const ACE_REFLECTION_SCHEMA = "ace_reflection";
-/** `outputSchema.name` of a curator request. */
-export const ACE_CURATION_SCHEMA = "ace_curation";
+import { ACE_CURATION_SCHEMA, ACE_REFLECTION_SCHEMA } from "../protocol_names.ts";
 
 /** Playbook sections and their id prefixes. */
 export const ACE_SECTIONS: Readonly<Record<string, string>> = {

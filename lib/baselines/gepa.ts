@@ -37,9 +37,7 @@ import {
   untilBudget,
 } from "./optimizer.ts";
 import { structuredValue } from "../llm/structured.ts";
-
-/** `outputSchema.name` of the reflection request. */
-export const GEPA_REFLECTION_SCHEMA = "gepa_reflection";
+import { GEPA_REFLECTION_SCHEMA } from "../protocol_names.ts";
 
 /** JSON Schema of the reflection answer `{new_text}`. */
 export const GEPA_REFLECTION_JSON_SCHEMA = {

@@ -30,11 +30,7 @@ import {
   untilBudget,
 } from "./optimizer.ts";
 import { structuredValue } from "../llm/structured.ts";
-
-/** `outputSchema.name` of the dataset-summary request (`{summary}`). */
-export const MIPRO_SUMMARY_SCHEMA = "mipro_dataset_summary";
-/** `outputSchema.name` of an instruction proposal (`{instruction}`). */
-export const MIPRO_INSTRUCTION_SCHEMA = "mipro_instructions";
+import { MIPRO_INSTRUCTION_SCHEMA, MIPRO_SUMMARY_SCHEMA } from "../protocol_names.ts";
 
 const SUMMARY_JSON_SCHEMA = {
   type: "object",

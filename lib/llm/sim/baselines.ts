@@ -22,6 +22,13 @@
  * @module
  */
 import type { ChatRequest, ChatResponse } from "../../types.ts";
+import {
+  ACE_CURATION_SCHEMA,
+  ACE_REFLECTION_SCHEMA,
+  GEPA_REFLECTION_SCHEMA,
+  MIPRO_INSTRUCTION_SCHEMA,
+  MIPRO_SUMMARY_SCHEMA,
+} from "../../protocol_names.ts";
 import { hashString, hashUnit } from "../../util/random.ts";
 import { insertRule, WEAK_EDIT_RATE } from "./optimizer.ts";
 import { simResponse } from "./respond.ts";
@@ -329,15 +336,15 @@ export function answerBaselineRequest(
   const seed = opts.seed ?? 0;
   const model = opts.model ?? "sim-optimizer";
   switch (request.outputSchema?.name) {
-    case "gepa_reflection":
+    case GEPA_REFLECTION_SCHEMA:
       return respond(request, model, gepaReflection(request, seed));
-    case "mipro_dataset_summary":
+    case MIPRO_SUMMARY_SCHEMA:
       return respond(request, model, datasetSummary(request));
-    case "mipro_instructions":
+    case MIPRO_INSTRUCTION_SCHEMA:
       return respond(request, model, miproInstruction(request, seed));
-    case "ace_reflection":
+    case ACE_REFLECTION_SCHEMA:
       return respond(request, model, aceReflection(request, seed));
-    case "ace_curation":
+    case ACE_CURATION_SCHEMA:
       return respond(request, model, aceCuration(request, seed));
     default:
       return undefined;

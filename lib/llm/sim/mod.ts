@@ -26,6 +26,16 @@
  * @module
  */
 import type { ChatMessage, ChatRequest, ChatResponse, JsonSchema } from "../../types.ts";
+import {
+  CRITIQUE_SCHEMA_NAME,
+  DECISION_SCHEMA_NAME,
+  DIAGNOSE_TOOL,
+  MISSING_TOOL_PREFIX,
+  PATCH_EDITS_SCHEMA_NAME,
+  PATCH_REJECTED_PREFIX,
+  TOPIC_ASSIGNMENT_SCHEMA_NAME,
+  TOPIC_EXTRACTION_SCHEMA_NAME,
+} from "../../protocol_names.ts";
 import { hashString } from "../../util/random.ts";
 import type { CallOptions, ChatModel, Embedder } from "../model.ts";
 import { assignTopics, critique, extractTopics } from "./critic.ts";
@@ -77,8 +87,6 @@ function simIdentity(seed: number, dataDir?: string): string {
   const base = `sim://local/v${SIM_VERSION}/seed-${seed}`;
   return dataDir === undefined ? base : `${base}/data-${hashString(dataDir).toString(16)}`;
 }
-
-const DIAGNOSE_TOOL = "diagnose";
 
 function lastUserText(messages: ChatMessage[]): string {
   for (let i = messages.length - 1; i >= 0; i--) {
@@ -133,7 +141,7 @@ function optimizerTurn(
     request.toolChoice !== "none";
   const lastUser = lastUserText(request.messages);
   const hasResult = lastToolResult(request.messages) !== undefined;
-  const wantsDecision = request.outputSchema?.name === "decision";
+  const wantsDecision = request.outputSchema?.name === DECISION_SCHEMA_NAME;
   const toolCall = (): ChatResponse =>
     simResponse(model, request, {
       toolCalls: [{
@@ -142,7 +150,7 @@ function optimizerTurn(
         arguments: "{}",
       }],
     });
-  if (offersTool && (lastUser.startsWith("You must call the diagnose tool") || !hasResult)) {
+  if (offersTool && (lastUser.startsWith(MISSING_TOOL_PREFIX) || !hasResult)) {
     return toolCall();
   }
   if (!hasResult && !wantsDecision) return undefined;
@@ -151,7 +159,7 @@ function optimizerTurn(
       action: "stop" as const,
       stop_reason: "[simulated] No diagnostic report was available to act on.",
     }
-    : lastUser.startsWith("Patch rejected:")
+    : lastUser.startsWith(PATCH_REJECTED_PREFIX)
     ? decideAfterRejection(request.messages, seed)
     : decide(request.messages, { seed });
   return wantsDecision
@@ -175,19 +183,23 @@ export function createSimChatModel(role: SimRole, opts: SimOptions = {}): SimCha
       options?.signal?.throwIfAborted();
       const kind = request.outputSchema?.name;
       const userText = lastUserText(request.messages);
-      if (kind === "critique") {
+      if (kind === CRITIQUE_SCHEMA_NAME) {
         return structured(
           model,
           request,
           critique(userText, await loadExampleIndex(dataDir), seed),
         );
       }
-      if (kind === "topic_extraction") return structured(model, request, extractTopics(userText));
-      if (kind === "topic_assignment") return structured(model, request, assignTopics(userText));
-      if (kind === "patch_edits") return answerPatchEdits(request, model);
+      if (kind === TOPIC_EXTRACTION_SCHEMA_NAME) {
+        return structured(model, request, extractTopics(userText));
+      }
+      if (kind === TOPIC_ASSIGNMENT_SCHEMA_NAME) {
+        return structured(model, request, assignTopics(userText));
+      }
+      if (kind === PATCH_EDITS_SCHEMA_NAME) return answerPatchEdits(request, model);
       const baseline = answerBaselineRequest(request, { seed, model });
       if (baseline !== undefined) return baseline;
-      if (role !== "target" || kind === "decision") {
+      if (role !== "target" || kind === DECISION_SCHEMA_NAME) {
         const turn = optimizerTurn(model, request, seed);
         if (turn !== undefined) return turn;
         if (request.outputSchema !== undefined) {

@@ -23,6 +23,7 @@
  * @module
  */
 import type { ChatMessage, Decision, PromptProgram } from "../../types.ts";
+import { PATCH_REJECTED_PREFIX, readPromptBlock } from "../../protocol_names.ts";
 import { hashUnit } from "../../util/random.ts";
 import {
   addresses,
@@ -135,21 +136,12 @@ export function pastAttempts(memory: unknown): Map<string, number> {
 export function currentPrompt(messages: ChatMessage[], report: unknown): PromptProgram {
   for (const m of messages) {
     if (m.role !== "user") continue;
-    const block = /```json\s*([\s\S]*?)```/.exec(m.content)?.[1];
-    if (block === undefined) continue;
-    try {
-      const v = JSON.parse(block);
-      if (isRecord(v) && typeof v.instruction === "string") {
-        return {
-          ...v,
-          system: String(v.system ?? ""),
-          instruction: v.instruction,
-        } as PromptProgram;
-      }
-    } catch {
-      // Fall through to the report's copy.
+    const v = readPromptBlock(m.content);
+    if (isRecord(v) && typeof v.instruction === "string") {
+      return { ...v, system: String(v.system ?? ""), instruction: v.instruction } as PromptProgram;
     }
   }
+  // No block in the conversation: the report's copy.
   const p = findKey(report, /^prompt$/);
   if (isRecord(p) && typeof p.instruction === "string") {
     return { system: String(p.system ?? ""), instruction: p.instruction };
@@ -326,7 +318,7 @@ export function decide(messages: ChatMessage[], opts: DecideOptions): Decision {
 /** How to react to the conversation's rejections: how many, and what they ask for. */
 export function rejections(messages: ChatMessage[]): { count: number; last?: string } {
   const rejected = messages.filter((m) =>
-    m.role === "user" && m.content.startsWith("Patch rejected:")
+    m.role === "user" && m.content.startsWith(PATCH_REJECTED_PREFIX)
   );
   return { count: rejected.length, last: rejected.at(-1)?.content };
 }

@@ -1,0 +1,78 @@
+/**
+ * The names the product and the models it talks to share: the tool the optimizer calls,
+ * the `outputSchema.name` of every structured request, the beginnings of the loop's fixed
+ * messages and the prompt block of the iteration message. The loop, the diagnostic
+ * steps, the analyses and the baselines write them from here, and the offline simulator
+ * (`lib/llm/sim/`) recognises requests by them, so rewording a message cannot silently
+ * break the simulator. This module imports nothing, so the simulator can use it without
+ * importing the loop.
+ *
+ * @module
+ */
+
+/** The tool the optimizer calls to diagnose a prompt (the paper's `evaluate_prompt`). */
+export const DIAGNOSE_TOOL = "diagnose";
+
+/** `outputSchema.name` of target requests (the schema itself is the task's). */
+export const TARGET_SCHEMA_NAME = "answer";
+/** `outputSchema.name` of the optimizer's decision request. */
+export const DECISION_SCHEMA_NAME = "decision";
+/** `outputSchema.name` of critic requests. */
+export const CRITIQUE_SCHEMA_NAME = "critique";
+/** `outputSchema.name` of ClusterFusion's topic-extraction call. */
+export const TOPIC_EXTRACTION_SCHEMA_NAME = "topic_extraction";
+/** `outputSchema.name` of ClusterFusion's topic-assignment calls. */
+export const TOPIC_ASSIGNMENT_SCHEMA_NAME = "topic_assignment";
+/** `outputSchema.name` of the trace analyses' patch-edit calls. */
+export const PATCH_EDITS_SCHEMA_NAME = "patch_edits";
+/** `outputSchema.name` of GEPA's reflection request (`{new_text}`). */
+export const GEPA_REFLECTION_SCHEMA = "gepa_reflection";
+/** `outputSchema.name` of MIPRO's dataset-summary request (`{summary}`). */
+export const MIPRO_SUMMARY_SCHEMA = "mipro_dataset_summary";
+/** `outputSchema.name` of a MIPRO instruction proposal (`{instruction}`). */
+export const MIPRO_INSTRUCTION_SCHEMA = "mipro_instructions";
+/** `outputSchema.name` of an ACE reflector request. */
+export const ACE_REFLECTION_SCHEMA = "ace_reflection";
+/** `outputSchema.name` of an ACE curator request. */
+export const ACE_CURATION_SCHEMA = "ace_curation";
+
+/** How the re-ask after a rejected patch begins. */
+export const PATCH_REJECTED_PREFIX = "Patch rejected:";
+/** How the re-ask begins when the optimizer answered without calling the tool. */
+export const MISSING_TOOL_PREFIX = `You must call the ${DIAGNOSE_TOOL} tool`;
+/** How the first user message of an iteration begins (`Iteration t of T`). */
+export const ITERATION_PREFIX = "Iteration";
+
+const PROMPT_BLOCK = /```json\s*([\s\S]*?)```/;
+
+/**
+ * The prompt program as the iteration message shows it: a fenced JSON block of `system`
+ * and `instruction`. {@linkcode readPromptBlock} reads it back.
+ *
+ * @example
+ * ```ts
+ * import { promptBlock, readPromptBlock } from "./protocol_names.ts";
+ * const p = { system: "S", instruction: "Answer.\nBe brief." };
+ * const block = promptBlock(p);
+ * if (!block.startsWith("```json\n{")) throw new Error(block);
+ * if (JSON.stringify(readPromptBlock(`Here:\n\n${block}\n\nGo.`)) !== JSON.stringify(p)) {
+ *   throw new Error("round trip");
+ * }
+ * ```
+ */
+export function promptBlock(prompt: { system: string; instruction: string }): string {
+  return `\`\`\`json\n${
+    JSON.stringify({ system: prompt.system, instruction: prompt.instruction }, null, 2)
+  }\n\`\`\``;
+}
+
+/** The JSON value of the first prompt block in `text`; undefined when there is none or it is not JSON. */
+export function readPromptBlock(text: string): unknown {
+  const block = PROMPT_BLOCK.exec(text)?.[1];
+  if (block === undefined) return undefined;
+  try {
+    return JSON.parse(block);
+  } catch {
+    return undefined;
+  }
+}
