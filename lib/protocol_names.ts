@@ -3,7 +3,7 @@
  * the `outputSchema.name` of every structured request, the beginnings of the loop's fixed
  * messages and the prompt block of the iteration message. The loop, the diagnostic
  * steps, the analyses and the baselines write them from here, and the offline simulator
- * (`lib/llm/sim/`) recognises requests by them, so rewording a message cannot silently
+ * (`lib/sim/`) recognises requests by them, so rewording a message cannot silently
  * break the simulator. This module imports nothing, so the simulator can use it without
  * importing the loop.
  *

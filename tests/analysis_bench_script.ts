@@ -11,8 +11,8 @@
  * @module
  */
 import { analyzeTraces, type RunTrace } from "../lib/analysis.ts";
-import { createSimChatModel, createSimEmbedder } from "../lib/llm/sim/mod.ts";
-import { BEHAVIOURS } from "../lib/llm/sim/traps.ts";
+import { createSimChatModel, createSimEmbedder } from "../lib/sim/mod.ts";
+import { BEHAVIOURS } from "../lib/sim/traps.ts";
 import type { ClusterResult, Metrics } from "../lib/types.ts";
 import { clusterResultFixture, metricsFixture } from "./helpers.ts";
 

@@ -11,7 +11,7 @@ import {
 } from "../lib/analysis.ts";
 import { run as runAnalyzeCli } from "../lib/cli/analyze.ts";
 import { ScriptedChatModel } from "../lib/llm/scripted.ts";
-import { answerPatchEdits, patchEditsFor } from "../lib/llm/sim/patch_edits.ts";
+import { answerPatchEdits, patchEditsFor } from "../lib/sim/patch_edits.ts";
 import { TfidfEmbedder } from "../lib/llm/tfidf.ts";
 import {
   AnalysisResult,

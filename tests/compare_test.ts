@@ -3,10 +3,10 @@ import { compare, compareTable, meterChatModel, type RawModels } from "../lib/ba
 import { UsageLedger } from "../lib/llm/accounting.ts";
 import type { ChatModel } from "../lib/llm/model.ts";
 import { ScriptedChatModel } from "../lib/llm/scripted.ts";
-import { createSimChatModel } from "../lib/llm/sim/mod.ts";
+import { createSimChatModel } from "../lib/sim/mod.ts";
 import { parseCompareArgs } from "../lib/cli/compare.ts";
-import { answerBaselineRequest } from "../lib/llm/sim/baselines.ts";
-import { addresses, TRAPS } from "../lib/llm/sim/traps.ts";
+import { answerBaselineRequest } from "../lib/sim/baselines.ts";
+import { addresses, TRAPS } from "../lib/sim/traps.ts";
 
 /** A provider stand-in that counts the requests it really receives. */
 function counting(model: ChatModel, count: { n: number }): ChatModel {

@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { iterationMessage, missingToolMessage, patchRejectedMessage } from "../lib/controller.ts";
 import type { ChatModel } from "../lib/llm/model.ts";
-import { createSimChatModel } from "../lib/llm/sim/mod.ts";
-import { currentPrompt, rejections } from "../lib/llm/sim/optimizer.ts";
+import { createSimChatModel } from "../lib/sim/mod.ts";
+import { currentPrompt, rejections } from "../lib/sim/optimizer.ts";
 import {
   DECISION_SCHEMA_NAME,
   DIAGNOSE_TOOL,

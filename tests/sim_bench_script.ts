@@ -9,8 +9,8 @@
  * @module
  */
 import { evaluatePrompt } from "../lib/diagnose.ts";
-import { createSimChatModel } from "../lib/llm/sim/mod.ts";
-import { CALIBRATION, JSON_ONLY, TRAPS } from "../lib/llm/sim/traps.ts";
+import { createSimChatModel } from "../lib/sim/mod.ts";
+import { CALIBRATION, JSON_ONLY, TRAPS } from "../lib/sim/traps.ts";
 import { getTask } from "../lib/tasks/registry.ts";
 import { synthetic } from "../lib/tasks/synthetic.ts";
 import type { Task } from "../lib/tasks/task.ts";

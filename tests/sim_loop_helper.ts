@@ -7,7 +7,7 @@
  * @module
  */
 import { diagnose, evaluatePrompt } from "../lib/diagnose.ts";
-import { createSimChatModel, createSimEmbedder } from "../lib/llm/sim/mod.ts";
+import { createSimChatModel, createSimEmbedder } from "../lib/sim/mod.ts";
 import { checkDecision } from "../lib/guards.ts";
 import { reportForOptimizer } from "../lib/report.ts";
 import type { Task } from "../lib/tasks/task.ts";

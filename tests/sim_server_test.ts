@@ -3,7 +3,7 @@ import { run, startSimServer } from "../lib/cli/sim_server.ts";
 import { GeminiChatModel, GeminiEmbedder } from "../lib/llm/gemini.ts";
 import { ProviderError } from "../lib/llm/model.ts";
 import { OpenAIChatModel, OpenAIEmbedder } from "../lib/llm/openai.ts";
-import { createSimChatModel, createSimEmbedder } from "../lib/llm/sim/mod.ts";
+import { createSimChatModel, createSimEmbedder } from "../lib/sim/mod.ts";
 import { synthetic } from "../lib/tasks/synthetic.ts";
 import { type ChatRequest, Decision, DiagnoseArgs, toJsonSchema } from "../lib/types.ts";
 import { ConfigError } from "../lib/util/errors.ts";

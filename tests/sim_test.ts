@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { diagnose } from "../lib/diagnose.ts";
-import { createSimChatModel, createSimEmbedder } from "../lib/llm/sim/mod.ts";
-import type { SimExample } from "../lib/llm/sim/examples.ts";
-import { decideAnswer, promptTextOf } from "../lib/llm/sim/target.ts";
-import { addresses, classifyText, TRAPS, trapsFor } from "../lib/llm/sim/traps.ts";
-import { decide, WEAK_EDIT_RATE } from "../lib/llm/sim/optimizer.ts";
+import { createSimChatModel, createSimEmbedder } from "../lib/sim/mod.ts";
+import type { SimExample } from "../lib/sim/examples.ts";
+import { decideAnswer, promptTextOf } from "../lib/sim/target.ts";
+import { addresses, classifyText, TRAPS, trapsFor } from "../lib/sim/traps.ts";
+import { decide, WEAK_EDIT_RATE } from "../lib/sim/optimizer.ts";
 import { synthetic } from "../lib/tasks/synthetic.ts";
 import { ChatRequest, Decision, DiagnoseArgs, toJsonSchema, ToolSpec } from "../lib/types.ts";
 import type { ChatMessage } from "../lib/types.ts";

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { createSimChatModel, createSimEmbedder } from "../llm/sim/mod.ts";
+import { createSimChatModel, createSimEmbedder } from "../sim/mod.ts";
 import { type FaultPlan, type ModelServer, serveModels } from "../llm/serve.ts";
 import type { ChatModel } from "../llm/model.ts";
 import { ConfigError } from "../util/errors.ts";

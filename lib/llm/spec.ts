@@ -27,7 +27,7 @@ import { ConfigError } from "../util/errors.ts";
 import type { BatchClient } from "./batch/types.ts";
 import type { ChatModel, Embedder } from "./model.ts";
 import type { Script } from "./scripted.ts";
-import type { SimOptions } from "./sim/mod.ts";
+import type { SimOptions } from "../sim/mod.ts";
 
 /** A parsed model spec. */
 export interface ModelSpec {
@@ -269,7 +269,7 @@ export async function createChatModel(
             `sim:optimizer or sim:critic`,
         );
       }
-      const { createSimChatModel } = await import("./sim/mod.ts");
+      const { createSimChatModel } = await import("../sim/mod.ts");
       return createSimChatModel(parsed.model as (typeof SIM_CHAT_ROLES)[number], opts.sim);
     }
     case "scripted": {
@@ -325,7 +325,7 @@ export async function createEmbedder(
       if (parsed.model !== "embed") {
         throw new ConfigError(`"${spec}" is a chat model; the simulated embedder is sim:embed`);
       }
-      const { createSimEmbedder } = await import("./sim/mod.ts");
+      const { createSimEmbedder } = await import("../sim/mod.ts");
       return createSimEmbedder(opts.sim);
     }
     case "scripted": {

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { ChatRequest, ChatResponse, ToolCall } from "../../types.ts";
-import { estimateTokens } from "../../util/tokens.ts";
+import type { ChatRequest, ChatResponse, ToolCall } from "../types.ts";
+import { estimateTokens } from "../util/tokens.ts";
 
 /**
  * A simulated response: `text` defaults to the JSON of `parsed`.

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { Example, Split } from "../../types.ts";
-import { chosenDataDir } from "../../tasks/common.ts";
-import { generateSyntheticSplit } from "../../tasks/synthetic.ts";
+import type { Example, Split } from "../types.ts";
+import { chosenDataDir } from "../tasks/common.ts";
+import { generateSyntheticSplit } from "../tasks/synthetic.ts";
 
 /** A task example together with the task and split it came from. */
 export interface SimExample extends Example {
@@ -53,7 +53,7 @@ function existsSync(path: string): boolean {
 export function simDataDir(explicit?: string): string | undefined {
   const chosen = chosenDataDir(explicit);
   if (chosen !== undefined) return chosen;
-  for (const relative of ["../../../../shared/data", "../../../data"]) {
+  for (const relative of ["../../../shared/data", "../../data"]) {
     const path = decodeURIComponent(new URL(relative, import.meta.url).pathname);
     if (existsSync(path)) return path;
   }
@@ -63,7 +63,7 @@ export function simDataDir(explicit?: string): string | undefined {
 async function loadTaskExamples(task: string, dataDir: string): Promise<SimExample[]> {
   if (!existsSync(`${dataDir}/${task}`)) return [];
   try {
-    const { getTask } = await import("../../tasks/registry.ts");
+    const { getTask } = await import("../tasks/registry.ts");
     const impl = await getTask(task);
     const out: SimExample[] = [];
     for (const split of SPLITS) {

@@ -25,7 +25,7 @@
  *
  * @module
  */
-import type { ChatMessage, ChatRequest, ChatResponse, JsonSchema } from "../../types.ts";
+import type { ChatMessage, ChatRequest, ChatResponse, JsonSchema } from "../types.ts";
 import {
   CRITIQUE_SCHEMA_NAME,
   DECISION_SCHEMA_NAME,
@@ -35,9 +35,9 @@ import {
   PATCH_REJECTED_PREFIX,
   TOPIC_ASSIGNMENT_SCHEMA_NAME,
   TOPIC_EXTRACTION_SCHEMA_NAME,
-} from "../../protocol_names.ts";
-import { hashString } from "../../util/random.ts";
-import type { CallOptions, ChatModel, Embedder } from "../model.ts";
+} from "../protocol_names.ts";
+import { hashString } from "../util/random.ts";
+import type { CallOptions, ChatModel, Embedder } from "../llm/model.ts";
 import { assignTopics, critique, extractTopics } from "./critic.ts";
 import { embedBatch } from "./embed.ts";
 import { loadExampleIndex, simDataDir } from "./examples.ts";

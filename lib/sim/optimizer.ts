@@ -22,9 +22,9 @@
  *
  * @module
  */
-import type { ChatMessage, Decision, PromptProgram } from "../../types.ts";
-import { PATCH_REJECTED_PREFIX, readPromptBlock } from "../../protocol_names.ts";
-import { hashUnit } from "../../util/random.ts";
+import type { ChatMessage, Decision, PromptProgram } from "../types.ts";
+import { PATCH_REJECTED_PREFIX, readPromptBlock } from "../protocol_names.ts";
+import { hashUnit } from "../util/random.ts";
 import {
   addresses,
   BASE_ERROR,

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { EmbedResponse } from "../../types.ts";
-import { estimateTokens } from "../../util/tokens.ts";
-import { hashString } from "../../util/random.ts";
+import type { EmbedResponse } from "../types.ts";
+import { estimateTokens } from "../util/tokens.ts";
+import { hashString } from "../util/random.ts";
 
 /** Vector length of the simulated embedder. */
 export const SIM_EMBED_DIM = 256;

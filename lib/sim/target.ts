@@ -21,8 +21,8 @@
  *
  * @module
  */
-import type { ChatMessage, ChatRequest } from "../../types.ts";
-import { hashString, hashUnit } from "../../util/random.ts";
+import type { ChatMessage, ChatRequest } from "../types.ts";
+import { hashString, hashUnit } from "../util/random.ts";
 import type { SimExample } from "./examples.ts";
 import {
   addresses,

@@ -19,8 +19,8 @@
  *
  * @module
  */
-import type { ChatRequest, ChatResponse } from "../../types.ts";
-import { hashUnit } from "../../util/random.ts";
+import type { ChatRequest, ChatResponse } from "../types.ts";
+import { hashUnit } from "../util/random.ts";
 import { simResponse } from "./respond.ts";
 import { addresses, BASE_ERROR, type Behaviour, BEHAVIOURS, classifyText } from "./traps.ts";
 

@@ -21,15 +21,15 @@
  *
  * @module
  */
-import type { ChatRequest, ChatResponse } from "../../types.ts";
+import type { ChatRequest, ChatResponse } from "../types.ts";
 import {
   ACE_CURATION_SCHEMA,
   ACE_REFLECTION_SCHEMA,
   GEPA_REFLECTION_SCHEMA,
   MIPRO_INSTRUCTION_SCHEMA,
   MIPRO_SUMMARY_SCHEMA,
-} from "../../protocol_names.ts";
-import { hashString, hashUnit } from "../../util/random.ts";
+} from "../protocol_names.ts";
+import { hashString, hashUnit } from "../util/random.ts";
 import { insertRule, WEAK_EDIT_RATE } from "./optimizer.ts";
 import { simResponse } from "./respond.ts";
 import {

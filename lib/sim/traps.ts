@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { hashUnit } from "../../util/random.ts";
+import { hashUnit } from "../util/random.ts";
 import type { SimExample } from "./examples.ts";
 
 /** An instruction-addressable behaviour, with its wording for critic and optimizer. */
