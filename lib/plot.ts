@@ -178,7 +178,7 @@ export class Chart {
 
   /**
    * Writes the chart: `.svg` as SVG, `.html` as a small standalone page. Other extensions
-   * throw a `ConfigError` (PNG export is the job of `rsvg-convert`, see tests/plots_png_script.ts).
+   * throw a `ConfigError` (PNG export is the job of `rsvg-convert`, see scripts/plots_png.ts).
    */
   async save(path: string): Promise<void> {
     const lower = path.toLowerCase();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ace, jaccard, Playbook, playbookPrompt } from "../lib/baselines/ace.ts";
 import { ScriptedChatModel } from "../lib/llm/scripted.ts";
-import { ruleContext, ruleExamples, ruleTarget } from "./baselines_fixture.ts";
+import { ruleContext, ruleExamples, ruleTarget } from "./support/rule_task.ts";
 
 Deno.test("Playbook add, update, remove, tag and render", () => {
   const book = new Playbook();

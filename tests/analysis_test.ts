@@ -22,7 +22,7 @@ import {
   type PromptProgram,
 } from "../lib/types.ts";
 import { estimateTokens } from "../lib/util/tokens.ts";
-import { clusterResultFixture, metricsFixture } from "./helpers.ts";
+import { clusterResultFixture, metricsFixture } from "./support/fixtures.ts";
 
 // ---------------------------------------------------------------------------------------------
 // A hand-made run whose tables are known exactly.

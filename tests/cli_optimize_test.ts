@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { serveModels } from "../lib/llm/serve.ts";
 import { ScriptedChatModel } from "../lib/llm/scripted.ts";
 import { parseOptimizeArgs } from "../lib/cli/optimize.ts";
-import { tempDir, writeToyTask } from "./loop_helpers.ts";
+import { tempDir, writeToyTask } from "./support/toy_loop.ts";
 
 const CLI = new URL("../lib/cli.ts", import.meta.url).pathname;
 

@@ -7,7 +7,7 @@ import {
   ParetoFront,
 } from "../lib/baselines/gepa.ts";
 import { ScriptedChatModel } from "../lib/llm/scripted.ts";
-import { ruleContext, ruleExamples, ruleTarget, ruleTask } from "./baselines_fixture.ts";
+import { ruleContext, ruleExamples, ruleTarget, ruleTask } from "./support/rule_task.ts";
 
 Deno.test("ParetoFront keeps per-example bests and drops dominated candidates", () => {
   const front = new ParetoFront(3);

@@ -34,7 +34,7 @@ import {
   MC_QUESTION,
   MULTIPLE_CHOICE_CASES,
   OLYMPIAD_CASES,
-} from "./livebench_cases.ts";
+} from "./support/livebench_cases.ts";
 import { livebenchMath } from "../lib/tasks/livebench_math.ts";
 import type { Example } from "../lib/types.ts";
 import { paperDataTest } from "./paper_data.ts";
@@ -262,7 +262,7 @@ Deno.test("latex numeric comparison: tolerances, offsets, negation, renaming", (
 // ---------------------------------------------------------------------------------------------
 // Bounded time
 
-const STUCK_WORKER = new URL("./fixtures/livebench_stuck_worker.ts", import.meta.url);
+const STUCK_WORKER = new URL("./support/processes/livebench_stuck_worker.ts", import.meta.url);
 
 Deno.test("latex checker: a stalled comparison times out, scores 0, and the next check runs", async () => {
   const checker = new LatexChecker({ timeoutMs: 200, workerUrl: STUCK_WORKER });

@@ -10,7 +10,7 @@ import type { ChatModel } from "../lib/llm/model.ts";
 import { wrapChatModel } from "../lib/llm/wrap.ts";
 import type { ChatRequest, ChatResponse } from "../lib/types.ts";
 
-const FIXTURE = new URL("./fixtures/cache_process.ts", import.meta.url).pathname;
+const FIXTURE = new URL("./support/processes/cache_process.ts", import.meta.url).pathname;
 
 function response(text: string, extra: Partial<ChatResponse> = {}): ChatResponse {
   return {

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { GeminiChatModel, GeminiEmbedder } from "../lib/llm/gemini.ts";
 import { type ChatRequest, toJsonSchema } from "../lib/types.ts";
-import { ask, startScriptedServer } from "./servers/fake.ts";
-import { failure, transportFailureTests } from "./servers/provider_contract.ts";
+import { ask, startScriptedServer } from "./support/fake_server.ts";
+import { failure, transportFailureTests } from "./support/provider_contract.ts";
 
 const KEY = "AIza-test-SECRET-4242";
 

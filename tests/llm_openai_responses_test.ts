@@ -19,8 +19,8 @@ import {
   toJsonSchema,
 } from "../lib/types.ts";
 import { ConfigError } from "../lib/util/errors.ts";
-import { ask, startScriptedServer } from "./servers/fake.ts";
-import { failure, openAIFailureTests, transportFailureTests } from "./servers/provider_contract.ts";
+import { ask, startScriptedServer } from "./support/fake_server.ts";
+import { failure, openAIFailureTests, transportFailureTests } from "./support/provider_contract.ts";
 
 const KEY = "sk-test-RESPONSES-4242";
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { ProviderError } from "../lib/llm/model.ts";
 import { createChatModel, createEmbedder, parseModelSpec } from "../lib/llm/spec.ts";
 import { ConfigError } from "../lib/util/errors.ts";
-import { ask, startScriptedServer } from "./servers/fake.ts";
+import { ask, startScriptedServer } from "./support/fake_server.ts";
 
 Deno.test("spec: parses every documented form", () => {
   assert.deepEqual(parseModelSpec("openai:gpt-4.1"), { provider: "openai", model: "gpt-4.1" });

@@ -8,7 +8,7 @@ import {
   payloadTokens,
 } from "../lib/memory.ts";
 import type { DiagnosticReport, MemoryEntry, Metrics } from "../lib/types.ts";
-import { metricsFixture } from "./helpers.ts";
+import { metricsFixture } from "./support/fixtures.ts";
 
 function metrics(score: number, brier: number | null = 0.2): Metrics {
   return metricsFixture({ score, fullCredit: score, brier });

@@ -9,7 +9,7 @@ import {
 import { CandidateTracker } from "../lib/baselines/optimizer.ts";
 import { ScriptedChatModel } from "../lib/llm/scripted.ts";
 import { seededRandom } from "../lib/util/random.ts";
-import { ruleContext, ruleExamples, ruleTarget, ruleTask } from "./baselines_fixture.ts";
+import { ruleContext, ruleExamples, ruleTarget, ruleTask } from "./support/rule_task.ts";
 
 function proposer(): ScriptedChatModel {
   const proposals = ["Answer. RULE-B", "Answer. RULE-B", "Answer. RULE-A RULE-B"];

@@ -16,7 +16,7 @@ import {
   type TrajectoryPoint,
 } from "../lib/plot.ts";
 import { ConfigError } from "../lib/util/errors.ts";
-import { exampleCharts } from "./plots_png_script.ts";
+import { exampleCharts } from "../scripts/plots_png.ts";
 
 /** The chart's SVG as a DOM, to count marks. */
 function dom(chart: Chart) {

@@ -18,7 +18,7 @@ import {
 } from "../lib/protocol_names.ts";
 import { optimize } from "../lib/revise.ts";
 import type { ChatMessage, Decision } from "../lib/types.ts";
-import { tempDir } from "./loop_helpers.ts";
+import { tempDir } from "./support/toy_loop.ts";
 
 const PROMPT = { system: "You answer.", instruction: "Answer the question.\nGive JSON." };
 

@@ -10,8 +10,13 @@ import { costPoints, trajectoryPoints } from "../lib/run_charts.ts";
 import type { RunRecord } from "../lib/run.ts";
 import { optimize } from "../lib/revise.ts";
 import { ConfigError } from "../lib/util/errors.ts";
-import { CHROMIUM_MISSING, consoleMessages, findChromium, runChromium } from "./chromium.ts";
-import { metricsFixture } from "./helpers.ts";
+import {
+  CHROMIUM_MISSING,
+  consoleMessages,
+  findChromium,
+  runChromium,
+} from "./support/chromium.ts";
+import { metricsFixture } from "./support/fixtures.ts";
 import { EXTERNAL_TOOL_TAG, SKIP_EXTERNAL_TOOL_TESTS } from "./external_tools.ts";
 
 async function withTemp(fn: (tmp: string) => Promise<void>): Promise<void> {

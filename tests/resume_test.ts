@@ -10,7 +10,7 @@ import type { ChatModel } from "../lib/llm/model.ts";
 import { type ModelServer, serveModels } from "../lib/llm/serve.ts";
 import { optimize } from "../lib/revise.ts";
 import { stableStringify } from "../lib/util/json.ts";
-import { tempDir, toyModels, writeToyTask } from "./loop_helpers.ts";
+import { tempDir, toyModels, writeToyTask } from "./support/toy_loop.ts";
 
 const CLI = new URL("../lib/cli.ts", import.meta.url).pathname;
 

@@ -13,7 +13,7 @@ import {
   type ToyOptimizerOptions,
   TRAPS,
   writeToyTask,
-} from "./loop_helpers.ts";
+} from "./support/toy_loop.ts";
 
 const SIZES = { train: 24, dev: 16, test: 16 };
 

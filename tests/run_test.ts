@@ -14,7 +14,7 @@ import {
 import { RunState } from "../lib/types.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import { writeJsonAtomic } from "../lib/util/fs.ts";
-import { optimizerReply, tempDir, toyModels, writeToyTask } from "./loop_helpers.ts";
+import { optimizerReply, tempDir, toyModels, writeToyTask } from "./support/toy_loop.ts";
 
 async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];

@@ -9,7 +9,7 @@ import {
 import { formula } from "../lib/tasks/formula.ts";
 import { hotpotqa } from "../lib/tasks/hotpotqa.ts";
 import type { ScoredItem } from "../lib/types.ts";
-import { metricsFixture } from "./helpers.ts";
+import { metricsFixture } from "./support/fixtures.ts";
 
 function metrics(fullCredit: number, brier: number | null, extra: Record<string, number> = {}) {
   return metricsFixture({

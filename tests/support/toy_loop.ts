@@ -9,9 +9,9 @@
  *
  * @module
  */
-import { ScriptedChatModel, type ScriptedReply, type ScriptStep } from "../lib/llm/scripted.ts";
-import type { ChatRequest } from "../lib/types.ts";
-import { hashString } from "../lib/util/random.ts";
+import { ScriptedChatModel, type ScriptedReply, type ScriptStep } from "../../lib/llm/scripted.ts";
+import type { ChatRequest } from "../../lib/types.ts";
+import { hashString } from "../../lib/util/random.ts";
 
 /** The traps and the rule text that avoids each. */
 export const TRAPS: Record<string, string> = {

@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChatModel, ProviderError } from "../../lib/llm/model.ts";
-import { ask, startScriptedServer } from "./fake.ts";
+import { ask, startScriptedServer } from "./fake_server.ts";
 
 /** The ProviderError a call fails with; fails the test when it succeeds or throws otherwise. */
 export async function failure(promise: Promise<unknown>): Promise<ProviderError> {

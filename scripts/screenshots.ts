@@ -4,7 +4,7 @@
  * type of lib/plot.ts and a screenshot of the HTML report under `.rpt/screenshots/`
  * (git-ignored), through headless Chromium.
  *
- *     deno run -A tests/screenshots_script.ts [OUT_DIR]
+ *     deno run -A scripts/screenshots.ts [OUT_DIR]
  *
  * @module
  */
@@ -22,7 +22,7 @@ import {
 import { optimize } from "../lib/revise.ts";
 import { loadRun } from "../lib/run.ts";
 import { AnalysisResult } from "../lib/types.ts";
-import { CHROMIUM_MISSING, findChromium, screenshot } from "./chromium.ts";
+import { CHROMIUM_MISSING, findChromium, screenshot } from "../tests/support/chromium.ts";
 
 const REPO = new URL("../", import.meta.url).pathname;
 const SHARED_DATA = new URL("../../shared/data", import.meta.url).pathname;

@@ -4,7 +4,7 @@
  * 10-iteration simulated loop (tests/sim_loop_helper.ts), confidence-aware and not: seed
  * vs selected dev and test score and Brier, with wall time.
  *
- * Run: RPT_DATA_DIR=../shared/data deno run -A tests/sim_bench_script.ts [seed] [task...]
+ * Run: RPT_DATA_DIR=../shared/data deno run -A bench/sim_bench_script.ts [seed] [task...]
  *
  * @module
  */
@@ -15,7 +15,7 @@ import { getTask } from "../lib/tasks/registry.ts";
 import { synthetic } from "../lib/tasks/synthetic.ts";
 import type { Task } from "../lib/tasks/task.ts";
 import type { Metrics, PromptProgram } from "../lib/types.ts";
-import { runMiniLoop } from "./sim_loop_helper.ts";
+import { runMiniLoop } from "../tests/sim_loop_helper.ts";
 
 const seed = Number(Deno.args[0] ?? 0);
 const names = Deno.args.length > 1

@@ -5,11 +5,11 @@
  *
  * @module
  */
-import type { OptimizerContext } from "../lib/baselines/optimizer.ts";
-import { ScriptedChatModel } from "../lib/llm/scripted.ts";
-import { parseTargetOutput, renderChat, selectionPenalty } from "../lib/tasks/common.ts";
-import type { Task } from "../lib/tasks/task.ts";
-import type { ChatRequest, Example, PromptProgram } from "../lib/types.ts";
+import type { OptimizerContext } from "../../lib/baselines/optimizer.ts";
+import { ScriptedChatModel } from "../../lib/llm/scripted.ts";
+import { parseTargetOutput, renderChat, selectionPenalty } from "../../lib/tasks/common.ts";
+import type { Task } from "../../lib/tasks/task.ts";
+import type { ChatRequest, Example, PromptProgram } from "../../lib/types.ts";
 
 /** Examples `q-<kind>-<n>` with gold answers `ans-<kind>-<n>`. */
 export function ruleExamples(kinds: string, prefix = "q"): Example[] {

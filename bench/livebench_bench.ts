@@ -2,7 +2,7 @@
  * Scoring all 368 LiveBench math items (train + dev + test from the data directory):
  * once with every gold answer formatted as its subtask asks (AMPS_Hard then hits the
  * string fast path), and once with answers the LaTeX engine must compare (AMPS_Hard gold
- * doubled, `2 (gold)`, which is never equivalent). Run: `deno bench -A tests/livebench_bench.ts`.
+ * doubled, `2 (gold)`, which is never equivalent). Run: `deno bench -A bench/livebench_bench.ts`.
  *
  * @module
  */

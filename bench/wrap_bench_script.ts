@@ -1,5 +1,5 @@
 /**
- * Benchmark of the model wrapper (issue 2). Run: `deno run -A tests/wrap_bench_script.ts`.
+ * Benchmark of the model wrapper (issue 2). Run: `deno run -A bench/wrap_bench_script.ts`.
  *
  * 1. Throughput: 1,000 chat calls through the real OpenAI SDK and the wrapper to the local
  *    OpenAI server (`serveModels`, 100 ms injected latency) at concurrency 50, without a

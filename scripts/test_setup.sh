@@ -15,12 +15,12 @@ have_nbconvert() { /usr/bin/python3 -c "import nbconvert, nbclient" 2>/dev/null;
 
 if ! have_nbconvert || ! command -v chromium >/dev/null; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
-    echo "tests/setup.sh: installing jupyter-nbconvert, python3-nbclient and chromium (apt-get)" >&2
+    echo "scripts/test_setup.sh: installing jupyter-nbconvert, python3-nbclient and chromium (apt-get)" >&2
     apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
       jupyter-nbconvert python3-nbclient chromium >/dev/null
   else
-    echo "tests/setup.sh: the tests need Debian's jupyter-nbconvert, python3-nbclient and chromium;" >&2
+    echo "scripts/test_setup.sh: the tests need Debian's jupyter-nbconvert, python3-nbclient and chromium;" >&2
     echo "  run as root: apt-get update && apt-get install -y jupyter-nbconvert python3-nbclient chromium" >&2
     exit 1
   fi

@@ -4,7 +4,7 @@
  * ceil(1000 / 50) x 0.1 s = 2.0 s; the server must not be what stands between the wrapper
  * benchmark and that ideal.
  *
- * Run: deno run -A tests/llm_serve_bench_script.ts [calls] [concurrency] [latencyMs]
+ * Run: deno run -A bench/llm_serve_bench_script.ts [calls] [concurrency] [latencyMs]
  */
 import { OpenAIChatModel } from "../lib/llm/openai.ts";
 import { ScriptedChatModel } from "../lib/llm/scripted.ts";

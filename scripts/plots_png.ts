@@ -2,7 +2,7 @@
  * Renders one example of every chart type on fixed data to PNG (and SVG) files under
  * `.rpt/plots/` (git-ignored), so a person can look at them:
  *
- *     deno run -A tests/plots_png_script.ts [OUT_DIR]
+ *     deno run -A scripts/plots_png.ts [OUT_DIR]
  *
  * PNG conversion uses `rsvg-convert` (Debian package `librsvg2-bin`); without it only the SVG
  * files are written and the script says how to install it.

@@ -4,10 +4,10 @@
  * stays unfixable, so every iteration critiques and clusters failures). Prints wall time,
  * the run directory's size, peak memory and the optimizer's prompt tokens at iteration 40.
  *
- *   deno run -A tests/loop_bench_script.ts [iterations]
+ *   deno run -A bench/loop_bench_script.ts [iterations]
  */
 import { optimize } from "../lib/revise.ts";
-import { tempDir, toyModels, writeToyTask } from "./loop_helpers.ts";
+import { tempDir, toyModels, writeToyTask } from "../tests/support/toy_loop.ts";
 
 async function sizeOf(path: string): Promise<number> {
   const info = await Deno.stat(path);

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { ClusterResult, Metrics } from "../lib/types.ts";
+import type { ClusterResult, Metrics } from "../../lib/types.ts";
 
 /**
  * A complete {@linkcode Metrics} record: 10 items, all parsed, no errors, no breakdowns,

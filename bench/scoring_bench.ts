@@ -1,6 +1,6 @@
 /**
  * Scoring speed: 10,000 HotPotQA answer pairs (the LiveBench helper adds its own bench).
- * Run: deno bench -A tests/scoring_bench.ts
+ * Run: deno bench -A bench/scoring_bench.ts
  */
 import { hotpotqa, hotpotScores } from "../lib/tasks/hotpotqa.ts";
 import { formula } from "../lib/tasks/formula.ts";

@@ -3,8 +3,8 @@
  * GitHub and do not churn: no ANSI codes, no absolute or temporary paths, no execution
  * timings.
  *
- *     deno run -A tests/notebooks_render_script.ts            # every notebook
- *     deno run -A tests/notebooks_render_script.ts 02 04      # notebooks whose name starts so
+ *     deno run -A scripts/notebooks_render.ts            # every notebook
+ *     deno run -A scripts/notebooks_render.ts 02 04      # notebooks whose name starts so
  *
  * Runs on the simulator unless the environment configures providers (see the notebooks'
  * first cells); at most two notebooks execute at a time.

@@ -14,7 +14,7 @@ import {
   showMarkdown,
 } from "../lib/notebook.ts";
 import { type DiagnosticReport, type Metrics, RunSummary } from "../lib/types.ts";
-import { metricsFixture } from "./helpers.ts";
+import { metricsFixture } from "./support/fixtures.ts";
 
 /** A fake kernel recording every broadcast. */
 function fakeKernel(): JupyterLike & {

@@ -1,6 +1,6 @@
 /**
  * Benchmarks of the diagnostic function (prints figures; run with
- * `deno run -A tests/diagnose_bench_script.ts`):
+ * `deno run -A bench/diagnose_bench_script.ts`):
  *
  * 1. `diagnose` on 300 examples through a local OpenAI-compatible server (`serveModels`)
  *    with 50 ms latency at concurrency 32, against the ideal ceil(300/32) x 0.05 s.

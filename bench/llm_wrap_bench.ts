@@ -1,7 +1,7 @@
 /**
- * `deno bench -A tests/llm_wrap_bench.ts`: the wrapper's overhead per call around a model
+ * `deno bench -A bench/llm_wrap_bench.ts`: the wrapper's overhead per call around a model
  * that answers at once (compare with "direct"). The full throughput benchmark against the
- * local OpenAI server is `tests/wrap_bench_script.ts`.
+ * local OpenAI server is `bench/wrap_bench_script.ts`.
  */
 import { SqliteResponseCache } from "../lib/llm/cache.ts";
 import type { ChatModel } from "../lib/llm/model.ts";

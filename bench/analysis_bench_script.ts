@@ -2,7 +2,7 @@
  * How long the trace analyses take on large synthetic runs, with the simulated LLM and
  * embedder (so the figure is the analysis's own cost, not a provider's latency).
  *
- * deno run -A tests/analysis_bench_script.ts [steps=40] [runs=3]
+ * deno run -A bench/analysis_bench_script.ts [steps=40] [runs=3]
  *
  * Each step's clustering holds all ten simulator topics (each with diagnoses), and each
  * transition appends one instruction, so every changed transition costs one `patch_edits`
@@ -14,7 +14,7 @@ import { analyzeTraces, type RunTrace } from "../lib/analysis.ts";
 import { createSimChatModel, createSimEmbedder } from "../lib/sim/mod.ts";
 import { BEHAVIOURS } from "../lib/sim/traps.ts";
 import type { ClusterResult, Metrics } from "../lib/types.ts";
-import { clusterResultFixture, metricsFixture } from "./helpers.ts";
+import { clusterResultFixture, metricsFixture } from "../tests/support/fixtures.ts";
 
 const steps = Number(Deno.args[0] ?? 40);
 const runs = Number(Deno.args[1] ?? 3);
