@@ -346,21 +346,6 @@ function topicNamesOf(clustering: ClusterResult): string[] {
   return clustering.assignments.map((t) => clustering.topics[t]?.name ?? "");
 }
 
-/** Adds to each cell how often its patch topic occurs overall, and the lift over that. */
-function withLift(
-  cells: AlignmentCell[],
-  transitions: readonly Transition[],
-): AnalysisResult["alignment"] {
-  const patchCount = new Map<string, number>();
-  for (const t of transitions) {
-    for (const p of t.patchTopics) patchCount.set(p, (patchCount.get(p) ?? 0) + 1);
-  }
-  return cells.map((c) => {
-    const n = patchCount.get(c.patchTopic) ?? 0;
-    return { ...c, patchCount: n, lift: n === 0 ? null : c.probability / (n / transitions.length) };
-  });
-}
-
 function finiteOrNull(x: number): number | null {
   return Number.isFinite(x) ? x : null;
 }
@@ -568,7 +553,7 @@ export async function analyzeTraces(
     },
     stepTopics,
     transitions,
-    alignment: withLift(alignmentTable(transitions), transitions),
+    alignment: alignmentTable(transitions),
     deltas: {
       failure: topicDeltas(transitions, "failure", bootstrap),
       patch: topicDeltas(transitions, "patch", bootstrap),

@@ -24,7 +24,7 @@ export interface Transition {
   deltaBrier: number | null;
 }
 
-/** One cell of the alignment table: P(patch topic | failure topic) with counts. */
+/** One cell of the alignment table: P(patch topic | failure topic) with counts and lift. */
 export interface AlignmentCell {
   failureTopic: string;
   patchTopic: string;
@@ -34,6 +34,10 @@ export interface AlignmentCell {
   failureCount: number;
   /** both / failureCount. */
   probability: number;
+  /** Transitions with the patch topic (over all transitions). */
+  patchCount: number;
+  /** P(patch | failure) / P(patch): above 1 when the patch follows the failure more than usual. */
+  lift: number | null;
 }
 
 /**
@@ -57,12 +61,16 @@ export function alignmentTable(transitions: readonly Transition[]): AlignmentCel
     const withF = transitions.filter((t) => t.failureTopics.includes(f));
     for (const p of patchTopics) {
       const both = withF.filter((t) => t.patchTopics.includes(p)).length;
+      const probability = withF.length === 0 ? 0 : both / withF.length;
+      const patchCount = transitions.filter((t) => t.patchTopics.includes(p)).length;
       cells.push({
         failureTopic: f,
         patchTopic: p,
         both,
         failureCount: withF.length,
-        probability: withF.length === 0 ? 0 : both / withF.length,
+        probability,
+        patchCount,
+        lift: patchCount === 0 ? null : probability / (patchCount / transitions.length),
       });
     }
   }

@@ -46,12 +46,15 @@ Deno.test("alignment is P(patch topic | failure topic) with counts", () => {
   const get = (f: string, p: string) =>
     cells.find((c) => c.failureTopic === f && c.patchTopic === p);
   assert.equal(cells.length, 4);
+  // x is patched in 2 of the 3 transitions: lift = 1 / (2/3).
   assert.deepEqual(get("A", "x"), {
     failureTopic: "A",
     patchTopic: "x",
     both: 2,
     failureCount: 2,
     probability: 1,
+    patchCount: 2,
+    lift: 1.5,
   });
   assert.equal(get("A", "y")?.probability, 0.5);
   assert.equal(get("B", "x")?.probability, 0.5);
@@ -61,6 +64,8 @@ Deno.test("alignment is P(patch topic | failure topic) with counts", () => {
     both: 1,
     failureCount: 2,
     probability: 0.5,
+    patchCount: 2,
+    lift: 0.75,
   });
 });
 
