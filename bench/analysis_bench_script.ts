@@ -13,7 +13,8 @@
 import { analyzeTraces, type RunTrace } from "../lib/analysis.ts";
 import { createSimChatModel, createSimEmbedder } from "../lib/sim/mod.ts";
 import { BEHAVIOURS } from "../lib/sim/traps.ts";
-import type { ClusterResult, Metrics } from "../lib/types.ts";
+import type { ClusterResult } from "../lib/cluster.ts";
+import type { Metrics } from "../lib/tasks/schema.ts";
 import { clusterResultFixture, metricsFixture } from "../tests/support/fixtures.ts";
 
 const steps = Number(Deno.args[0] ?? 40);

@@ -18,7 +18,8 @@ import { createChatModel } from "../lib/llm/spec.ts";
 import { TfidfEmbedder } from "../lib/llm/tfidf.ts";
 import { wrapChatModel } from "../lib/llm/wrap.ts";
 import type { Task } from "../lib/tasks/task.ts";
-import type { ChatRequest, Example, ParseResult } from "../lib/types.ts";
+import type { ChatRequest } from "../lib/llm/schema.ts";
+import type { Example, ParseResult } from "../lib/tasks/schema.ts";
 import { seededRandom } from "../lib/util/random.ts";
 
 const task: Task = {

@@ -6,7 +6,7 @@
 import { SqliteResponseCache } from "../lib/llm/cache.ts";
 import type { ChatModel } from "../lib/llm/model.ts";
 import { wrapChatModel } from "../lib/llm/wrap.ts";
-import type { ChatRequest } from "../lib/types.ts";
+import type { ChatRequest } from "../lib/llm/schema.ts";
 
 const instant: ChatModel = {
   provider: "bench",

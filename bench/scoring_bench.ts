@@ -5,7 +5,7 @@
 import { hotpotqa, hotpotScores } from "../lib/tasks/hotpotqa.ts";
 import { formula } from "../lib/tasks/formula.ts";
 import { computeMetrics } from "../lib/metrics.ts";
-import type { Example } from "../lib/types.ts";
+import type { Example } from "../lib/tasks/schema.ts";
 
 const DATA_DIR = new URL("../../shared/data", import.meta.url).pathname;
 const examples: Example[] = [];

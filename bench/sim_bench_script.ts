@@ -14,7 +14,8 @@ import { CALIBRATION, JSON_ONLY, TRAPS } from "../lib/sim/traps.ts";
 import { getTask } from "../lib/tasks/registry.ts";
 import { synthetic } from "../lib/tasks/synthetic.ts";
 import type { Task } from "../lib/tasks/task.ts";
-import type { Metrics, PromptProgram } from "../lib/types.ts";
+import type { Metrics } from "../lib/tasks/schema.ts";
+import type { PromptProgram } from "../lib/prompt.ts";
 import { runMiniLoop } from "../tests/sim_loop_helper.ts";
 
 const seed = Number(Deno.args[0] ?? 0);

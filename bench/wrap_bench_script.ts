@@ -17,7 +17,7 @@ import type { ChatModel } from "../lib/llm/model.ts";
 import { OpenAIChatModel } from "../lib/llm/openai.ts";
 import { serveModels } from "../lib/llm/serve.ts";
 import { resetProviderLimiters, wrapChatModel } from "../lib/llm/wrap.ts";
-import type { ChatRequest, ChatResponse } from "../lib/types.ts";
+import type { ChatRequest, ChatResponse } from "../lib/llm/schema.ts";
 import { mapConcurrent } from "../lib/util/limit.ts";
 
 const CALLS = 1000;

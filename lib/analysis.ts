@@ -28,7 +28,6 @@
 import { basename, resolve } from "node:path";
 import { z } from "zod";
 import {
-  type AlignmentCell,
   alignmentTable,
   type LengthPoint,
   lengthVsScore,
@@ -36,25 +35,29 @@ import {
   topicDeltas,
   type Transition,
 } from "./analysis_tables.ts";
-import { clusterFusion, type ClusterRecord } from "./cluster.ts";
+import { clusterFusion, type ClusterRecord, ClusterResult } from "./cluster.ts";
 import type { ChatModel, Embedder } from "./llm/model.ts";
 import { specsAreSimulated } from "./llm/spec.ts";
 import { callStructured } from "./llm/structured.ts";
 import { PATCH_EDITS_SCHEMA_NAME } from "./protocol_names.ts";
-import { promptFields, promptText, promptTokens, unifiedDiff } from "./prompt.ts";
+import {
+  promptFields,
+  type PromptProgram,
+  promptText,
+  promptTokens,
+  unifiedDiff,
+} from "./prompt.ts";
 import { loadRun, type RunRecord } from "./run.ts";
 import {
   type AnalysisResult,
-  type ChatMessage,
-  ClusterResult,
   type CorpusRecord,
-  Decision,
-  type Metrics,
   type PatchEdit,
   PatchEdits,
-  type PromptProgram,
   type TransitionEdits,
-} from "./types.ts";
+} from "./analysis_schema.ts";
+import type { ChatMessage } from "./llm/schema.ts";
+import { Decision } from "./types.ts";
+import type { Metrics } from "./tasks/schema.ts";
 import { writeJsonAtomic } from "./util/fs.ts";
 import { mapConcurrent } from "./util/limit.ts";
 import { fixed, signed as signedFigure } from "./util/format.ts";

@@ -6,39 +6,44 @@
  *
  * @module
  */
+import { z } from "zod";
 import { type BootstrapInterval, bootstrapInterval } from "./metrics.ts";
 
-/** One transition t -> t+1 of a run, reduced to what the tables need. */
-export interface Transition {
+/** One transition t -> t+1 of a run, reduced to topics and next-step deltas. */
+export const Transition = z.object({
   /** Which run the transition belongs to (for pooled analyses). */
-  run: string;
+  run: z.string(),
   /** Step t. */
-  step: number;
+  step: z.number().int(),
   /** Failure topics present at step t. */
-  failureTopics: string[];
+  failureTopics: z.array(z.string()),
   /** Patch topics present in the edit t -> t+1. */
-  patchTopics: string[];
+  patchTopics: z.array(z.string()),
   /** Task score on the optimization split at t+1 minus at t. */
-  deltaScore: number;
+  deltaScore: z.number(),
   /** Brier on the optimization split at t+1 minus at t (null when either is undefined). */
-  deltaBrier: number | null;
-}
+  deltaBrier: z.number().nullable(),
+});
+/** One transition of the trace analyses. */
+export type Transition = z.infer<typeof Transition>;
 
 /** One cell of the alignment table: P(patch topic | failure topic) with counts and lift. */
-export interface AlignmentCell {
-  failureTopic: string;
-  patchTopic: string;
+export const AlignmentCell = z.object({
+  failureTopic: z.string(),
+  patchTopic: z.string(),
   /** Transitions with both topics. */
-  both: number;
+  both: z.number().int().min(0),
   /** Transitions with the failure topic. */
-  failureCount: number;
+  failureCount: z.number().int().min(0),
   /** both / failureCount. */
-  probability: number;
+  probability: z.number().min(0).max(1),
   /** Transitions with the patch topic (over all transitions). */
-  patchCount: number;
+  patchCount: z.number().int().min(0),
   /** P(patch | failure) / P(patch): above 1 when the patch follows the failure more than usual. */
-  lift: number | null;
-}
+  lift: z.number().nullable(),
+});
+/** One cell of the alignment table. */
+export type AlignmentCell = z.infer<typeof AlignmentCell>;
 
 /**
  * Alignment P(patch topic | failure topic) over transitions, for every pair of topics seen.
@@ -77,19 +82,21 @@ export function alignmentTable(transitions: readonly Transition[]): AlignmentCel
   return cells;
 }
 
-/** The mean next-step change for one topic, with its count and a bootstrap interval. */
-export interface TopicDelta {
-  topic: string;
-  kind: "failure" | "patch";
-  count: number;
-  meanDeltaScore: number;
-  scoreInterval: [number, number];
+/** The mean next-step change for one topic, with its count and bootstrap intervals. */
+export const TopicDelta = z.object({
+  topic: z.string(),
+  kind: z.enum(["failure", "patch"]),
+  count: z.number().int().min(0),
+  meanDeltaScore: z.number(),
+  scoreInterval: z.tuple([z.number(), z.number()]),
   /** Null when no transition with the topic has a Brier delta. */
-  meanDeltaBrier: number | null;
-  brierInterval: [number, number] | null;
+  meanDeltaBrier: z.number().nullable(),
+  brierInterval: z.tuple([z.number(), z.number()]).nullable(),
   /** Transitions whose Brier delta counted. */
-  brierCount: number;
-}
+  brierCount: z.number().int().min(0),
+});
+/** The mean next-step change for one topic. */
+export type TopicDelta = z.infer<typeof TopicDelta>;
 
 /**
  * For each topic, the mean next-step change in task score and Brier over the transitions in
@@ -125,19 +132,21 @@ function intervalOf(ci: BootstrapInterval): [number, number] {
 }
 
 /** How long a failure topic persists across consecutive steps of a run. */
-export interface Persistence {
-  topic: string;
+export const Persistence = z.object({
+  topic: z.string(),
   /** Lengths of the runs of consecutive steps in which the topic is present. */
-  runs: number[];
+  runs: z.array(z.number().int().min(1)),
   /** Steps in which the topic is present. */
-  stepsPresent: number;
-  meanRunLength: number;
-  longestRun: number;
+  stepsPresent: z.number().int().min(0),
+  meanRunLength: z.number(),
+  longestRun: z.number().int().min(0),
   /** Runs that ended before the last step of their run (the topic went away). */
-  resolved: number;
+  resolved: z.number().int().min(0),
   /** Runs after the first one (the topic came back). */
-  reappeared: number;
-}
+  reappeared: z.number().int().min(0),
+});
+/** How long a failure topic persists. */
+export type Persistence = z.infer<typeof Persistence>;
 
 /**
  * Persistence of failure topics. `steps` maps each run to the topics present at each of its
@@ -242,13 +251,15 @@ export function spearman(xs: readonly number[], ys: readonly number[]): number {
   return pearson(averageRanks(xs), averageRanks(ys));
 }
 
+/** One prompt's length (estimated tokens) against its dev score. */
+export const LengthPoint = z.object({
+  run: z.string(),
+  step: z.number().int(),
+  promptTokens: z.number().int().min(0),
+  devScore: z.number(),
+});
 /** One point of the prompt length vs dev score analysis. */
-export interface LengthPoint {
-  run: string;
-  step: number;
-  promptTokens: number;
-  devScore: number;
-}
+export type LengthPoint = z.infer<typeof LengthPoint>;
 
 /** Prompt length against dev score with both correlations. */
 export function lengthVsScore(points: readonly LengthPoint[]): {

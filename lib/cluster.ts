@@ -23,9 +23,59 @@ import { z } from "zod";
 import type { ChatModel, Embedder } from "./llm/model.ts";
 import { callStructured } from "./llm/structured.ts";
 import { TOPIC_ASSIGNMENT_SCHEMA_NAME, TOPIC_EXTRACTION_SCHEMA_NAME } from "./protocol_names.ts";
-import type { ChatMessage, ClusterResult, ClusterTopic } from "./types.ts";
+import type { ChatMessage } from "./llm/schema.ts";
 import { mapConcurrent } from "./util/limit.ts";
 import { seededRandom, shuffled } from "./util/random.ts";
+
+/** One topic of a full ClusterFusion result, with its counts and retention. */
+export const ClusterTopic = z.object({
+  name: z.string(),
+  description: z.string(),
+  examples: z.array(z.string()).max(8),
+  /** Records assigned to the topic. */
+  count: z.number().int().min(0),
+  /** Sum of the impact of its records. */
+  impact: z.number().min(0),
+  /** 0.5 x (share of records + share of total impact). */
+  prevalence: z.number().min(0).max(1),
+  retained: z.boolean(),
+  /** How the topic came to be: the extraction call, padding, or one record (small inputs). */
+  source: z.enum(["extracted", "padded", "record"]),
+});
+/** One topic of a full ClusterFusion result. */
+export type ClusterTopic = z.infer<typeof ClusterTopic>;
+
+/** The full, unfiltered result of ClusterFusion, as kept in the run record. */
+export const ClusterResult = z.object({
+  /** Topics asked for. */
+  k: z.number().int().min(1),
+  /** Records clustered. */
+  records: z.number().int().min(0),
+  /** k-means groups used (min(2k, N, distinct vectors)); 0 when k-means did not run. */
+  groups: z.number().int().min(0),
+  /** k-means group of every record (empty when k-means did not run). */
+  groupOf: z.array(z.number().int()),
+  /** Record indices shown to the extraction call, in the order shown. */
+  sample: z.array(z.number().int()),
+  topics: z.array(ClusterTopic),
+  /** Topic index of every record. */
+  assignments: z.array(z.number().int()),
+  /** Records placed on the nearest topic by embedding because the LLM did not assign them. */
+  fallbacks: z.object({ count: z.number().int().min(0), records: z.array(z.number().int()) }),
+  /** Names of topics added to reach k, and of topics dropped beyond k (or as duplicates). */
+  padded: z.array(z.string()),
+  trimmed: z.array(z.string()),
+  /** Model calls made, retries included. */
+  calls: z.object({
+    extraction: z.number().int().min(0),
+    assignment: z.number().int().min(0),
+    embedding: z.number().int().min(0),
+  }),
+  /** Problems met along the way (failed or malformed calls), for the record. */
+  errors: z.array(z.string()),
+});
+/** The full result of ClusterFusion. */
+export type ClusterResult = z.infer<typeof ClusterResult>;
 
 /** One text to cluster. */
 export interface ClusterRecord {
@@ -67,9 +117,11 @@ export interface ClusterOptions {
 
 /** Topics at or above this prevalence are retained. */
 export const RETENTION_THRESHOLD = 0.1;
+
 /** Topics retained when none reaches the threshold. */
 export const FALLBACK_RETAINED = 3;
 const MAX_TOPIC_EXAMPLES = 8;
+
 /** k-means runs on at most this many dimensions (a sparse random projection beyond it). */
 const KMEANS_MAX_DIMS = 256;
 const SKETCH_NONZEROS = 4;

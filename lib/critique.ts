@@ -16,16 +16,32 @@ import type { ChatModel } from "./llm/model.ts";
 import { callStructured } from "./llm/structured.ts";
 import { CRITIQUE_SCHEMA_NAME } from "./protocol_names.ts";
 import type { Task } from "./tasks/task.ts";
-import {
-  type ChatMessage,
-  Critique,
-  type Example,
-  type FailureMode,
-  type TraceItem,
-} from "./types.ts";
+import type { ChatMessage } from "./llm/schema.ts";
+import type { Example } from "./tasks/schema.ts";
+import type { TraceItem } from "./trace.ts";
 
 /** `outputSchema.name` of critic requests (defined in `protocol_names.ts`, which the simulator reads). */
 export { CRITIQUE_SCHEMA_NAME };
+
+/** One failure mode named by the critic. */
+export const FailureMode = z.object({
+  label: z.string().describe(
+    "2-6 words, generic and clusterable: no entity names, numbers or dates",
+  ),
+  definition: z.string().describe("one sentence defining the failure mode in general terms"),
+  why: z.string().describe("why this example shows the failure mode"),
+  basis: z.string().describe("the evidence in the trace"),
+});
+/** One failure mode. */
+export type FailureMode = z.infer<typeof FailureMode>;
+
+/** The critic's structured output for one failure. */
+export const Critique = z.object({
+  failure_modes: z.array(FailureMode).max(3),
+});
+/** The critic's structured output. */
+export type Critique = z.infer<typeof Critique>;
+
 /** Most failure modes kept per failure. */
 export const MAX_FAILURE_MODES = 3;
 const MAX_LABEL_WORDS = 6;

@@ -6,22 +6,16 @@
  *
  * @module
  */
-import { clusterFusion, type ClusterRecord } from "./cluster.ts";
+import { clusterFusion, type ClusterRecord, type ClusterResult } from "./cluster.ts";
 import { critiqueFailure, type CritiqueOutcome } from "./critique.ts";
 import { type ChatModel, type Embedder, isFatalCallError } from "./llm/model.ts";
 import { TfidfEmbedder } from "./llm/tfidf.ts";
 import { computeMetrics } from "./metrics.ts";
-import { buildReport } from "./report.ts";
+import { buildReport, type DiagnosticReport } from "./report.ts";
 import type { Task } from "./tasks/task.ts";
-import type {
-  ClusterResult,
-  DiagnosticReport,
-  Example,
-  Metrics,
-  PromptProgram,
-  Split,
-  TraceItem,
-} from "./types.ts";
+import type { Example, Metrics, Split } from "./tasks/schema.ts";
+import type { PromptProgram } from "./prompt.ts";
+import type { TraceItem } from "./trace.ts";
 import { TARGET_SCHEMA_NAME } from "./protocol_names.ts";
 import { ConfigError } from "./util/errors.ts";
 import { mapConcurrent } from "./util/limit.ts";

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import type { Metrics, TraceItem } from "./types.ts";
+import type { Metrics } from "./tasks/schema.ts";
+import type { TraceItem } from "./trace.ts";
 import { seededRandom } from "./util/random.ts";
 
 /** The fields of a trace item that metrics read. */

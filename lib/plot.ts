@@ -23,6 +23,7 @@
  */
 import * as Plot from "@observablehq/plot";
 import { parseHTML } from "linkedom";
+import type { AlignmentCell, LengthPoint, Persistence, TopicDelta } from "./analysis_tables.ts";
 import { ConfigError } from "./util/errors.ts";
 import { fixed, simulatedSuffix } from "./util/format.ts";
 
@@ -80,17 +81,11 @@ export interface TopicPrevalencePoint {
   retained?: boolean;
 }
 
-/** One cell of the alignment table (the shape of `AlignmentCell` in lib/analysis_tables.ts). */
-export interface AlignmentInput {
-  failureTopic: string;
-  patchTopic: string;
-  /** Transitions with both topics. */
-  both: number;
-  /** Transitions with the failure topic. */
-  failureCount: number;
-  /** P(patch topic | failure topic). */
-  probability: number;
-}
+/** The fields of an alignment cell (`AlignmentCell`, lib/analysis_tables.ts) the heatmap draws. */
+export type AlignmentInput = Pick<
+  AlignmentCell,
+  "failureTopic" | "patchTopic" | "both" | "failureCount" | "probability"
+>;
 
 /** Calls, tokens or dollars of one group (model or phase) at one step. */
 export interface CostPoint {
@@ -102,34 +97,19 @@ export interface CostPoint {
   usd?: number;
 }
 
-/** Mean next-step change for a topic (the shape of `TopicDelta` in lib/analysis_tables.ts). */
-export interface TopicDeltaInput {
-  topic: string;
-  count: number;
-  meanDeltaScore: number;
-  scoreInterval: readonly [number, number];
-  meanDeltaBrier: number | null;
-  brierInterval: readonly [number, number] | null;
-  brierCount?: number;
-}
+/** The fields of a topic delta (`TopicDelta`, lib/analysis_tables.ts) the bars draw. */
+export type TopicDeltaInput =
+  & Pick<
+    TopicDelta,
+    "topic" | "count" | "meanDeltaScore" | "scoreInterval" | "meanDeltaBrier" | "brierInterval"
+  >
+  & Partial<Pick<TopicDelta, "brierCount">>;
 
-/** Persistence of a failure topic (the shape of `Persistence` in lib/analysis_tables.ts). */
-export interface PersistenceInput {
-  topic: string;
-  meanRunLength: number;
-  longestRun: number;
-  stepsPresent: number;
-  resolved: number;
-  reappeared: number;
-}
+/** The fields of a topic's persistence (`Persistence`, lib/analysis_tables.ts) the chart draws. */
+export type PersistenceInput = Omit<Persistence, "runs">;
 
-/** Prompt length against dev score at one step (`LengthPoint` in lib/analysis_tables.ts). */
-export interface LengthScorePoint {
-  run: string;
-  step: number;
-  promptTokens: number;
-  devScore: number;
-}
+/** Prompt length against dev score at one step (`LengthPoint`, lib/analysis_tables.ts). */
+export type LengthScorePoint = LengthPoint;
 
 /** One point of a method's score-vs-calls curve (baselines comparison). */
 export interface MethodCurvePoint {

@@ -5,8 +5,40 @@
  *
  * @module
  */
-import type { ClusterResult, DiagnosticReport, Metrics, PromptProgram } from "./types.ts";
+import { z } from "zod";
+import type { ClusterResult } from "./cluster.ts";
+import { PromptProgram } from "./prompt.ts";
+import { Metrics } from "./tasks/schema.ts";
 import { fixed, roundTo } from "./util/format.ts";
+
+/** A topic found by ClusterFusion. */
+export const Topic = z.object({
+  name: z.string(),
+  description: z.string(),
+  examples: z.array(z.string()).max(8),
+  prevalence: z.number().optional(),
+});
+/** A topic found by ClusterFusion. */
+export type Topic = z.infer<typeof Topic>;
+
+/** The diagnostic report the optimizer receives. */
+export const DiagnosticReport = z.object({
+  iteration: z.number().int().min(0),
+  prompt: PromptProgram,
+  metrics: Metrics,
+  topics: z.array(Topic),
+  counts: z.object({
+    examples: z.number().int(),
+    failures: z.number().int(),
+    diagnoses: z.number().int(),
+    formatErrors: z.number().int(),
+    errors: z.number().int(),
+  }),
+  /** Notes for the optimizer, such as a format-collapse warning. */
+  warnings: z.array(z.string()).default([]),
+});
+/** The diagnostic report. */
+export type DiagnosticReport = z.infer<typeof DiagnosticReport>;
 
 /** What {@linkcode buildReport} needs. */
 export interface ReportInput {

@@ -22,7 +22,9 @@ import {
   type TrajectoryPoint,
 } from "./plot.ts";
 import type { RunRecord } from "./run.ts";
-import { ClusterResult, type Metrics, type ScoredItem } from "./types.ts";
+import { ClusterResult } from "./cluster.ts";
+import type { Metrics } from "./tasks/schema.ts";
+import type { ScoredItem } from "./types.ts";
 
 /**
  * Score and Brier per step on train (the optimizer's split), dev (selection) and test (step 1,

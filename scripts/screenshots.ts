@@ -21,7 +21,7 @@ import {
 } from "../lib/plot.ts";
 import { optimize } from "../lib/revise.ts";
 import { loadRun } from "../lib/run.ts";
-import { AnalysisResult } from "../lib/types.ts";
+import { AnalysisResult } from "../lib/analysis_schema.ts";
 import { CHROMIUM_MISSING, findChromium, screenshot } from "../tests/support/chromium.ts";
 
 const REPO = new URL("../", import.meta.url).pathname;

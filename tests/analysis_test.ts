@@ -13,14 +13,11 @@ import { run as runAnalyzeCli } from "../lib/cli/analyze.ts";
 import { ScriptedChatModel } from "../lib/llm/scripted.ts";
 import { answerPatchEdits, patchEditsFor } from "../lib/sim/patch_edits.ts";
 import { TfidfEmbedder } from "../lib/llm/tfidf.ts";
-import {
-  AnalysisResult,
-  type ChatRequest,
-  type ClusterResult,
-  type ClusterTopic,
-  type Metrics,
-  type PromptProgram,
-} from "../lib/types.ts";
+import { AnalysisResult } from "../lib/analysis_schema.ts";
+import type { ChatRequest } from "../lib/llm/schema.ts";
+import type { ClusterResult, ClusterTopic } from "../lib/cluster.ts";
+import type { Metrics } from "../lib/tasks/schema.ts";
+import type { PromptProgram } from "../lib/prompt.ts";
 import { estimateTokens } from "../lib/util/tokens.ts";
 import { clusterResultFixture, metricsFixture } from "./support/fixtures.ts";
 

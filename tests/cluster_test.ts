@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { clusterFusion, type ClusterRecord } from "../lib/cluster.ts";
+import { clusterFusion, type ClusterRecord, ClusterResult } from "../lib/cluster.ts";
 import type { ChatModel } from "../lib/llm/model.ts";
 import { ScriptedChatModel } from "../lib/llm/scripted.ts";
 import { TfidfEmbedder } from "../lib/llm/tfidf.ts";
-import { type ChatRequest, ClusterResult } from "../lib/types.ts";
+import type { ChatRequest } from "../lib/llm/schema.ts";
 
 /** Three failure themes with disjoint vocabularies. */
 const THEMES = [

@@ -3,7 +3,9 @@ import { diagnose, evaluatePrompt, TARGET_SCHEMA_NAME } from "../lib/diagnose.ts
 import { BudgetExceededError, ProviderError } from "../lib/llm/model.ts";
 import { ScriptedChatModel, type ScriptStep } from "../lib/llm/scripted.ts";
 import type { Task } from "../lib/tasks/task.ts";
-import type { ChatRequest, Example, FailureMode, ParseResult } from "../lib/types.ts";
+import type { ChatRequest } from "../lib/llm/schema.ts";
+import type { Example, ParseResult } from "../lib/tasks/schema.ts";
+import type { FailureMode } from "../lib/critique.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 
 /** A tiny task: exact answer = 1; the answer "partial" earns 0.5. */

@@ -7,7 +7,7 @@ import {
   isDistinctiveAnswer,
   readDecision,
 } from "../lib/guards.ts";
-import type { Metrics } from "../lib/types.ts";
+import type { Metrics } from "../lib/tasks/schema.ts";
 
 const ctx = {
   current: { system: "You answer questions.", instruction: "Answer in JSON." },

@@ -36,7 +36,7 @@ import {
   OLYMPIAD_CASES,
 } from "./support/livebench_cases.ts";
 import { livebenchMath } from "../lib/tasks/livebench_math.ts";
-import type { Example } from "../lib/types.ts";
+import type { Example } from "../lib/tasks/schema.ts";
 import { paperDataTest } from "./paper_data.ts";
 
 // ---------------------------------------------------------------------------------------------

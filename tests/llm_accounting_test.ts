@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { batchPrice, costOf, DEFAULT_PRICES, UsageLedger } from "../lib/llm/accounting.ts";
 import { BudgetExceededError } from "../lib/llm/model.ts";
-import { UsageSnapshot } from "../lib/types.ts";
+import { UsageSnapshot } from "../lib/llm/usage.ts";
 
 const usage = (inputTokens: number, cachedTokens: number, outputTokens: number) => ({
   inputTokens,

@@ -15,7 +15,7 @@ import { OpenAIChatModel } from "../lib/llm/openai.ts";
 import { OpenAIResponsesModel } from "../lib/llm/openai_responses.ts";
 import type { ScriptStep } from "../lib/llm/scripted.ts";
 import { wrapChatModel } from "../lib/llm/wrap.ts";
-import type { ChatRequest, ChatResponse } from "../lib/types.ts";
+import type { ChatRequest, ChatResponse } from "../lib/llm/schema.ts";
 import { type ScriptedServer, startScriptedServer } from "./servers/fake.ts";
 
 const KEY = "sk-batch-SECRET-7788";

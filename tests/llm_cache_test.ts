@@ -8,7 +8,7 @@ import {
 } from "../lib/llm/cache.ts";
 import type { ChatModel } from "../lib/llm/model.ts";
 import { wrapChatModel } from "../lib/llm/wrap.ts";
-import type { ChatRequest, ChatResponse } from "../lib/types.ts";
+import type { ChatRequest, ChatResponse } from "../lib/llm/schema.ts";
 
 const FIXTURE = new URL("./support/processes/cache_process.ts", import.meta.url).pathname;
 

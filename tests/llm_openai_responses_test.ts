@@ -14,10 +14,9 @@ import {
   type ChatMessage,
   type ChatRequest,
   type ChatResponse,
-  Decision,
-  DiagnoseArgs,
   toJsonSchema,
-} from "../lib/types.ts";
+} from "../lib/llm/schema.ts";
+import { Decision, DiagnoseArgs } from "../lib/types.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import { ask, startScriptedServer } from "./support/fake_server.ts";
 import { failure, openAIFailureTests, transportFailureTests } from "./support/provider_contract.ts";

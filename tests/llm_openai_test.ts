@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { isStrictCompatible, OpenAIChatModel, OpenAIEmbedder } from "../lib/llm/openai.ts";
-import { type ChatRequest, toJsonSchema } from "../lib/types.ts";
+import { type ChatRequest, toJsonSchema } from "../lib/llm/schema.ts";
 import { ask, startScriptedServer } from "./support/fake_server.ts";
 import { failure, openAIFailureTests, transportFailureTests } from "./support/provider_contract.ts";
 

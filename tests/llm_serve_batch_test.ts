@@ -9,7 +9,7 @@ import { createBatchClient, createChatModel } from "../lib/llm/spec.ts";
 import { matchBatchRoute } from "../lib/llm/serve_batch.ts";
 import { SqliteResponseCache } from "../lib/llm/cache.ts";
 import { wrapChatModel } from "../lib/llm/wrap.ts";
-import type { ChatRequest } from "../lib/types.ts";
+import type { ChatRequest } from "../lib/llm/schema.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import { startScriptedServer } from "./servers/fake.ts";
 

@@ -19,7 +19,7 @@ import {
   wrapEmbedder,
   type WrapOptions,
 } from "../lib/llm/wrap.ts";
-import type { ChatRequest, ChatResponse } from "../lib/types.ts";
+import type { ChatRequest, ChatResponse } from "../lib/llm/schema.ts";
 
 type Step =
   | { ok: string }

@@ -7,7 +7,9 @@ import {
   nonImprovingStreak,
   payloadTokens,
 } from "../lib/memory.ts";
-import type { DiagnosticReport, MemoryEntry, Metrics } from "../lib/types.ts";
+import type { DiagnosticReport } from "../lib/report.ts";
+import type { MemoryEntry } from "../lib/types.ts";
+import type { Metrics } from "../lib/tasks/schema.ts";
 import { metricsFixture } from "./support/fixtures.ts";
 
 function metrics(score: number, brier: number | null = 0.2): Metrics {

@@ -13,7 +13,9 @@ import {
   renderTable,
   showMarkdown,
 } from "../lib/notebook.ts";
-import { type DiagnosticReport, type Metrics, RunSummary } from "../lib/types.ts";
+import type { DiagnosticReport } from "../lib/report.ts";
+import type { Metrics } from "../lib/tasks/schema.ts";
+import { RunSummary } from "../lib/types.ts";
 import { metricsFixture } from "./support/fixtures.ts";
 
 /** A fake kernel recording every broadcast. */

@@ -17,7 +17,8 @@ import {
   PATCH_REJECTED_PREFIX,
 } from "../lib/protocol_names.ts";
 import { optimize } from "../lib/revise.ts";
-import type { ChatMessage, Decision } from "../lib/types.ts";
+import type { ChatMessage } from "../lib/llm/schema.ts";
+import type { Decision } from "../lib/types.ts";
 import { tempDir } from "./support/toy_loop.ts";
 
 const PROMPT = { system: "You answer.", instruction: "Answer the question.\nGive JSON." };

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
-import { buildReport, reportForOptimizer, reportToMarkdown } from "../lib/report.ts";
-import { ClusterResult, DiagnosticReport, type Metrics } from "../lib/types.ts";
+import {
+  buildReport,
+  DiagnosticReport,
+  reportForOptimizer,
+  reportToMarkdown,
+} from "../lib/report.ts";
+import { ClusterResult } from "../lib/cluster.ts";
+import type { Metrics } from "../lib/tasks/schema.ts";
 
 const metrics: Metrics = {
   n: 10,

@@ -5,7 +5,8 @@ import { ProviderError } from "../lib/llm/model.ts";
 import { OpenAIChatModel, OpenAIEmbedder } from "../lib/llm/openai.ts";
 import { createSimChatModel, createSimEmbedder } from "../lib/sim/mod.ts";
 import { synthetic } from "../lib/tasks/synthetic.ts";
-import { type ChatRequest, Decision, DiagnoseArgs, toJsonSchema } from "../lib/types.ts";
+import { type ChatRequest, toJsonSchema } from "../lib/llm/schema.ts";
+import { Decision, DiagnoseArgs } from "../lib/types.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 
 const NO_DATA = "/nonexistent-rpt-data";

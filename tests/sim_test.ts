@@ -6,8 +6,8 @@ import { decideAnswer, promptTextOf } from "../lib/sim/target.ts";
 import { addresses, classifyText, TRAPS, trapsFor } from "../lib/sim/traps.ts";
 import { decide, WEAK_EDIT_RATE } from "../lib/sim/optimizer.ts";
 import { synthetic } from "../lib/tasks/synthetic.ts";
-import { ChatRequest, Decision, DiagnoseArgs, toJsonSchema, ToolSpec } from "../lib/types.ts";
-import type { ChatMessage } from "../lib/types.ts";
+import { type ChatMessage, ChatRequest, toJsonSchema, ToolSpec } from "../lib/llm/schema.ts";
+import { Decision, DiagnoseArgs } from "../lib/types.ts";
 import { hashUnit } from "../lib/util/random.ts";
 import { runMiniLoop } from "./sim_loop_helper.ts";
 

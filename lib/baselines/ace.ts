@@ -25,7 +25,10 @@
  *
  * @module
  */
-import type { ChatMessage, Example, PromptProgram, TraceItem } from "../types.ts";
+import type { ChatMessage } from "../llm/schema.ts";
+import type { Example } from "../tasks/schema.ts";
+import type { PromptProgram } from "../prompt.ts";
+import type { TraceItem } from "../trace.ts";
 import { mapConcurrent } from "../util/limit.ts";
 import { seededRandom, shuffled } from "../util/random.ts";
 import { exampleInputText } from "./gepa.ts";

@@ -26,7 +26,9 @@ import { createChatModel, createEmbedder, specsAreSimulated } from "../llm/spec.
 import { wrapChatModel } from "../llm/wrap.ts";
 import { getTask } from "../tasks/registry.ts";
 import type { Task } from "../tasks/task.ts";
-import type { ChatRequest, ChatResponse, Example, Metrics, PromptProgram } from "../types.ts";
+import type { ChatRequest, ChatResponse } from "../llm/schema.ts";
+import type { Example, Metrics } from "../tasks/schema.ts";
+import type { PromptProgram } from "../prompt.ts";
 import { ConfigError } from "../util/errors.ts";
 import { writeJsonAtomic, writeTextAtomic } from "../util/fs.ts";
 import { estimateTokens } from "../util/tokens.ts";

@@ -26,7 +26,10 @@
  */
 import { critiqueFailure } from "../critique.ts";
 import type { ChatModel } from "../llm/model.ts";
-import type { ChatMessage, Example, PromptProgram, TraceItem } from "../types.ts";
+import type { ChatMessage } from "../llm/schema.ts";
+import type { Example } from "../tasks/schema.ts";
+import type { PromptProgram } from "../prompt.ts";
+import type { TraceItem } from "../trace.ts";
 import { seededRandom, shuffled } from "../util/random.ts";
 import { mapConcurrent } from "../util/limit.ts";
 import {

@@ -20,7 +20,9 @@
  *
  * @module
  */
-import type { Example, PromptProgram, TraceItem } from "../types.ts";
+import type { Example } from "../tasks/schema.ts";
+import type { PromptProgram } from "../prompt.ts";
+import type { TraceItem } from "../trace.ts";
 import { seededRandom, shuffled } from "../util/random.ts";
 import {
   CandidateTracker,

@@ -11,9 +11,10 @@
 import { evaluatePrompt } from "../diagnose.ts";
 import { BudgetExceededError, type ChatModel, type Embedder } from "../llm/model.ts";
 import { selectionValue, updateBest } from "../select.ts";
-import { promptChars } from "../prompt.ts";
+import { promptChars, type PromptProgram } from "../prompt.ts";
 import type { Task } from "../tasks/task.ts";
-import type { Example, Metrics, PromptProgram, TraceItem } from "../types.ts";
+import type { Example, Metrics } from "../tasks/schema.ts";
+import type { TraceItem } from "../trace.ts";
 import { ConfigError } from "../util/errors.ts";
 
 /** The splits an optimizer may use: test is held out by the harness. */

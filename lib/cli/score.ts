@@ -16,7 +16,7 @@
  */
 import { computeMetrics, type TraceLike } from "../metrics.ts";
 import { getTask } from "../tasks/registry.ts";
-import { type Metrics, PredictionLine, Split } from "../types.ts";
+import { type Metrics, PredictionLine, Split } from "../tasks/schema.ts";
 import { ConfigError, describeSchemaIssue } from "../util/errors.ts";
 import { parseCommandArgs } from "./args.ts";
 import { fixed } from "../util/format.ts";

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { Split } from "../types.ts";
+import type { Split } from "../tasks/schema.ts";
 import { ConfigError } from "../util/errors.ts";
 import { MANIFEST, sha256Hex } from "./manifest.ts";
 import { pyJsonDumps, pyRstrip, pyStrip } from "./python.ts";

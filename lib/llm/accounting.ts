@@ -24,7 +24,7 @@ import {
   type PriceTable,
   type Usage,
   UsageSnapshot,
-} from "../types.ts";
+} from "./usage.ts";
 import { BudgetExceededError } from "./model.ts";
 
 /**

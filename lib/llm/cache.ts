@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import type { ChatResponse, EmbedResponse } from "../types.ts";
+import type { ChatResponse, EmbedResponse } from "./schema.ts";
 import { stableStringify } from "../util/json.ts";
 import { redactURL } from "../util/redact.ts";
 

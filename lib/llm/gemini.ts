@@ -16,7 +16,7 @@ import {
   GoogleGenAI,
   type Part,
 } from "@google/genai";
-import type { ChatMessage, ChatRequest, ChatResponse, EmbedResponse, ToolCall } from "../types.ts";
+import type { ChatMessage, ChatRequest, ChatResponse, EmbedResponse, ToolCall } from "./schema.ts";
 import { hashString } from "../util/random.ts";
 import { type CallOptions, type ChatModel, type Embedder, ProviderError } from "./model.ts";
 import {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ChatRequest, ChatResponse, EmbedResponse } from "../types.ts";
+import type { ChatRequest, ChatResponse, EmbedResponse } from "./schema.ts";
 
 /** Per-call options that do not affect the response (so they are not part of a cache key). */
 export interface CallOptions {

@@ -15,7 +15,7 @@ import type {
   ChatResponse,
   EmbedResponse,
   JsonSchema,
-} from "../types.ts";
+} from "./schema.ts";
 import { type CallOptions, type ChatModel, type Embedder, ProviderError } from "./model.ts";
 import {
   abortFailure,

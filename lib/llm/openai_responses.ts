@@ -38,7 +38,7 @@
  * @module
  */
 import type OpenAI from "openai";
-import type { ChatMessage, ChatRequest, ChatResponse, ProviderState, ToolCall } from "../types.ts";
+import type { ChatMessage, ChatRequest, ChatResponse, ProviderState, ToolCall } from "./schema.ts";
 import { type CallOptions, type ChatModel, ProviderError } from "./model.ts";
 import {
   isReasoningModel,

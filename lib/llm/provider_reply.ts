@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { EmbedResponse } from "../types.ts";
+import type { EmbedResponse } from "./schema.ts";
 import { ProviderError } from "./model.ts";
 
 /** What one embedding request returned: its vectors in input order and billed tokens. */

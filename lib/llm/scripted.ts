@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ChatRequest, ChatResponse, EmbedResponse } from "../types.ts";
+import type { ChatRequest, ChatResponse, EmbedResponse } from "./schema.ts";
 import { hashUnit } from "../util/random.ts";
 import { estimateTokens } from "../util/tokens.ts";
 import type { CallOptions, ChatModel, Embedder } from "./model.ts";

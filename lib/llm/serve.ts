@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { ChatRequest, ChatResponse, ToolCall } from "../types.ts";
+import type { ChatRequest, ChatResponse, ToolCall } from "./schema.ts";
 import { seededRandom } from "../util/random.ts";
 import type { ChatModel, Embedder } from "./model.ts";
 import {

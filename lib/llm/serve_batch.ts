@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { ChatRequest, ChatResponse } from "../types.ts";
+import type { ChatRequest, ChatResponse } from "./schema.ts";
 import type { ChatModel } from "./model.ts";
 import { abortableSleep } from "./wrap.ts";
 import {

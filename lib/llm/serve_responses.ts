@@ -14,7 +14,7 @@
  * @module
  */
 import { z } from "zod";
-import { ChatRequest, type ChatResponse, type ToolCall } from "../types.ts";
+import { ChatRequest, type ChatResponse, type ToolCall } from "./schema.ts";
 import { WireError } from "./serve_wire.ts";
 
 const Part = z.object({

@@ -7,7 +7,7 @@
  * @module
  */
 import { z } from "zod";
-import { ChatRequest, type ChatResponse, type ToolCall } from "../types.ts";
+import { ChatRequest, type ChatResponse, type ToolCall } from "./schema.ts";
 import { ProviderError } from "./model.ts";
 
 /** A request the server refuses, with the HTTP status to answer. */

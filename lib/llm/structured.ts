@@ -12,7 +12,7 @@
  * @module
  */
 import type { z } from "zod";
-import { type ChatMessage, type ChatResponse, toJsonSchema } from "../types.ts";
+import { type ChatMessage, type ChatResponse, toJsonSchema } from "./schema.ts";
 import { extractFirstJsonObject } from "../util/json.ts";
 import { type ChatModel, isFatalCallError } from "./model.ts";
 

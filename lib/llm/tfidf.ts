@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { EmbedResponse } from "../types.ts";
+import type { EmbedResponse } from "./schema.ts";
 import { hashString } from "../util/random.ts";
 import { estimateTokens } from "../util/tokens.ts";
 import type { CallOptions, Embedder } from "./model.ts";

@@ -12,7 +12,8 @@
  *
  * @module
  */
-import type { ChatRequest, ChatResponse, EmbedResponse, Usage } from "../types.ts";
+import type { ChatRequest, ChatResponse, EmbedResponse } from "./schema.ts";
+import type { Usage } from "./usage.ts";
 import { estimateTokens } from "../util/tokens.ts";
 import { createLimiter, type Limiter } from "../util/limit.ts";
 import type { Reservation, UsageLedger } from "./accounting.ts";

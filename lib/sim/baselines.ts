@@ -21,7 +21,7 @@
  *
  * @module
  */
-import type { ChatRequest, ChatResponse } from "../types.ts";
+import type { ChatRequest, ChatResponse } from "../llm/schema.ts";
 import {
   ACE_CURATION_SCHEMA,
   ACE_REFLECTION_SCHEMA,

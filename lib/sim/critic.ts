@@ -12,7 +12,7 @@
  * @module
  */
 import { hashUnit } from "../util/random.ts";
-import type { FailureMode } from "../types.ts";
+import type { FailureMode } from "../critique.ts";
 import type { ExampleIndex, SimExample } from "./examples.ts";
 import { BASE_ERROR, type Behaviour, CALIBRATION, classifyText, trapsFor } from "./traps.ts";
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { EmbedResponse } from "../types.ts";
+import type { EmbedResponse } from "../llm/schema.ts";
 import { estimateTokens } from "../util/tokens.ts";
 import { hashString } from "../util/random.ts";
 

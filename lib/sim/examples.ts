@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Example, Split } from "../types.ts";
+import type { Example, Split } from "../tasks/schema.ts";
 import { chosenDataDir } from "../tasks/common.ts";
 import { generateSyntheticSplit } from "../tasks/synthetic.ts";
 

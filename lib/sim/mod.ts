@@ -25,7 +25,7 @@
  *
  * @module
  */
-import type { ChatMessage, ChatRequest, ChatResponse, JsonSchema } from "../types.ts";
+import type { ChatMessage, ChatRequest, ChatResponse, JsonSchema } from "../llm/schema.ts";
 import {
   CRITIQUE_SCHEMA_NAME,
   DECISION_SCHEMA_NAME,

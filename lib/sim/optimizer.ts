@@ -22,7 +22,9 @@
  *
  * @module
  */
-import type { ChatMessage, Decision, PromptProgram } from "../types.ts";
+import type { ChatMessage } from "../llm/schema.ts";
+import type { Decision } from "../types.ts";
+import type { PromptProgram } from "../prompt.ts";
 import { PATCH_REJECTED_PREFIX, readPromptBlock } from "../protocol_names.ts";
 import { hashUnit } from "../util/random.ts";
 import {

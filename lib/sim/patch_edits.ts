@@ -19,7 +19,7 @@
  *
  * @module
  */
-import type { ChatRequest, ChatResponse } from "../types.ts";
+import type { ChatRequest, ChatResponse } from "../llm/schema.ts";
 import { hashUnit } from "../util/random.ts";
 import { simResponse } from "./respond.ts";
 import { addresses, BASE_ERROR, type Behaviour, BEHAVIOURS, classifyText } from "./traps.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ChatRequest, ChatResponse, ToolCall } from "../types.ts";
+import type { ChatRequest, ChatResponse, ToolCall } from "../llm/schema.ts";
 import { estimateTokens } from "../util/tokens.ts";
 
 /**

@@ -21,7 +21,7 @@
  *
  * @module
  */
-import type { ChatMessage, ChatRequest } from "../types.ts";
+import type { ChatMessage, ChatRequest } from "../llm/schema.ts";
 import { hashString, hashUnit } from "../util/random.ts";
 import type { SimExample } from "./examples.ts";
 import {

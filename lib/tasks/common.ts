@@ -7,16 +7,9 @@
  */
 import type { z } from "zod";
 import { verifyAgainstManifest } from "../data/manifest.ts";
-import type {
-  ChatMessage,
-  Example,
-  JsonSchema,
-  ParseResult,
-  PromptProgram,
-  ScoreResult,
-  Split,
-  TargetOutput,
-} from "../types.ts";
+import type { ChatMessage, JsonSchema } from "../llm/schema.ts";
+import type { Example, ParseResult, ScoreResult, Split, TargetOutput } from "./schema.ts";
+import type { PromptProgram } from "../prompt.ts";
 import { ConfigError, describeSchemaIssue } from "../util/errors.ts";
 import { parseStructuredText } from "../llm/structured.ts";
 import type { LoadOptions, SelectionInput, Task } from "./task.ts";

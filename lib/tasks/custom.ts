@@ -26,19 +26,11 @@
  *
  * @module
  */
+import { z } from "zod";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import {
-  CustomScorer,
-  CustomTaskConfig,
-  CustomTaskRow,
-  type Example,
-  type ParseResult,
-  PromptProgram,
-  type ScoreResult,
-  type Split,
-  type TargetOutput,
-} from "../types.ts";
+import type { Example, ParseResult, ScoreResult, Split, TargetOutput } from "./schema.ts";
+import { PromptProgram } from "../prompt.ts";
 import { ConfigError, describeSchemaIssue } from "../util/errors.ts";
 import { parseJsonAs } from "../util/json.ts";
 import {
@@ -53,6 +45,55 @@ import { normalizeAnswer, sharedTokenCount } from "./hotpotqa.ts";
 import { CUSTOM_DEFAULT_SEED, outputContract } from "./seeds.ts";
 import type { SelectionInput, Task } from "./task.ts";
 import { pySplit } from "../data/python.ts";
+
+/** How a custom task scores an answer. */
+export const CustomScorer = z.union([
+  z.literal("exact"),
+  z.literal("f1"),
+  z.object({ exact: z.object({ caseSensitive: z.boolean().optional() }) }).strict(),
+  z.object({
+    numeric: z.object({
+      tolerance: z.number().min(0).default(0),
+      relative: z.boolean().optional(),
+    }).strict(),
+  }).strict(),
+  z.object({ module: z.string().min(1) }).strict(),
+]);
+/** How a custom task scores an answer. */
+export type CustomScorer = z.infer<typeof CustomScorer>;
+
+/** A user's own task: a `task.json` next to its data. Relative paths resolve against it. */
+export const CustomTaskConfig = z.object({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, '_', '.', '-' only"),
+  description: z.string().optional(),
+  /** A directory with train/dev/test.jsonl, or one path per split. */
+  data: z.union([
+    z.string().min(1),
+    z.object({ train: z.string().min(1), dev: z.string().min(1), test: z.string().min(1) })
+      .strict(),
+  ]),
+  scorer: CustomScorer,
+  seedPrompt: PromptProgram.optional(),
+  /** A JSON prompt program, or a text file used as the instruction. */
+  seedPromptFile: z.string().min(1).optional(),
+  /** Name of the reasoning field of the output contract (default `reasoning`). */
+  reasoningField: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+}).strict().refine((c) => !(c.seedPrompt && c.seedPromptFile), {
+  message: "give seedPrompt or seedPromptFile, not both",
+});
+/** A user's own task config. */
+export type CustomTaskConfig = z.infer<typeof CustomTaskConfig>;
+
+/** One row of a custom task's JSONL data. */
+export const CustomTaskRow = z.object({
+  input: z.string(),
+  answer: z.union([z.string(), z.number()]).transform(String),
+  id: z.union([z.string().min(1), z.number()]).transform(String).optional(),
+  context: z.string().optional(),
+  subtask: z.string().optional(),
+});
+/** One row of a custom task's data. */
+export type CustomTaskRow = z.infer<typeof CustomTaskRow>;
 
 /** What a scorer module's `score` may return. */
 export type CustomScoreValue =

@@ -11,7 +11,7 @@
  */
 import { z } from "zod";
 import { pyFloat, pyStrip } from "../data/python.ts";
-import type { Example, ParseResult, ScoreResult, Split } from "../types.ts";
+import type { Example, ParseResult, ScoreResult, Split } from "./schema.ts";
 import {
   type BuiltInTask,
   formatErrorScore,

@@ -16,7 +16,8 @@
  * @module
  */
 import { z } from "zod";
-import type { Example, ParseResult, PromptProgram, ScoreResult, Split } from "../types.ts";
+import type { Example, ParseResult, ScoreResult, Split } from "./schema.ts";
+import type { PromptProgram } from "../prompt.ts";
 import {
   type BuiltInTask,
   formatErrorScore,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { PromptProgram } from "../types.ts";
+import type { PromptProgram } from "../prompt.ts";
 
 /**
  * The output-contract sentence shared by the seeds.

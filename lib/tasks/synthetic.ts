@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { Example, Split } from "../types.ts";
+import type { Example, Split } from "./schema.ts";
 import { seededRandom } from "../util/random.ts";
 import { renderQuestion, selectionPenalty, targetOutputContract } from "./common.ts";
 import { scoreFormulaAnswer } from "./formula.ts";

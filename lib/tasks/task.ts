@@ -4,16 +4,9 @@
  *
  * @module
  */
-import type {
-  ChatMessage,
-  Example,
-  JsonSchema,
-  Metrics,
-  ParseResult,
-  PromptProgram,
-  ScoreResult,
-  Split,
-} from "../types.ts";
+import type { ChatMessage, JsonSchema } from "../llm/schema.ts";
+import type { Example, Metrics, ParseResult, ScoreResult, Split } from "./schema.ts";
+import type { PromptProgram } from "../prompt.ts";
 
 /** Options for loading a split. */
 export interface LoadOptions {

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import type { ClusterResult, Metrics } from "../../lib/types.ts";
+import type { ClusterResult } from "../../lib/cluster.ts";
+import type { Metrics } from "../../lib/tasks/schema.ts";
 
 /**
  * A complete {@linkcode Metrics} record: 10 items, all parsed, no errors, no breakdowns,

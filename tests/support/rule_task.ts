@@ -9,7 +9,9 @@ import type { OptimizerContext } from "../../lib/baselines/optimizer.ts";
 import { ScriptedChatModel } from "../../lib/llm/scripted.ts";
 import { parseTargetOutput, renderChat, selectionPenalty } from "../../lib/tasks/common.ts";
 import type { Task } from "../../lib/tasks/task.ts";
-import type { ChatRequest, Example, PromptProgram } from "../../lib/types.ts";
+import type { ChatRequest } from "../../lib/llm/schema.ts";
+import type { Example } from "../../lib/tasks/schema.ts";
+import type { PromptProgram } from "../../lib/prompt.ts";
 
 /** Examples `q-<kind>-<n>` with gold answers `ans-<kind>-<n>`. */
 export function ruleExamples(kinds: string, prefix = "q"): Example[] {

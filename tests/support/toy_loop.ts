@@ -10,7 +10,7 @@
  * @module
  */
 import { ScriptedChatModel, type ScriptedReply, type ScriptStep } from "../../lib/llm/scripted.ts";
-import type { ChatRequest } from "../../lib/types.ts";
+import type { ChatRequest } from "../../lib/llm/schema.ts";
 import { hashString } from "../../lib/util/random.ts";
 
 /** The traps and the rule text that avoids each. */

@@ -11,7 +11,7 @@
  * @module
  */
 import type { BatchJob, GoogleGenAI, InlinedRequest, InlinedResponse } from "@google/genai";
-import type { ChatRequest } from "../../types.ts";
+import type { ChatRequest } from "../schema.ts";
 import { type CallOptions, ProviderError } from "../model.ts";
 import {
   createGeminiClient,

@@ -9,7 +9,7 @@
  * @module
  */
 import type OpenAI from "openai";
-import type { ChatRequest, ChatResponse } from "../../types.ts";
+import type { ChatRequest, ChatResponse } from "../schema.ts";
 import { type CallOptions, ProviderError } from "../model.ts";
 import { makeClient, OpenAIChatModel, type OpenAIOptions, toProviderError } from "../openai.ts";
 import type { OpenAIResponsesModel } from "../openai_responses.ts";

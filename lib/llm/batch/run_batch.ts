@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { ChatRequest, ChatResponse } from "../../types.ts";
+import type { ChatRequest, ChatResponse } from "../schema.ts";
 import type { Reservation, UsageLedger } from "../accounting.ts";
 import { cacheKey, type CacheKeyParts, redactURL, type ResponseCache } from "../cache.ts";
 import { type ChatModel, isFatalCallError, ProviderError } from "../model.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { ChatRequest, ChatResponse } from "../../types.ts";
+import type { ChatRequest, ChatResponse } from "../schema.ts";
 import type { CallOptions, ProviderError } from "../model.ts";
 
 /** Where a batch job is, in terms common to every provider. */

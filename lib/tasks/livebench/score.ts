@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ScoreResult } from "../../types.ts";
+import type { ScoreResult } from "../schema.ts";
 import { type AmpsOptions, scoreAmpsHard } from "./amps_hard.ts";
 import { mathCompKind, scoreMathComp } from "./math_comp.ts";
 import { scoreOlympiad } from "./olympiad.ts";
