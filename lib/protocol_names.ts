@@ -54,7 +54,7 @@ const PROMPT_BLOCK = /```json\s*([\s\S]*?)```/;
  * import { promptBlock, readPromptBlock } from "./protocol_names.ts";
  * const p = { system: "S", instruction: "Answer.\nBe brief." };
  * const block = promptBlock(p);
- * if (!block.startsWith("```json\n{")) throw new Error(block);
+ * if (!block.startsWith("`".repeat(3) + "json\n{")) throw new Error(block);
  * if (JSON.stringify(readPromptBlock(`Here:\n\n${block}\n\nGo.`)) !== JSON.stringify(p)) {
  *   throw new Error("round trip");
  * }

@@ -5,7 +5,7 @@
 # Idempotent and quiet when everything is already there.
 set -euo pipefail
 
-# .ci/run's second, fresh-clone pass skips the Jupyter and Chromium tests (tests/external_tools.ts):
+# .ci/run's second, fresh-clone pass skips the Jupyter and Chromium tests (tests/support/external_tools.ts):
 # nothing to install for it.
 if [ "${RPT_SKIP_EXTERNAL_TOOL_TESTS:-}" = "1" ]; then
   exit 0

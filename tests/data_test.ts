@@ -7,7 +7,7 @@ import { hotpotqa } from "../lib/tasks/hotpotqa.ts";
 import { formula } from "../lib/tasks/formula.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 
-import { paperDataTest } from "./paper_data.ts";
+import { paperDataTest } from "./support/paper_data.ts";
 
 /** Two Formula rows of our own making, in the split files' shape. */
 const FORMULA_ROWS = [

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { RunSummary } from "../lib/types.ts";
-import { paperDataTest } from "./paper_data.ts";
+import { paperDataTest } from "./support/paper_data.ts";
 
 const CLI = new URL("../lib/cli.ts", import.meta.url).pathname;
 const REPO = new URL("../", import.meta.url).pathname;

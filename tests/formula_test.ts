@@ -6,7 +6,7 @@ import {
   formulaCorrect,
   formulaName,
 } from "../lib/tasks/formula.ts";
-import { paperDataTest } from "./paper_data.ts";
+import { paperDataTest } from "./support/paper_data.ts";
 
 // [predicted, gold, correct]: worked out with ACE's _formula_answer_is_correct (commas removed,
 // Python float() equality, else string equality of the comma-free strings).

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { hotpotqa, hotpotScores, normalizeAnswer } from "../lib/tasks/hotpotqa.ts";
-import { paperDataTest } from "./paper_data.ts";
+import { paperDataTest } from "./support/paper_data.ts";
 
 // [prediction, gold, em, f1]: expected values worked out with the upstream
 // hotpot_evaluate_v1.py (normalize_answer, exact_match_score, f1_score).

@@ -7,7 +7,7 @@ import {
   splitLivebenchQuestion,
   toJsonlText,
 } from "../lib/data/fetch.ts";
-import { paperDataTest } from "./paper_data.ts";
+import { paperDataTest } from "./support/paper_data.ts";
 
 const UPSTREAM = "upstream/livebench_math/hf_test_split.jsonl";
 const VECTORS = "upstream/python_shuffle_vectors.json";

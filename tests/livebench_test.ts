@@ -37,7 +37,7 @@ import {
 } from "./support/livebench_cases.ts";
 import { livebenchMath } from "../lib/tasks/livebench_math.ts";
 import type { Example } from "../lib/tasks/schema.ts";
-import { paperDataTest } from "./paper_data.ts";
+import { paperDataTest } from "./support/paper_data.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Python behaviour

@@ -6,7 +6,7 @@ import { SqliteResponseCache } from "../lib/llm/cache.ts";
 import { GeminiChatModel } from "../lib/llm/gemini.ts";
 import { OpenAIChatModel } from "../lib/llm/openai.ts";
 import { OpenAIResponsesModel } from "../lib/llm/openai_responses.ts";
-import { createSimChatModel } from "../lib/llm/sim/mod.ts";
+import { createSimChatModel } from "../lib/sim/mod.ts";
 import { createChatModel, createEmbedder } from "../lib/llm/spec.ts";
 import { wrapChatModel } from "../lib/llm/wrap.ts";
 import { synthetic } from "../lib/tasks/synthetic.ts";

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { executeNotebook, NOTEBOOK_DIR } from "../scripts/notebook_exec.ts";
-import { EXTERNAL_TOOL_TAG, SKIP_EXTERNAL_TOOL_TESTS } from "./external_tools.ts";
+import { EXTERNAL_TOOL_TAG, SKIP_EXTERNAL_TOOL_TESTS } from "./support/external_tools.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
 

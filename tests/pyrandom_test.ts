@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { PyRandom, shuffledRange } from "../lib/data/pyrandom.ts";
-import { paperDataTest } from "./paper_data.ts";
+import { paperDataTest } from "./support/paper_data.ts";
 
 const VECTORS = "upstream/python_shuffle_vectors.json";
 

@@ -17,7 +17,7 @@ import {
   runChromium,
 } from "./support/chromium.ts";
 import { metricsFixture } from "./support/fixtures.ts";
-import { EXTERNAL_TOOL_TAG, SKIP_EXTERNAL_TOOL_TESTS } from "./external_tools.ts";
+import { EXTERNAL_TOOL_TAG, SKIP_EXTERNAL_TOOL_TESTS } from "./support/external_tools.ts";
 
 async function withTemp(fn: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = await Deno.makeTempDir({ prefix: "rpt-report-" });

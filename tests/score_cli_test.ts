@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { scorePredictions } from "../lib/cli/score.ts";
 import { hotpotqa } from "../lib/tasks/hotpotqa.ts";
 import { formula } from "../lib/tasks/formula.ts";
-import { paperDataTest } from "./paper_data.ts";
+import { paperDataTest } from "./support/paper_data.ts";
 
 const CLI = new URL("../lib/cli.ts", import.meta.url).pathname;
 

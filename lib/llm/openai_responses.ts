@@ -47,7 +47,7 @@ import {
   type OpenAIOptions,
   toProviderError,
 } from "./openai.ts";
-import { parseStructuredText } from "./provider_reply.ts";
+import { parseStructuredText } from "./structured.ts";
 
 type CreateParams = OpenAI.Responses.ResponseCreateParamsNonStreaming;
 type InputItem = OpenAI.Responses.ResponseInputItem;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { PAPER_DATA_NOTICE, paperDataDir } from "./paper_data.ts";
+import { PAPER_DATA_NOTICE, paperDataDir } from "../tests/support/paper_data.ts";
 
 const dir = paperDataDir();
 console.error(dir === null ? PAPER_DATA_NOTICE : `tests that need the paper's data read ${dir}`);

@@ -13,9 +13,9 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
-const REPO = decodeURIComponent(new URL("../", import.meta.url).pathname);
+const REPO = decodeURIComponent(new URL("../../", import.meta.url).pathname);
 
-/** The line a run prints once when the paper's data is absent (see `paper_data_notice.ts`). */
+/** The line a run prints once when the paper's data is absent (see `scripts/paper_data_notice.ts`). */
 export const PAPER_DATA_NOTICE = "tests that need the paper's data are ignored: set " +
   "RPT_DATA_DIR to its directory, or run `deno task rpt data:fetch`";
 
