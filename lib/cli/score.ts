@@ -20,6 +20,7 @@ import { type Metrics, PredictionLine, Split } from "../tasks/schema.ts";
 import { ConfigError, describeSchemaIssue } from "../util/errors.ts";
 import { parseCommandArgs } from "./args.ts";
 import { fixed } from "../util/format.ts";
+import { writeTextAtomic } from "../util/fs.ts";
 
 const HELP = `usage: rpt score --task T --split S --predictions FILE.jsonl [--out FILE.jsonl]
                  [--data-dir DIR] [--json] [--strict]
@@ -235,9 +236,7 @@ export async function run(args: string[]): Promise<number> {
   });
   if (values.out !== undefined) {
     const text = result.lines.map((l) => JSON.stringify(l)).join("\n") + "\n";
-    const tmp = `${values.out}.tmp-${crypto.randomUUID()}`;
-    await Deno.writeTextFile(tmp, text);
-    await Deno.rename(tmp, values.out);
+    await writeTextAtomic(values.out, text);
   }
   const problemCount = reportProblems(result.problems);
   if (values.json) {

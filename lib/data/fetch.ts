@@ -19,6 +19,7 @@ import { ConfigError } from "../util/errors.ts";
 import { MANIFEST, sha256Hex } from "./manifest.ts";
 import { pyJsonDumps, pyRstrip, pyStrip } from "./python.ts";
 import { PyRandom, shuffledRange } from "./pyrandom.ts";
+import { writeTextAtomic } from "../util/fs.ts";
 
 /** A JSON row. */
 export type Row = Record<string, unknown>;
@@ -285,20 +286,12 @@ export interface WrittenFile {
   matches: boolean;
 }
 
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const dir = path.slice(0, path.lastIndexOf("/"));
-  await Deno.mkdir(dir, { recursive: true });
-  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
-  await Deno.writeTextFile(tmp, text);
-  await Deno.rename(tmp, path);
-}
-
 async function writeSplitFile(
   dataDir: string,
   relative: string,
   text: string,
 ): Promise<WrittenFile> {
-  await writeAtomic(`${dataDir}/${relative}`, text);
+  await writeTextAtomic(`${dataDir}/${relative}`, text);
   const sha256 = await sha256Hex(new TextEncoder().encode(text));
   const rows = text.split("\n").filter((l) => l.trim() !== "").length;
   return { path: relative, rows, sha256, matches: MANIFEST[relative]?.sha256 === sha256 };
