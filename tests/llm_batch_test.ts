@@ -16,7 +16,7 @@ import { OpenAIResponsesModel } from "../lib/llm/openai_responses.ts";
 import type { ScriptStep } from "../lib/llm/scripted.ts";
 import { wrapChatModel } from "../lib/llm/wrap.ts";
 import type { ChatRequest, ChatResponse } from "../lib/llm/schema.ts";
-import { type ScriptedServer, startScriptedServer } from "./servers/fake.ts";
+import { type ScriptedServer, startScriptedServer } from "./support/fake_server.ts";
 
 const KEY = "sk-batch-SECRET-7788";
 const MODEL = "gpt-4.1-mini";

@@ -11,7 +11,7 @@ import { SqliteResponseCache } from "../lib/llm/cache.ts";
 import { wrapChatModel } from "../lib/llm/wrap.ts";
 import type { ChatRequest } from "../lib/llm/schema.ts";
 import { ConfigError } from "../lib/util/errors.ts";
-import { startScriptedServer } from "./servers/fake.ts";
+import { startScriptedServer } from "./support/fake_server.ts";
 
 function line(customId: string, content: string, url = "/v1/chat/completions"): string {
   return JSON.stringify({

@@ -19,7 +19,8 @@ import {
   geminiFailure,
   type GeminiOptions,
 } from "../gemini.ts";
-import { isRetryableStatus, redactSecrets } from "../provider_errors.ts";
+import { isRetryableStatus } from "../provider_errors.ts";
+import { redactSecrets } from "../../util/redact.ts";
 import type { BatchClient, BatchLine, BatchLineResult, BatchState, BatchStatus } from "./types.ts";
 
 /** The metadata key carrying a line's custom id. */

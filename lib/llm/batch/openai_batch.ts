@@ -13,7 +13,8 @@ import type { ChatRequest, ChatResponse } from "../schema.ts";
 import { type CallOptions, ProviderError } from "../model.ts";
 import { makeClient, OpenAIChatModel, type OpenAIOptions, toProviderError } from "../openai.ts";
 import type { OpenAIResponsesModel } from "../openai_responses.ts";
-import { isRetryableStatus, redactSecrets } from "../provider_errors.ts";
+import { isRetryableStatus } from "../provider_errors.ts";
+import { redactSecrets } from "../../util/redact.ts";
 import type { BatchClient, BatchLine, BatchLineResult, BatchState, BatchStatus } from "./types.ts";
 
 /** The endpoints a batch of chat requests can target. */
