@@ -6,7 +6,7 @@
  *
  *   deno run -A bench/loop_bench_script.ts [iterations]
  */
-import { optimize } from "../lib/revise.ts";
+import { optimize } from "../lib/revise/optimize.ts";
 import { tempDir, toyModels, writeToyTask } from "../tests/support/toy_loop.ts";
 
 async function sizeOf(path: string): Promise<number> {

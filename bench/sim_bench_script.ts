@@ -1,22 +1,22 @@
 /**
  * Prints SIMULATED figures per task: the seed prompt vs an "oracle" prompt that addresses
  * every trap of the task (plus JSON-only and calibrated confidence) on dev, then a
- * 10-iteration simulated loop (tests/sim_loop_helper.ts), confidence-aware and not: seed
- * vs selected dev and test score and Brier, with wall time.
+ * 10-iteration run of the real loop (`optimize`) on the simulated models, confidence-aware
+ * and not: seed vs selected dev and test score and Brier, with wall time.
  *
  * Run: RPT_DATA_DIR=../shared/data deno run -A bench/sim_bench_script.ts [seed] [task...]
  *
  * @module
  */
 import { evaluatePrompt } from "../lib/diagnose.ts";
-import { createSimChatModel } from "../lib/sim/mod.ts";
+import { createSimChatModel, createSimEmbedder } from "../lib/sim/mod.ts";
 import { CALIBRATION, JSON_ONLY, TRAPS } from "../lib/sim/traps.ts";
 import { getTask } from "../lib/tasks/registry.ts";
 import { synthetic } from "../lib/tasks/synthetic.ts";
 import type { Task } from "../lib/tasks/task.ts";
 import type { Metrics } from "../lib/tasks/schema.ts";
 import type { PromptProgram } from "../lib/prompt.ts";
-import { runMiniLoop } from "../tests/sim_loop_helper.ts";
+import { optimize } from "../lib/revise/optimize.ts";
 
 const seed = Number(Deno.args[0] ?? 0);
 const names = Deno.args.length > 1
@@ -55,15 +55,26 @@ for (const name of names) {
   }
   for (const confidenceAware of [true, false]) {
     const t0 = performance.now();
-    const run = await runMiniLoop(task, { seed, iterations: 10, confidenceAware });
+    const dir = await Deno.makeTempDir({ prefix: "rpt-sim-bench-" });
+    const run =
+      (await optimize({ iterations: 10, confidenceAware, seed, cache: `${dir}/c.sqlite` }, {
+        runDir: `${dir}/run`,
+        task,
+        data: { train: await task.load("train"), dev, test },
+        models: {
+          target,
+          optimizer: createSimChatModel("optimizer", { seed }),
+          critic: createSimChatModel("critic", { seed }),
+          embedder: createSimEmbedder({ seed }),
+        },
+      })).summary!;
+    await Deno.remove(dir, { recursive: true });
     const ms = performance.now() - t0;
-    const seedTest = (await evaluatePrompt(task.seedPrompt, test, { task, target })).metrics;
-    const bestTest = (await evaluatePrompt(run.bestPrompt, test, { task, target })).metrics;
     const mode = confidenceAware ? "conf-aware" : "plain     ";
     console.log(
       `${name.padEnd(15)} loop ${mode} steps ${run.steps.length} (${ms.toFixed(0)} ms)\n` +
-        `    dev  seed ${fmt(run.seedDev)}  ->  selected ${fmt(run.bestDev)}\n` +
-        `    test seed ${fmt(seedTest)}  ->  selected ${fmt(bestTest)}`,
+        `    dev  seed ${fmt(run.seed.dev)}  ->  selected ${fmt(run.selected.dev)}\n` +
+        `    test seed ${fmt(run.seed.test!)}  ->  selected ${fmt(run.selected.test!)}`,
     );
   }
 }

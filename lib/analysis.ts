@@ -47,7 +47,7 @@ import {
   promptTokens,
   unifiedDiff,
 } from "./prompt.ts";
-import { loadRun, type RunRecord } from "./run.ts";
+import { loadRun, type RunRecord, type StepRecord } from "./run/reader.ts";
 import {
   type AnalysisResult,
   type CorpusRecord,
@@ -56,7 +56,6 @@ import {
   type TransitionEdits,
 } from "./analysis_schema.ts";
 import type { ChatMessage } from "./llm/schema.ts";
-import { Decision } from "./types.ts";
 import type { Metrics } from "./tasks/schema.ts";
 import { writeJsonAtomic } from "./util/fs.ts";
 import { mapConcurrent } from "./util/limit.ts";
@@ -574,10 +573,8 @@ export async function analyzeTraces(
 // ---------------------------------------------------------------------------------------------
 // Run records
 
-function clusteringOf(record: unknown): ClusterResult | null {
-  if (record === null || typeof record !== "object") return null;
-  const parsed = ClusterResult.safeParse((record as { clustering?: unknown }).clustering);
-  return parsed.success ? parsed.data : null;
+function clusteringOf(step: StepRecord): ClusterResult | null {
+  return step.record?.clustering ?? null;
 }
 
 /**
@@ -592,14 +589,13 @@ export function traceFromRunRecord(run: RunRecord, name = runNameOf(run.dir)): R
     task: run.config.task,
     simulated: specsAreSimulated(run.config),
     steps: run.steps.map((s) => {
-      const decision = Decision.safeParse(s.decision?.decision);
-      const rationale = decision.success ? decision.data.patch?.rationale : undefined;
+      const rationale = s.decision?.decision?.patch?.rationale;
       return {
         step: s.step,
         prompt: s.prompt,
         train: s.report?.metrics ?? null,
         dev: s.dev?.metrics ?? null,
-        clustering: clusteringOf(s.record),
+        clustering: clusteringOf(s),
         ...(rationale !== undefined ? { rationale } : {}),
       };
     }),
@@ -631,7 +627,7 @@ export async function analyzeRuns(
     const record = typeof run === "string" ? await loadRun(run, { records: true }) : run;
     const trace = traceFromRunRecord(record);
     const diagnosed = record.steps.filter((s) => s.report !== null);
-    const missing = diagnosed.filter((s) => clusteringOf(s.record) === null).length;
+    const missing = diagnosed.filter((s) => clusteringOf(s) === null).length;
     if (missing > 0) {
       warnings.push(
         `${trace.name}: ${missing} diagnosed step(s) without a clustering in record.json ` +

@@ -1,5 +1,9 @@
 /**
- * rpt: Reflective Prompt Tuning. The public face of the library: import from here.
+ * rpt: Reflective Prompt Tuning. The public face of the library: notebooks and programs
+ * import from here. Each export is documented where it is defined; this file lists them by
+ * room, following the method's flow (see ARCHITECTURE.md): models, tasks, the diagnostic
+ * call (diagnose, critique, cluster, report), the revision loop as a steppable session, the
+ * run record, then reading a run (charts, notebooks, trace analyses) and the baselines.
  *
  * @example
  * ```ts
@@ -11,52 +15,226 @@
  *
  * @module
  */
-export * from "./types.ts";
-export * from "./llm/model.ts";
-export * from "./llm/spec.ts";
-export * from "./llm/scripted.ts";
-export * from "./llm/openai.ts";
-export * from "./llm/gemini.ts";
-export * from "./llm/serve.ts";
-export * from "./llm/wrap.ts";
-export * from "./llm/cache.ts";
-export * from "./llm/accounting.ts";
-export * from "./llm/batch/types.ts";
-export * from "./llm/batch/run_batch.ts";
-export * from "./llm/batch/openai_batch.ts";
-export * from "./llm/batch/gemini_batch.ts";
-export * from "./llm/serve_batch.ts";
-export * from "./llm/tfidf.ts";
-export * from "./util/errors.ts";
-export * from "./util/limit.ts";
-export * from "./util/random.ts";
-export type * from "./tasks/task.ts";
-export * from "./tasks/registry.ts";
-export * from "./tasks/common.ts";
+
+// The prompt program and its operations.
+export {
+  applyPatch,
+  diffText,
+  promptChars,
+  promptDiff,
+  PromptProgram,
+  promptText,
+  unifiedDiff,
+} from "./prompt.ts";
+export type { DiffPart, PromptEdit } from "./prompt.ts";
+
+// Shared schemas, each from its concept's module (chat, usage, task data, traces).
+export {
+  ChatMessage,
+  ChatRequest,
+  ChatResponse,
+  toJsonSchema,
+  ToolCall,
+  ToolSpec,
+} from "./llm/schema.ts";
+export type { JsonSchema } from "./llm/schema.ts";
+export { ModelUsage, UsageSnapshot } from "./llm/usage.ts";
+export { Example, Metrics, Split } from "./tasks/schema.ts";
+export { TraceItem } from "./trace.ts";
+export { AnalysisResult } from "./analysis_schema.ts";
+
+// The names the loop and the simulator share (tool, schemas, message prefixes).
+export {
+  DECISION_SCHEMA_NAME,
+  DIAGNOSE_TOOL,
+  MISSING_TOOL_PREFIX,
+  PATCH_REJECTED_PREFIX,
+} from "./protocol_names.ts";
+
+// Models: the two interfaces, providers, the one wrapper, cache and accounting.
+export { BudgetExceededError, ProviderError } from "./llm/model.ts";
+export type { CallOptions, ChatModel, Embedder } from "./llm/model.ts";
+export {
+  createChatModel,
+  createEmbedder,
+  isSimulatedModel,
+  parseModelSpec,
+  specsAreSimulated,
+} from "./llm/spec.ts";
+export type { CreateModelOptions, ModelSpec } from "./llm/spec.ts";
+export { wrapChatModel, wrapEmbedder } from "./llm/wrap.ts";
+export type { WrapOptions } from "./llm/wrap.ts";
+export { defaultCachePath, SqliteResponseCache } from "./llm/cache.ts";
+export type { ResponseCache } from "./llm/cache.ts";
+export { UsageLedger } from "./llm/accounting.ts";
+export { ScriptedChatModel, ScriptedEmbedder } from "./llm/scripted.ts";
+export type { Script, ScriptedReply, ScriptStep } from "./llm/scripted.ts";
+export { OpenAIChatModel, OpenAIEmbedder } from "./llm/openai.ts";
+export { OpenAIResponsesModel } from "./llm/openai_responses.ts";
+export { GeminiChatModel, GeminiEmbedder } from "./llm/gemini.ts";
+export { TfidfEmbedder } from "./llm/tfidf.ts";
+export { serveModels } from "./llm/serve.ts";
+export type { ModelServer, ServeOptions } from "./llm/serve.ts";
+
+// Batch jobs: the providers' batch APIs, and a local batch service for tests.
+export { isTerminalBatchState, TERMINAL_BATCH_STATES } from "./llm/batch/types.ts";
+export type {
+  BatchClient,
+  BatchLine,
+  BatchLineResult,
+  BatchState,
+  BatchStatus,
+} from "./llm/batch/types.ts";
+export { runBatch } from "./llm/batch/run_batch.ts";
+export type {
+  BatchItem,
+  BatchProgress,
+  BatchRunResult,
+  BatchRunStats,
+  BatchTarget,
+  RunBatchOptions,
+} from "./llm/batch/run_batch.ts";
+export {
+  chatCompletionsCodec,
+  OPENAI_BATCH_MAX_LINES,
+  OpenAIBatchClient,
+  responsesCodec,
+} from "./llm/batch/openai_batch.ts";
+export type {
+  OpenAIBatchCodec,
+  OpenAIBatchEndpoint,
+  OpenAIBatchOptions,
+} from "./llm/batch/openai_batch.ts";
+export { GeminiBatchClient } from "./llm/batch/gemini_batch.ts";
+export { BatchService } from "./llm/serve_batch.ts";
+export { ConfigError } from "./util/errors.ts";
+
+// Tasks.
+export type { LoadOptions, SelectionInput, Task } from "./tasks/task.ts";
+export { getTask, listTasks } from "./tasks/registry.ts";
+export { selectionPenalty } from "./tasks/common.ts";
 export { hotpotqa, hotpotScores, normalizeAnswer } from "./tasks/hotpotqa.ts";
 export { formula, formulaCorrect } from "./tasks/formula.ts";
 export { livebenchMath } from "./tasks/livebench_math.ts";
+export { synthetic } from "./tasks/synthetic.ts";
 export { loadCustomTask } from "./tasks/custom.ts";
-export * from "./tasks/seeds.ts";
-export * from "./metrics.ts";
-export { PyRandom } from "./data/pyrandom.ts";
-export * from "./diagnose.ts";
-export * from "./critique.ts";
-export * from "./cluster.ts";
-export * from "./report.ts";
-export * from "./analysis_tables.ts";
-export * from "./memory.ts";
-export * from "./select.ts";
-export * from "./guards.ts";
-export * from "./controller.ts";
-export * from "./run.ts";
-export * from "./revise.ts";
-export * from "./plot.ts";
-export * from "./run_charts.ts";
-export * from "./notebook.ts";
-export * from "./analysis.ts";
-export type * from "./baselines/optimizer.ts";
+
+// Metrics.
+export {
+  bootstrapInterval,
+  computeMetrics,
+  expectedCalibrationError,
+  pairedBootstrap,
+  reliabilityBins,
+} from "./metrics.ts";
+
+// The diagnostic call: run the target, critique the failures, cluster, report.
+export { diagnose, evaluatePrompt } from "./diagnose.ts";
+export type { DiagnoseOptions, DiagnosticRecord, EvaluateOptions } from "./diagnose.ts";
+export { Critique, critiqueFailure, FailureMode } from "./critique.ts";
+export type { CritiqueOutcome } from "./critique.ts";
+export { clusterFusion, ClusterResult, ClusterTopic } from "./cluster.ts";
+export type { ClusterOptions, ClusterRecord } from "./cluster.ts";
+export {
+  buildReport,
+  DiagnosticReport,
+  reportForOptimizer,
+  reportToMarkdown,
+  Topic,
+} from "./report.ts";
+
+// The revision loop: a steppable session, and optimize = open + step until stop + finish.
+export { openSession, reopenSession } from "./revise/open.ts";
+export type { SessionOptions } from "./revise/open.ts";
+export { Session } from "./revise/session.ts";
+export type { SessionStep } from "./revise/outcome.ts";
+export { continueRun, optimize } from "./revise/optimize.ts";
+export type { OptimizeOptions, OptimizeResult } from "./revise/optimize.ts";
+export type { SessionConfigInput } from "./revise/config.ts";
+export type { LoopEvent, LoopProgress } from "./revise/progress.ts";
+export { createRunModels } from "./revise/models.ts";
+export type { RunModels } from "./revise/models.ts";
+export { loadRunData } from "./revise/data.ts";
+export type { RunData, RunDataInput } from "./revise/data.ts";
+export { estimateRun } from "./revise/estimate.ts";
+export type { RunEstimate } from "./revise/estimate.ts";
+export { controllerInstructions } from "./revise/controller.ts";
+export { checkDecision, formatCollapseWarning } from "./revise/guards.ts";
+export { buildMemoryPayload, memoryEntry } from "./revise/memory.ts";
+export type { MemoryPayload } from "./revise/memory.ts";
+export {
+  brierWeight,
+  compareWithSeed,
+  selectionBreakdown,
+  selectionValue,
+  updateBest,
+} from "./revise/select.ts";
+export type { SelectionBreakdown } from "./revise/select.ts";
+
+// The run record: config.json, the step files, events.jsonl, the typed reader.
+export { MemoryMode, parseRunConfig, Protocol, RunConfig } from "./run/config.ts";
+export type { RunConfigInput } from "./run/config.ts";
+export {
+  Decision,
+  Evaluation,
+  MemoryEntry,
+  Patch,
+  RUN_FILES,
+  RunState,
+  RunSummary,
+  RunUsage,
+  ScoredItem,
+  stepDirName,
+  StepSummary,
+  Stop,
+  StopKind,
+} from "./run/schema.ts";
+export { RunEvent } from "./run/events.ts";
+export { loadRun, readRunJson } from "./run/reader.ts";
+export type { RunRecord, StepRecord } from "./run/reader.ts";
+
+// Reading a run: charts, notebook helpers, trace analyses.
+export {
+  alignmentHeatmap,
+  costChart,
+  deltaBars,
+  lengthScoreScatter,
+  persistenceBars,
+  reliabilityDiagram,
+  scoreVsCallsChart,
+  topicPrevalenceChart,
+  trajectoryChart,
+} from "./plot.ts";
+export type { Chart, MethodCurvePoint, TrajectoryPoint } from "./plot.ts";
+export {
+  costPoints,
+  reliabilitySeries,
+  runCharts,
+  scoredItemsAsTraces,
+  topicPrevalencePoints,
+  trajectoryPoints,
+} from "./run_charts.ts";
+export { notebookSetup } from "./notebook_setup.ts";
+export type { NotebookSetup } from "./notebook_setup.ts";
+export {
+  createProgress,
+  display,
+  html,
+  isJupyter,
+  md,
+  renderPromptDiff,
+  renderReportHtml,
+  renderRunHtml,
+  renderTable,
+  showHtml,
+  showMarkdown,
+} from "./notebook.ts";
+export { analysisToMarkdown, analyzeRuns, traceFromRunRecord, writeAnalysis } from "./analysis.ts";
+
+// Baselines in the same harness.
 export { compare, compareTable, meterChatModel, METHODS } from "./baselines/compare.ts";
+export type { CompareOptions, CompareResult } from "./baselines/compare.ts";
+export type { Optimizer, OptimizerContext, OptimizerResult } from "./baselines/optimizer.ts";
 export { gepa } from "./baselines/gepa.ts";
 export { mipro } from "./baselines/mipro.ts";
 export { ace } from "./baselines/ace.ts";

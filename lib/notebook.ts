@@ -8,7 +8,10 @@
  *
  * @module
  */
-import type { DiagnosticReport, Metrics, PromptProgram, RunSummary } from "./types.ts";
+import type { RunSummary } from "./run/schema.ts";
+import { type DiffPart, diffText, type PromptProgram } from "./prompt.ts";
+import type { DiagnosticReport } from "./report.ts";
+import type { Metrics } from "./tasks/schema.ts";
 
 /** The symbol Deno's kernel looks up to display an object (`Deno.jupyter.$display`). */
 export const jupyterDisplay: unique symbol = Symbol.for("Jupyter.display") as never;
@@ -307,99 +310,6 @@ function progressBundle(text: string, done: number, total: number): MediaBundle 
 
 // ---------------------------------------------------------------------------------------------
 // Prompt diff
-
-/** One piece of a diff. */
-export interface DiffPart {
-  kind: "same" | "ins" | "del";
-  text: string;
-}
-
-const MAX_LCS_CELLS = 4_000_000;
-
-/** Longest-common-subsequence diff of two token lists, with adjacent parts merged. */
-function diffTokens(a: readonly string[], b: readonly string[]): DiffPart[] {
-  if (a.length * b.length > MAX_LCS_CELLS) {
-    // Too large to align cheaply: show it as one replacement rather than stall a notebook.
-    return merge([{ kind: "del", text: a.join("") }, { kind: "ins", text: b.join("") }]);
-  }
-  const n = a.length;
-  const m = b.length;
-  const table = new Uint32Array((n + 1) * (m + 1));
-  const at = (i: number, j: number) => table[i * (m + 1) + j]!;
-  for (let i = n - 1; i >= 0; i--) {
-    for (let j = m - 1; j >= 0; j--) {
-      table[i * (m + 1) + j] = a[i] === b[j]
-        ? at(i + 1, j + 1) + 1
-        : Math.max(at(i + 1, j), at(i, j + 1));
-    }
-  }
-  const parts: DiffPart[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < n || j < m) {
-    if (i < n && j < m && a[i] === b[j]) {
-      parts.push({ kind: "same", text: a[i++]! });
-      j++;
-    } else if (i < n && (j === m || at(i + 1, j) >= at(i, j + 1))) {
-      // Deletions first, so a replaced passage reads old-then-new.
-      parts.push({ kind: "del", text: a[i++]! });
-    } else {
-      parts.push({ kind: "ins", text: b[j++]! });
-    }
-  }
-  return merge(parts);
-}
-
-function merge(parts: DiffPart[]): DiffPart[] {
-  const out: DiffPart[] = [];
-  for (const part of parts) {
-    if (part.text === "") continue;
-    const last = out[out.length - 1];
-    if (last && last.kind === part.kind) last.text += part.text;
-    else out.push({ ...part });
-  }
-  return out;
-}
-
-function splitLines(text: string): string[] {
-  return text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
-}
-
-function splitWords(text: string): string[] {
-  return text.match(/\s+|[\p{L}\p{N}_]+|[^\s\p{L}\p{N}_]/gu) ?? [];
-}
-
-/**
- * A line diff refined to words: unchanged lines stay whole; a run of changed lines is diffed
- * word by word, so a one-word edit shows as one `del` and one `ins`.
- *
- * @example
- * ```ts
- * import { diffText } from "./notebook.ts";
- * const parts = diffText("Answer briefly.\nBe precise.", "Answer briefly.\nBe very precise.");
- * if (JSON.stringify(parts) !== JSON.stringify([
- *   { kind: "same", text: "Answer briefly.\nBe " },
- *   { kind: "ins", text: "very " },
- *   { kind: "same", text: "precise." },
- * ])) throw new Error(JSON.stringify(parts));
- * ```
- */
-export function diffText(before: string, after: string): DiffPart[] {
-  const lineParts = diffTokens(splitLines(before), splitLines(after));
-  const out: DiffPart[] = [];
-  for (let k = 0; k < lineParts.length; k++) {
-    const part = lineParts[k]!;
-    const next = lineParts[k + 1];
-    if (part.kind !== "same" && next !== undefined && next.kind !== "same") {
-      const [del, ins] = part.kind === "del" ? [part, next] : [next, part];
-      out.push(...diffTokens(splitWords(del.text), splitWords(ins.text)));
-      k++;
-    } else {
-      out.push(part);
-    }
-  }
-  return merge(out);
-}
 
 const DEL_STYLE = "background:#ffd7d5;color:#82071e;text-decoration:line-through";
 const INS_STYLE = "background:#ccffd8;color:#055d20;text-decoration:none";

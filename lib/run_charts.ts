@@ -21,10 +21,9 @@ import {
   trajectoryChart,
   type TrajectoryPoint,
 } from "./plot.ts";
-import type { RunRecord } from "./run.ts";
-import { ClusterResult } from "./cluster.ts";
+import type { RunRecord } from "./run/reader.ts";
+import type { ScoredItem } from "./run/schema.ts";
 import type { Metrics } from "./tasks/schema.ts";
-import type { ScoredItem } from "./types.ts";
 
 /**
  * Score and Brier per step on train (the optimizer's split), dev (selection) and test (step 1,
@@ -110,11 +109,9 @@ export function reliabilitySeries(
 export function topicPrevalencePoints(run: RunRecord): TopicPrevalencePoint[] {
   const points: TopicPrevalencePoint[] = [];
   for (const step of run.steps) {
-    const clustering = ClusterResult.safeParse(
-      (step.record as { clustering?: unknown } | undefined)?.clustering,
-    );
-    if (clustering.success) {
-      for (const t of clustering.data.topics) {
+    const clustering = step.record?.clustering;
+    if (clustering) {
+      for (const t of clustering.topics) {
         if (t.count === 0) continue;
         points.push({
           step: step.step,
@@ -148,10 +145,8 @@ export function costPoints(run: RunRecord): CostPoint[] {
     if (event.type === "resume" || event.type === "run_start") {
       previous = { calls: 0, cacheHits: 0 };
     }
-    if (event.type !== "usage" || typeof event.step !== "number") continue;
-    const total = event.total as { calls?: number; cacheHits?: number } | undefined;
-    const calls = total?.calls ?? 0;
-    const cacheHits = total?.cacheHits ?? 0;
+    if (event.type !== "usage") continue;
+    const { calls, cacheHits } = event.total;
     points.push({
       step: event.step,
       group: "paid calls",

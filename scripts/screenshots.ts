@@ -19,8 +19,8 @@ import {
   persistenceBars,
   scoreVsCallsChart,
 } from "../lib/plot.ts";
-import { optimize } from "../lib/revise.ts";
-import { loadRun } from "../lib/run.ts";
+import { optimize } from "../lib/revise/optimize.ts";
+import { loadRun } from "../lib/run/reader.ts";
 import { AnalysisResult } from "../lib/analysis_schema.ts";
 import { CHROMIUM_MISSING, findChromium, screenshot } from "../tests/support/chromium.ts";
 

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { RunSummary } from "../lib/types.ts";
+import { RunSummary } from "../lib/run/schema.ts";
 import { paperDataTest } from "./support/paper_data.ts";
 
 const CLI = new URL("../lib/cli.ts", import.meta.url).pathname;

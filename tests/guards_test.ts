@@ -6,7 +6,7 @@ import {
   formatCollapseWarning,
   isDistinctiveAnswer,
   readDecision,
-} from "../lib/guards.ts";
+} from "../lib/revise/guards.ts";
 import type { Metrics } from "../lib/tasks/schema.ts";
 
 const ctx = {

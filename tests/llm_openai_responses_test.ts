@@ -16,7 +16,7 @@ import {
   type ChatResponse,
   toJsonSchema,
 } from "../lib/llm/schema.ts";
-import { Decision, DiagnoseArgs } from "../lib/types.ts";
+import { Decision, DiagnoseArgs } from "../lib/run/schema.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import { ask, startScriptedServer } from "./support/fake_server.ts";
 import { failure, openAIFailureTests, transportFailureTests } from "./support/provider_contract.ts";

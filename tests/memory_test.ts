@@ -6,9 +6,9 @@ import {
   memoryEntry,
   nonImprovingStreak,
   payloadTokens,
-} from "../lib/memory.ts";
+} from "../lib/revise/memory.ts";
 import type { DiagnosticReport } from "../lib/report.ts";
-import type { MemoryEntry } from "../lib/types.ts";
+import type { MemoryEntry } from "../lib/run/schema.ts";
 import type { Metrics } from "../lib/tasks/schema.ts";
 import { metricsFixture } from "./support/fixtures.ts";
 

@@ -14,8 +14,8 @@ import {
   showMarkdown,
 } from "../lib/notebook.ts";
 import type { DiagnosticReport } from "../lib/report.ts";
+import { RunSummary } from "../lib/run/schema.ts";
 import type { Metrics } from "../lib/tasks/schema.ts";
-import { RunSummary } from "../lib/types.ts";
 import { metricsFixture } from "./support/fixtures.ts";
 
 /** A fake kernel recording every broadcast. */

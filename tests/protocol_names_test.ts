@@ -5,7 +5,7 @@
  * optimizer must recognise a rejection to recover from it.
  */
 import assert from "node:assert/strict";
-import { iterationMessage, missingToolMessage, patchRejectedMessage } from "../lib/controller.ts";
+import { iterationMessage, missingToolMessage, patchRejectedMessage } from "../lib/revise/controller.ts";
 import type { ChatModel } from "../lib/llm/model.ts";
 import { createSimChatModel } from "../lib/sim/mod.ts";
 import { currentPrompt, rejections } from "../lib/sim/optimizer.ts";
@@ -16,9 +16,9 @@ import {
   MISSING_TOOL_PREFIX,
   PATCH_REJECTED_PREFIX,
 } from "../lib/protocol_names.ts";
-import { optimize } from "../lib/revise.ts";
+import { optimize } from "../lib/revise/optimize.ts";
 import type { ChatMessage } from "../lib/llm/schema.ts";
-import type { Decision } from "../lib/types.ts";
+import type { Decision } from "../lib/run/schema.ts";
 import { tempDir } from "./support/toy_loop.ts";
 
 const PROMPT = { system: "You answer.", instruction: "Answer the question.\nGive JSON." };

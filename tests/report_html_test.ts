@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { run as reportCommand } from "../lib/cli/report.ts";
 import { costPoints, trajectoryPoints } from "../lib/run_charts.ts";
-import type { RunRecord } from "../lib/run.ts";
-import { optimize } from "../lib/revise.ts";
+import type { RunRecord } from "../lib/run/reader.ts";
+import { optimize } from "../lib/revise/optimize.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import {
   CHROMIUM_MISSING,

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import type { ChatModel } from "../lib/llm/model.ts";
 import { type ModelServer, serveModels } from "../lib/llm/serve.ts";
-import { optimize } from "../lib/revise.ts";
+import { optimize } from "../lib/revise/optimize.ts";
 import { stableStringify } from "../lib/util/json.ts";
 import { tempDir, toyModels, writeToyTask } from "./support/toy_loop.ts";
 

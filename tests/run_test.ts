@@ -2,16 +2,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { serveModels } from "../lib/llm/serve.ts";
 import { ScriptedChatModel } from "../lib/llm/scripted.ts";
-import { optimize, parseRunConfig } from "../lib/revise.ts";
-import {
-  configForDisk,
-  loadRun,
-  readRunJson,
-  redactSpec,
-  RunWriter,
-  stepDirName,
-} from "../lib/run.ts";
-import { RunState } from "../lib/types.ts";
+import { optimize } from "../lib/revise/optimize.ts";
+import { configForDisk, parseRunConfig, redactSpec } from "../lib/run/config.ts";
+import { loadRun, readRunJson } from "../lib/run/reader.ts";
+import { RunState, stepDirName } from "../lib/run/schema.ts";
+import { RunWriter } from "../lib/run/writer.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import { writeJsonAtomic } from "../lib/util/fs.ts";
 import { optimizerReply, tempDir, toyModels, writeToyTask } from "./support/toy_loop.ts";

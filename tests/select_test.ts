@@ -5,10 +5,10 @@ import {
   selectBest,
   selectionValue,
   updateBest,
-} from "../lib/select.ts";
+} from "../lib/revise/select.ts";
 import { formula } from "../lib/tasks/formula.ts";
 import { hotpotqa } from "../lib/tasks/hotpotqa.ts";
-import type { ScoredItem } from "../lib/types.ts";
+import type { ScoredItem } from "../lib/run/schema.ts";
 import { metricsFixture } from "./support/fixtures.ts";
 
 function metrics(fullCredit: number, brier: number | null, extra: Record<string, number> = {}) {

@@ -6,7 +6,7 @@ import { OpenAIChatModel, OpenAIEmbedder } from "../lib/llm/openai.ts";
 import { createSimChatModel, createSimEmbedder } from "../lib/sim/mod.ts";
 import { synthetic } from "../lib/tasks/synthetic.ts";
 import { type ChatRequest, toJsonSchema } from "../lib/llm/schema.ts";
-import { Decision, DiagnoseArgs } from "../lib/types.ts";
+import { Decision, DiagnoseArgs } from "../lib/run/schema.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 
 const NO_DATA = "/nonexistent-rpt-data";

@@ -7,9 +7,10 @@ import { addresses, classifyText, TRAPS, trapsFor } from "../lib/sim/traps.ts";
 import { decide, WEAK_EDIT_RATE } from "../lib/sim/optimizer.ts";
 import { synthetic } from "../lib/tasks/synthetic.ts";
 import { type ChatMessage, ChatRequest, toJsonSchema, ToolSpec } from "../lib/llm/schema.ts";
-import { Decision, DiagnoseArgs } from "../lib/types.ts";
+import { Decision, DiagnoseArgs, type RunSummary } from "../lib/run/schema.ts";
 import { hashUnit } from "../lib/util/random.ts";
-import { runMiniLoop } from "./sim_loop_helper.ts";
+import { optimize } from "../lib/revise/optimize.ts";
+import type { MemoryMode } from "../lib/run/config.ts";
 
 // The synthetic task needs no data directory; pointing the simulator at an empty one keeps
 // these tests independent of ../shared/data.
@@ -323,28 +324,59 @@ Deno.test("sim embedder: deterministic, and shared words make texts closer", asy
   assert.ok(dot(a, b) > dot(a, c) + 0.2);
 });
 
+/**
+ * The real revision loop (a session of lib/revise/) on the simulated models: the synthetic
+ * task's whole train and dev splits, confidence-aware, 10 iterations.
+ */
+async function simulatedRun(seed: number, memory?: MemoryMode): Promise<RunSummary> {
+  const dir = await Deno.makeTempDir({ prefix: "rpt-sim-loop-" });
+  try {
+    const result = await optimize({
+      iterations: 10,
+      confidenceAware: true,
+      seed,
+      cache: `${dir}/cache.sqlite`,
+      ...(memory !== undefined ? { memory } : {}),
+    }, {
+      runDir: `${dir}/run`,
+      task: synthetic,
+      models: {
+        target: createSimChatModel("target", { seed }),
+        optimizer: createSimChatModel("optimizer", { seed }),
+        critic: createSimChatModel("critic", { seed }),
+        embedder: createSimEmbedder({ seed }),
+      },
+    });
+    return result.summary!;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 Deno.test("sim loop: a 10-iteration run lifts the synthetic dev score and lowers Brier, deterministically", async () => {
-  const run1 = await runMiniLoop(synthetic, { seed: 0, iterations: 10 });
-  const run2 = await runMiniLoop(synthetic, { seed: 0, iterations: 10 });
+  const run1 = await simulatedRun(0);
+  const run2 = await simulatedRun(0);
   assert.equal(JSON.stringify(run1), JSON.stringify(run2));
-  assert.ok(run1.seedDev.score <= 0.5, `seed dev ${run1.seedDev.score}`);
-  assert.ok(run1.bestDev.score >= 0.7, `best dev ${run1.bestDev.score}`);
-  assert.ok(run1.bestDev.brier! < run1.seedDev.brier! - 0.2);
-  for (const step of run1.steps) {
-    const text = step.decision.patch?.rationale ?? step.decision.stop_reason ?? "";
+  assert.ok(run1.seed.dev.score <= 0.5, `seed dev ${run1.seed.dev.score}`);
+  assert.ok(run1.selected.dev.score >= 0.7, `best dev ${run1.selected.dev.score}`);
+  assert.ok(run1.selected.dev.brier! < run1.seed.dev.brier! - 0.2);
+  const decided = run1.steps.filter((s) => s.action !== "none");
+  assert.ok(decided.length >= 2, `${decided.length} decisions`);
+  for (const step of decided) {
+    const text = step.rationale ?? step.stopReason ?? "";
     assert.match(text, /^\[simulated\]/);
   }
 });
 
 Deno.test("sim loop: without memory a weak edit is never repaired, so the run ends lower", async () => {
-  const withMemory = await runMiniLoop(synthetic, { seed: 0, iterations: 10 });
-  const without = await runMiniLoop(synthetic, { seed: 0, iterations: 10, memory: false });
+  const withMemory = await simulatedRun(0);
+  const without = await simulatedRun(0, "none");
   const weakEdits = withMemory.steps.filter((s) =>
-    TRAPS.some((t) => t.weakInstructions.some((w) => s.decision.patch?.rationale.includes(w)))
+    TRAPS.some((t) => t.weakInstructions.some((w) => s.rationale?.includes(w)))
   );
   assert.ok(weakEdits.length >= 1, "seed 0 should make at least one weak edit");
   assert.ok(
-    without.bestDev.score < withMemory.bestDev.score - 0.05,
-    `without memory ${without.bestDev.score} vs with ${withMemory.bestDev.score}`,
+    without.selected.dev.score < withMemory.selected.dev.score - 0.05,
+    `without memory ${without.selected.dev.score} vs with ${withMemory.selected.dev.score}`,
   );
 });

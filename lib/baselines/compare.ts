@@ -374,15 +374,6 @@ async function runMethod(optimizer: Optimizer, s: MethodSetup): Promise<MethodRo
     signal: opts.signal,
     onProgress: opts.onProgress,
     record: s.record,
-    specs: {
-      task: opts.task,
-      target: s.specs.target,
-      optimizer: s.specs.optimizer,
-      critic: s.specs.critic,
-      ...(opts.embedder !== undefined ? { embedder: opts.embedder } : {}),
-      ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
-      limits: opts.limits ?? {},
-    },
     workDir,
   };
   s.record("method_start", { method: optimizer.name, budgetCalls: opts.budgetCalls });

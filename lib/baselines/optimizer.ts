@@ -10,8 +10,8 @@
  */
 import { evaluatePrompt } from "../diagnose.ts";
 import { BudgetExceededError, type ChatModel, type Embedder } from "../llm/model.ts";
-import { selectionValue, updateBest } from "../select.ts";
 import { promptChars, type PromptProgram } from "../prompt.ts";
+import { selectionValue, updateBest } from "../revise/select.ts";
 import type { Task } from "../tasks/task.ts";
 import type { Example, Metrics } from "../tasks/schema.ts";
 import type { TraceItem } from "../trace.ts";
@@ -34,19 +34,6 @@ export interface OptimizerProgress {
   calls: number;
   /** The budget in target calls. */
   budget: number;
-}
-
-/** Model specs and a work directory, for optimizers that build their own run (RPT). */
-export interface OptimizerSpecs {
-  task: string;
-  target: string;
-  optimizer: string;
-  critic?: string;
-  embedder?: string;
-  /** Data directory the task loads from. */
-  dataDir?: string;
-  /** First N examples of each split (the harness's splits are the same prefixes). */
-  limits: { train?: number; dev?: number; test?: number };
 }
 
 /** Everything an optimizer run gets from the harness. */
@@ -74,8 +61,7 @@ export interface OptimizerContext {
   onProgress?: (p: OptimizerProgress) => void;
   /** Appends an event to the comparison's run record. */
   record?: (kind: string, data: Record<string, unknown>) => void;
-  /** Specs and a directory for optimizers that run their own record (RPT). */
-  specs?: OptimizerSpecs;
+  /** A directory the method may keep its own record in (RPT writes its run directory). */
   workDir?: string;
 }
 
@@ -222,6 +208,15 @@ export class CandidateTracker {
     if (seen !== undefined) return { ...seen, traces: null };
     if (!this.canAfford(this.ctx.data.dev.length)) return null;
     const { traces, metrics } = await this.evaluate(prompt, this.ctx.data.dev, "dev");
+    return { ...this.add(prompt, metrics, origin), traces };
+  }
+
+  /**
+   * Records a prompt the method scored on the whole dev split itself (RPT scores every
+   * step's prompt in its own loop) as the next candidate, with the calls made so far.
+   */
+  add(prompt: PromptProgram, metrics: Metrics, origin: string): ScoredCandidate {
+    const key = JSON.stringify(prompt);
     const candidate: ScoredCandidate = {
       index: this.candidates.length,
       prompt,
@@ -254,7 +249,7 @@ export class CandidateTracker {
       selection: candidate.selection,
       best: best.index,
     });
-    return { ...candidate, traces };
+    return candidate;
   }
 
   /** The method's result; throws {@linkcode BudgetTooSmallError} when nothing was scored. */

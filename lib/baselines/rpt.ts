@@ -1,32 +1,24 @@
 /**
- * RPT as an {@linkcode Optimizer}: {@linkcode optimize} from `lib/revise.ts` run in the
- * comparison harness. It gets the same metered models as every other method (so its
- * target calls count against the same budget in the same ledger), writes its ordinary run
- * record under the comparison's work directory, and its dev-scored prompts (one per step,
- * the seed first) become the harness candidates, re-selected with the same selection
- * function.
+ * RPT as an {@linkcode Optimizer}: the real revision loop (a session of `lib/revise/`) run
+ * in the comparison harness on the harness's task object, train and dev splits and metered
+ * models, so its target calls count against the same budget in the same ledger as every
+ * other method's. Every prompt the session scores on dev (one per step, the seed first)
+ * becomes a harness candidate the moment it is scored, through the same
+ * {@linkcode CandidateTracker} the other methods use. The session writes its ordinary run
+ * record under the method's work directory (`rpt show` reads it).
  *
- * Two adjustments keep the budget about optimization: RPT's own test scorings (step 1 and
- * every `testEvery` steps, for its curves) are cut to one example and effectively
- * switched off (`testEvery` 1000), since the harness scores the selected prompt on test
- * itself; and the iteration count defaults to what the budget can pay for, so the budget,
- * not T, ends the run (a step costs |train| + |dev| target calls).
+ * The harness holds test out, so the session has no test split: it scores nothing on test
+ * (no curve points, no final score; the harness scores the selected prompt itself). The
+ * iteration count defaults to what the budget can pay for, so the budget, not T, ends the
+ * run (a step costs |train| + |dev| target calls).
  *
  * @module
  */
-import { loadRun } from "../run.ts";
-import { optimize } from "../revise.ts";
-import { selectionValue, updateBest } from "../select.ts";
-import type { MemoryMode, Protocol } from "../types.ts";
+import type { MemoryMode, Protocol } from "../run/config.ts";
+import { openSession } from "../revise/open.ts";
 import { ConfigError } from "../util/errors.ts";
-import type {
-  CurvePoint,
-  Optimizer,
-  OptimizerContext,
-  OptimizerResult,
-  ScoredCandidate,
-} from "./optimizer.ts";
-import { BudgetTooSmallError } from "./optimizer.ts";
+import type { Optimizer, OptimizerContext, OptimizerResult } from "./optimizer.ts";
+import { CandidateTracker, untilBudget } from "./optimizer.ts";
 
 /** Options of {@linkcode rpt}. */
 export interface RptOptions {
@@ -44,34 +36,27 @@ export function rpt(options: RptOptions = {}): Optimizer {
 }
 
 async function runRpt(ctx: OptimizerContext, options: RptOptions): Promise<OptimizerResult> {
-  const { specs, workDir } = ctx;
-  if (specs === undefined || workDir === undefined) {
-    throw new ConfigError("rpt baseline: the harness must give model specs and a work directory");
+  const workDir = ctx.workDir;
+  if (workDir === undefined) {
+    throw new ConfigError("rpt baseline: the harness must give a work directory for the run");
   }
-  const perStep = ctx.data.train.length + ctx.data.dev.length + 1;
+  const perStep = ctx.data.train.length + ctx.data.dev.length;
   const iterations = options.iterations ??
     Math.max(1, Math.min(40, Math.ceil(ctx.budgetCalls / perStep)));
-  const runDir = `${workDir}/rpt-run`;
-  const devCalls = new Map<number, number>();
-  const result = await optimize({
-    task: specs.task,
-    target: specs.target,
-    optimizer: specs.optimizer,
-    ...(specs.critic !== undefined ? { critic: specs.critic } : {}),
-    ...(specs.embedder !== undefined ? { embedder: specs.embedder } : {}),
-    ...(specs.dataDir !== undefined ? { dataDir: specs.dataDir } : {}),
+  const tracker = new CandidateTracker("rpt", ctx);
+  const session = await openSession({
     iterations,
     confidenceAware: ctx.confidenceAware,
     seed: ctx.seed,
     concurrency: ctx.concurrency,
-    limits: { ...specs.limits, test: 1 },
-    testEvery: 1000,
     cache: `${workDir}/rpt-cache.sqlite`,
     ...(options.protocol !== undefined ? { protocol: options.protocol } : {}),
     ...(options.memory !== undefined ? { memory: options.memory } : {}),
     ...(options.k !== undefined ? { k: options.k } : {}),
   }, {
-    runDir,
+    runDir: `${workDir}/rpt-run`,
+    task: ctx.task,
+    data: ctx.data,
     models: {
       target: ctx.target,
       optimizer: ctx.optimizer,
@@ -79,64 +64,26 @@ async function runRpt(ctx: OptimizerContext, options: RptOptions): Promise<Optim
       ...(ctx.embedder !== undefined ? { embedder: ctx.embedder } : {}),
     },
     signal: ctx.signal,
-    onProgress: (p) => {
-      if (p.phase === "dev" && p.done === p.total) devCalls.set(p.step, ctx.callsUsed());
-      ctx.onProgress?.({
-        method: "rpt",
-        phase: p.phase,
-        calls: ctx.callsUsed(),
-        budget: ctx.budgetCalls,
-      });
+    onEvent: (e) => {
+      if (e.type === "evaluated" && e.split === "dev") {
+        tracker.add(e.prompt, e.metrics, e.step === 1 ? "seed" : `step ${e.step}`);
+      }
+      if (e.type === "progress") tracker.progress(e.phase);
     },
   });
-  const run = await loadRun(result.dir);
-  const candidates: ScoredCandidate[] = [];
-  const curve: CurvePoint[] = [];
-  let best: { step: number; selection: number; candidate: ScoredCandidate } | null = null;
-  for (const step of run.steps) {
-    if (step.dev === null) continue;
-    const candidate: ScoredCandidate = {
-      index: candidates.length,
-      prompt: step.prompt,
-      dev: step.dev.metrics,
-      selection: selectionValue(ctx.task, step.dev.metrics, step.prompt, ctx.confidenceAware),
-      calls: devCalls.get(step.step) ?? ctx.callsUsed(),
-      origin: step.step === 1 ? "seed" : `step ${step.step}`,
-    };
-    candidates.push(candidate);
-    best = updateBest(best, { step: candidate.index, selection: candidate.selection, candidate })
-      .best;
-    curve.push({
-      calls: candidate.calls,
-      devScore: candidate.dev.score,
-      bestDevScore: best.candidate.dev.score,
-      bestSelection: best.selection,
+  let stopReason: string;
+  try {
+    stopReason = await untilBudget(async () => {
+      while (!session.finished) await session.step();
+      const stop = (await session.finish()).stop;
+      return `${stop.kind}: ${stop.reason}`;
     });
-    ctx.record?.("candidate", {
-      method: "rpt",
-      index: candidate.index,
-      origin: candidate.origin,
-      calls: candidate.calls,
-      dev: { score: candidate.dev.score, brier: candidate.dev.brier },
-      selection: candidate.selection,
-      best: best.candidate.index,
-    });
+  } finally {
+    await session.close();
   }
-  if (best === null) {
-    throw new BudgetTooSmallError("rpt", ctx.data.dev.length, ctx.budgetCalls);
-  }
-  const summary = result.summary;
-  const stop = summary?.stop ?? result.state.stop;
-  return {
-    method: "rpt",
-    candidates,
-    selected: best.candidate,
-    curve,
-    stopReason: stop ? `${stop.kind}: ${stop.reason}` : "interrupted",
-    stats: {
-      steps: run.steps.length,
-      iterations: summary?.iterationsRun ?? result.state.steps.length,
-      rejections: result.state.steps.reduce((n, s) => n + s.rejections.length, 0),
-    },
-  };
+  return tracker.result(stopReason, {
+    steps: session.steps.length,
+    iterations: session.steps.filter((s) => s.kind === "iteration").length,
+    rejections: session.steps.reduce((n, s) => n + s.rejections.length, 0),
+  });
 }

@@ -27,7 +27,7 @@ import { defaultCachePath, SqliteResponseCache } from "../llm/cache.ts";
 import type { ChatModel, Embedder } from "../llm/model.ts";
 import { createChatModel, createEmbedder, specsAreSimulated } from "../llm/spec.ts";
 import { wrapChatModel, wrapEmbedder } from "../llm/wrap.ts";
-import { loadRun, type RunRecord } from "../run.ts";
+import { loadRun, type RunRecord } from "../run/reader.ts";
 import { ConfigError } from "../util/errors.ts";
 import { integerFlag, positiveIntFlag } from "./args.ts";
 

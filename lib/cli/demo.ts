@@ -13,11 +13,11 @@
  */
 import { parseArgs } from "node:util";
 import { join, relative, resolve } from "node:path";
-import { optimize } from "../revise.ts";
-import type { LoopProgress } from "../revise.ts";
 import { promptText } from "../prompt.ts";
+import { optimize } from "../revise/optimize.ts";
+import type { LoopProgress } from "../revise/progress.ts";
+import type { RunSummary, StepSummary } from "../run/schema.ts";
 import type { Metrics } from "../tasks/schema.ts";
-import type { RunSummary, StepSummary } from "../types.ts";
 import { ConfigError } from "../util/errors.ts";
 import { integerFlag, positiveIntFlag } from "./args.ts";
 import { fixed, signed } from "../util/format.ts";

@@ -14,19 +14,15 @@
  *
  * @module
  */
-import {
-  createRunModels,
-  estimateRun,
-  isSimulated,
-  loadRunData,
-  type LoopProgress,
-  optimize,
-  type OptimizeOptions,
-  type OptimizeResult,
-  parseRunConfig,
-} from "../revise.ts";
+import { loadRunData } from "../revise/data.ts";
+import { estimateRun } from "../revise/estimate.ts";
+import { createRunModels } from "../revise/models.ts";
+import { optimize, type OptimizeOptions, type OptimizeResult } from "../revise/optimize.ts";
+import type { LoopProgress } from "../revise/progress.ts";
 import { ProviderError } from "../llm/model.ts";
-import type { RunConfigInput, StepSummary } from "../types.ts";
+import { specsAreSimulated } from "../llm/spec.ts";
+import { parseRunConfig, type RunConfigInput } from "../run/config.ts";
+import type { StepSummary } from "../run/schema.ts";
 import { ConfigError } from "../util/errors.ts";
 import { parseCommandArgs } from "./args.ts";
 
@@ -323,7 +319,7 @@ export async function run(args: string[]): Promise<number> {
     console.log(`  assumptions: ${e.assumptions.join("; ")}`);
     return 0;
   }
-  if (isSimulated(parseRunConfig(cmd.config))) console.log(SIMULATED_NOTE);
+  if (specsAreSimulated(parseRunConfig(cmd.config))) console.log(SIMULATED_NOTE);
   return await runLoop(cmd.quiet, (options) =>
     optimize(cmd.config, {
       ...(cmd.runDir !== undefined ? { runDir: cmd.runDir } : {}),

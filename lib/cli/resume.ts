@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { continueRun } from "../revise.ts";
+import { continueRun } from "../revise/optimize.ts";
 import { exactlyOneRunDir, parseCommandArgs } from "./args.ts";
 import { runLoop } from "./optimize.ts";
 

@@ -5,8 +5,9 @@
  *
  * @module
  */
-import { loadRun, type RunRecord } from "../run.ts";
-import type { StepSummary } from "../types.ts";
+import { specsAreSimulated } from "../llm/spec.ts";
+import { loadRun, type RunRecord } from "../run/reader.ts";
+import type { StepSummary } from "../run/schema.ts";
 import { exactlyOneRunDir, parseCommandArgs } from "./args.ts";
 
 const HELP = `usage: rpt show RUN_DIR [--json]
@@ -23,7 +24,7 @@ function f(x: number | null | undefined, digits = 3): string {
  *
  * @example
  * ```ts ignore
- * import { loadRun } from "../run.ts";
+ * import { loadRun } from "../run/reader.ts";
  * import { formatRun } from "./show.ts";
  * console.log(formatRun(await loadRun("runs/my-run")));
  * ```
@@ -32,8 +33,7 @@ export function formatRun(run: RunRecord): string {
   const steps: StepSummary[] = run.summary?.steps ?? run.state?.steps ?? [];
   const c = run.config;
   const lines: string[] = [];
-  const simulated = run.summary?.simulated ?? [c.target, c.optimizer, c.critic ?? "", c.embedder]
-    .some((s) => s.startsWith("sim:"));
+  const simulated = run.summary?.simulated ?? specsAreSimulated(c);
   lines.push(
     `run ${run.dir}${simulated ? "  [SIMULATED models]" : ""}`,
     `task ${c.task}; target ${c.target}; optimizer ${c.optimizer}; critic ${

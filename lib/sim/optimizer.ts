@@ -23,9 +23,9 @@
  * @module
  */
 import type { ChatMessage } from "../llm/schema.ts";
-import type { Decision } from "../types.ts";
 import type { PromptProgram } from "../prompt.ts";
 import { PATCH_REJECTED_PREFIX, readPromptBlock } from "../protocol_names.ts";
+import type { Decision } from "../run/schema.ts";
 import { hashUnit } from "../util/random.ts";
 import {
   addresses,

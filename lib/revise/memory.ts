@@ -2,14 +2,15 @@
  * The optimizer's memory (DESIGN section 1, "Memory"): an external list of past reports,
  * each with the prompt it diagnosed, its metrics and retained topics, and what followed
  * it (the patch with its rationale, or a stop). Each iteration's `diagnose` tool result
- * carries a payload built from it in one of four modes:
+ * carries a payload built from it in one of five modes:
  *
  * - `last_report`: the previous report only;
  * - `all_reports`: every past report;
  * - `last_k`: the last k past reports;
  * - `history_summary` (the paper's, the default): every past report plus a summary of the
  *   current one: best so far, deltas vs the previous report and vs the best, and the
- *   non-improving streak.
+ *   non-improving streak;
+ * - `none`: no past report (the ablation without memory).
  *
  * The payload stays within a token budget ({@linkcode estimateTokens}): the oldest
  * entries are compacted to metrics plus topic names first, and dropped (counted in
@@ -17,9 +18,12 @@
  *
  * @module
  */
-import type { DiagnosticReport, MemoryEntry, MemoryMode, Metrics, Patch } from "./types.ts";
-import { estimateTokens } from "./util/tokens.ts";
-import { roundTo } from "./util/format.ts";
+import type { DiagnosticReport } from "../report.ts";
+import type { MemoryMode } from "../run/config.ts";
+import type { MemoryEntry, Patch } from "../run/schema.ts";
+import type { Metrics } from "../tasks/schema.ts";
+import { roundTo } from "../util/format.ts";
+import { estimateTokens } from "../util/tokens.ts";
 
 /** How the payload is built. */
 export interface MemoryOptions {
@@ -240,6 +244,8 @@ function selectPast(entries: readonly MemoryEntry[], opts: MemoryOptions): Memor
     case "all_reports":
     case "history_summary":
       return [...entries];
+    case "none":
+      return [];
   }
 }
 

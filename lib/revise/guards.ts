@@ -7,10 +7,11 @@
  *
  * @module
  */
-import { Decision, type Metrics, type PromptProgram } from "./types.ts";
-import { applyPatch, promptChars } from "./prompt.ts";
-import { structuredValue } from "./llm/structured.ts";
-import { percent } from "./util/format.ts";
+import { structuredValue } from "../llm/structured.ts";
+import { applyPatch, promptChars, type PromptProgram } from "../prompt.ts";
+import { Decision } from "../run/schema.ts";
+import type { Metrics } from "../tasks/schema.ts";
+import { percent } from "../util/format.ts";
 
 /** What the guards need to know besides the decision. */
 export interface GuardContext {

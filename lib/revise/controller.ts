@@ -12,8 +12,9 @@ import {
   MISSING_TOOL_PREFIX,
   PATCH_REJECTED_PREFIX,
   promptBlock,
-} from "./protocol_names.ts";
-import type { PromptProgram, Protocol } from "./types.ts";
+} from "../protocol_names.ts";
+import type { PromptProgram } from "../prompt.ts";
+import type { Protocol } from "../run/config.ts";
 
 /** What the controller instructions depend on. */
 export interface ControllerOptions {

@@ -9,10 +9,11 @@
  *
  * @module
  */
-import { pairedBootstrap } from "./metrics.ts";
-import { promptChars } from "./prompt.ts";
-import type { Task } from "./tasks/task.ts";
-import type { FinalComparison, Metrics, PromptProgram, ScoredItem } from "./types.ts";
+import { pairedBootstrap } from "../metrics.ts";
+import { promptChars, type PromptProgram } from "../prompt.ts";
+import type { FinalComparison, ScoredItem } from "../run/schema.ts";
+import type { Metrics } from "../tasks/schema.ts";
+import type { Task } from "../tasks/task.ts";
 
 /** Weight of the Brier term in the confidence-aware setting. */
 export const CONFIDENCE_AWARE_BRIER_WEIGHT = 0.05;
@@ -28,7 +29,7 @@ export function brierWeight(confidenceAware: boolean): number {
  * @example
  * ```ts
  * import { selectionValue } from "./select.ts";
- * import { formula } from "./tasks/formula.ts";
+ * import { formula } from "../tasks/formula.ts";
  * const metrics = { n: 2, parsed: 2, score: 1, fullCredit: 1, avgConfidence: 1, brier: 0, ece: 0,
  *   formatErrorRate: 0, errorRate: 0, perSubtask: {}, extra: {} };
  * // Formula: 0.5 * accuracy - w * Brier - 0.0025 per 1,000 characters.
@@ -47,6 +48,48 @@ export function selectionValue(
     promptChars: promptChars(prompt),
     brierWeight: brierWeight(confidenceAware),
   });
+}
+
+/** A selection value taken apart into the terms of the task's selection function. */
+export interface SelectionBreakdown {
+  /** The task metric term (HotPotQA `F1 + 0.5 EM`, Formula `0.5 acc`, ...). */
+  task: number;
+  /** The Brier term, `-w * Brier` (0 unless confidence-aware). */
+  brier: number;
+  /** The length term, `-P`: the penalty for the prompt's characters. */
+  length: number;
+  /** The selection value: the sum of the three. */
+  value: number;
+}
+
+/**
+ * The selection value of a prompt and its terms, each read off the task's own selection
+ * function (the task term with no Brier weight and no length, then what the Brier weight
+ * and the length each take away), so a task's own function is never re-derived by hand.
+ *
+ * @example
+ * ```ts
+ * import { selectionBreakdown } from "./select.ts";
+ * import { formula } from "../tasks/formula.ts";
+ * const metrics = { n: 2, parsed: 2, score: 1, fullCredit: 1, avgConfidence: 1, brier: 0.2, ece: 0,
+ *   formatErrorRate: 0, errorRate: 0, perSubtask: {}, extra: {} };
+ * const b = selectionBreakdown(formula, metrics, { system: "", instruction: "x".repeat(2000) }, true);
+ * const near = (a: number, e: number) => Math.abs(a - e) < 1e-12;
+ * if (!near(b.task, 0.5) || !near(b.brier, -0.01) || !near(b.length, -0.005)) throw new Error();
+ * if (!near(b.value, 0.5 - 0.01 - 0.005)) throw new Error(String(b.value));
+ * ```
+ */
+export function selectionBreakdown(
+  task: Pick<Task, "selectionScore">,
+  metrics: Metrics,
+  prompt: PromptProgram,
+  confidenceAware: boolean,
+): SelectionBreakdown {
+  const w = brierWeight(confidenceAware);
+  const taskTerm = task.selectionScore({ metrics, promptChars: 0, brierWeight: 0 });
+  const withBrier = task.selectionScore({ metrics, promptChars: 0, brierWeight: w });
+  const value = selectionValue(task, metrics, prompt, confidenceAware);
+  return { task: taskTerm, brier: withBrier - taskTerm, length: value - withBrier, value };
 }
 
 /** A scored candidate: the step that produced it and its selection value. */

@@ -1,0 +1,59 @@
+/**
+ * What every part of a session shares: the config, the task and its data, the wrapped
+ * models, the run directory's writer and usage log, and where events go. `session.ts`
+ * builds it once; the step, the conversation and the tool read it.
+ *
+ * @module
+ */
+import type { UsageLedger } from "../llm/accounting.ts";
+import type { SqliteResponseCache } from "../llm/cache.ts";
+import type { RunConfig } from "../run/config.ts";
+import type { UsageLog } from "../run/usage.ts";
+import type { RunWriter } from "../run/writer.ts";
+import type { Task } from "../tasks/task.ts";
+import type { RunData } from "./data.ts";
+import type { RunModels } from "./models.ts";
+import { emit, type LoopListeners, type LoopProgress } from "./progress.ts";
+
+/** The shared state of one session. */
+export interface RunContext {
+  config: RunConfig;
+  task: Task;
+  data: RunData;
+  /** The models, wrapped with the run's cache, ledger and limiter. */
+  models: RunModels;
+  writer: RunWriter;
+  usage: UsageLog;
+  ledger: UsageLedger;
+  cache: SqliteResponseCache;
+  /** Whether the run's models are the offline simulator (from the config's specs). */
+  simulated: boolean;
+  /** Gold answers of the training examples, for the copied-answer guard. */
+  trainAnswers: string[];
+  signal?: AbortSignal;
+  listeners: LoopListeners;
+}
+
+/** Reports the progress of one phase of `step`. */
+export function progress(
+  ctx: RunContext,
+  step: number,
+  phase: LoopProgress["phase"],
+  done: number,
+  total: number,
+): void {
+  emit(ctx.listeners, {
+    type: "progress",
+    step,
+    iterations: ctx.config.iterations,
+    phase,
+    done,
+    total,
+  });
+}
+
+/** Whether `error` is the session's abort (Ctrl-C, a notebook's stop). */
+export function isAbort(error: unknown, signal?: AbortSignal): boolean {
+  return signal?.aborted === true ||
+    (error instanceof Error && (error.name === "AbortError"));
+}

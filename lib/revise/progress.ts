@@ -1,0 +1,56 @@
+/**
+ * What a session tells its caller while it works: typed {@linkcode LoopEvent}s (a phase's
+ * progress, a finished dev or test evaluation, a saved step). A progress bar, a notebook's
+ * live line and the comparison harness all read the same stream; elapsed time, ETA and
+ * spend are computed from it by the caller.
+ *
+ * @module
+ */
+import type { PromptProgram } from "../prompt.ts";
+import type { Metrics } from "../tasks/schema.ts";
+import type { StepSummary } from "../run/schema.ts";
+
+/** Progress of a run, for a progress bar or log lines. */
+export interface LoopProgress {
+  step: number;
+  /** Iterations T (a final dev-only step may follow T). */
+  iterations: number;
+  phase: "dev" | "test" | "optimizer" | "target" | "critique" | "cluster" | "final";
+  done: number;
+  total: number;
+}
+
+/** Everything a session reports while it works. */
+export type LoopEvent =
+  | ({ type: "progress" } & LoopProgress)
+  /** A prompt was scored on dev or test (dev: every prompt, for selection). */
+  | {
+    type: "evaluated";
+    step: number;
+    split: "dev" | "test";
+    prompt: PromptProgram;
+    metrics: Metrics;
+  }
+  /** A step was saved (its folder, the checkpoint and its events are on disk). */
+  | { type: "step"; summary: StepSummary };
+
+/** Where a session's events go: one stream, and two shorthands for the common cases. */
+export interface LoopListeners {
+  /** Every event. */
+  onEvent?: (event: LoopEvent) => void;
+  /** `progress` events only. */
+  onProgress?: (p: LoopProgress) => void;
+  /** `step` events only: called after each step is saved. */
+  onStep?: (step: StepSummary) => void;
+}
+
+/** Sends `event` to the listeners that want it. */
+export function emit(listeners: LoopListeners, event: LoopEvent): void {
+  listeners.onEvent?.(event);
+  if (event.type === "progress") {
+    const { type: _type, ...p } = event;
+    listeners.onProgress?.(p);
+  } else if (event.type === "step") {
+    listeners.onStep?.(event.summary);
+  }
+}

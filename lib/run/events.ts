@@ -1,0 +1,153 @@
+/**
+ * `events.jsonl`: one {@linkcode RunEvent} per line, each with its ISO `time` and a `type`
+ * naming one of the kinds below. What a person scanning the log wants is in the event; the
+ * bulk (traces, reports, the conversation) is in the step folder's files the event names.
+ * The union is the whole vocabulary: the writer accepts nothing else, the reader checks
+ * every line against it.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { ModelUsage } from "../llm/usage.ts";
+import { Metrics, Split } from "../tasks/schema.ts";
+import { DecidedBy, Stop } from "./schema.ts";
+
+const stepNo = z.number().int().min(1);
+
+/** One member of the union: its `type`, its time and its fields. */
+function ev<T extends string, S extends z.ZodRawShape>(type: T, shape: S) {
+  return z.object({ time: z.string(), type: z.literal(type), ...shape });
+}
+
+const action = z.enum(["patch", "stop", "none"]);
+
+/** Every kind of event the loop writes, keyed by `type`. */
+export const RunEvent = z.discriminatedUnion("type", [
+  ev("run_start", {
+    task: z.string(),
+    simulated: z.boolean(),
+    examples: z.object({ train: z.number().int(), dev: z.number().int(), test: z.number().int() }),
+  }),
+  ev("resume", {
+    completedSteps: z.number().int().min(0),
+  }),
+  ev("step_start", {
+    step: stepNo,
+    kind: z.enum(["iteration", "final"]),
+  }),
+  ev("prompt", {
+    step: stepNo,
+    chars: z.number().int(),
+    file: z.string(),
+  }),
+  ev("evaluation", {
+    step: stepNo,
+    split: Split,
+    metrics: Metrics,
+    file: z.string(),
+  }),
+  ev("traces", {
+    step: stepNo,
+    split: Split,
+    n: z.number().int(),
+    file: z.string(),
+  }),
+  ev("critiques", {
+    step: stepNo,
+    n: z.number().int(),
+    failed: z.number().int(),
+    file: z.string(),
+  }),
+  ev("clustering", {
+    step: stepNo,
+    records: z.number().int(),
+    topics: z.array(z.object({
+      name: z.string(),
+      prevalence: z.number(),
+      retained: z.boolean(),
+    })),
+    file: z.string(),
+  }),
+  ev("report", {
+    step: stepNo,
+    metrics: Metrics,
+    topics: z.array(z.string()),
+    warnings: z.array(z.string()),
+    file: z.string(),
+  }),
+  ev("candidate_diagnosed", {
+    step: stepNo,
+    metrics: Metrics,
+    by: DecidedBy.optional(),
+  }),
+  ev("tool_call_missing", {
+    step: stepNo,
+    attempt: z.number().int(),
+    problem: z.string(),
+  }),
+  ev("patch_rejected", {
+    step: stepNo,
+    attempt: z.number().int(),
+    reason: z.string(),
+  }),
+  ev("decision", {
+    step: stepNo,
+    action: z.enum(["patch", "stop"]).nullable(),
+    rationale: z.string().nullable(),
+    stopReason: z.string().nullable(),
+    rejections: z.array(z.string()),
+    optimizerCalls: z.number().int(),
+    file: z.string(),
+    by: DecidedBy.optional(),
+  }),
+  ev("selection", {
+    step: stepNo,
+    selection: z.number(),
+    best: z.object({ step: z.number().int(), selection: z.number() }),
+    replaced: z.boolean(),
+  }),
+  ev("usage", {
+    step: stepNo,
+    total: ModelUsage,
+  }),
+  ev("step_end", {
+    step: stepNo,
+    kind: z.enum(["iteration", "final"]),
+    dir: z.string(),
+    devScore: z.number(),
+    selection: z.number(),
+    selected: z.boolean(),
+    trainScore: z.number().nullable(),
+    testScore: z.number().nullable(),
+    action,
+    rejections: z.number().int(),
+    stop: Stop.optional(),
+  }),
+  ev("budget_exceeded", {
+    /** The step that was dropped, or the phase (`final test`) that could not be paid. */
+    step: stepNo.optional(),
+    phase: z.string().optional(),
+    message: z.string(),
+  }),
+  ev("run_end", {
+    selectedStep: stepNo,
+    stop: Stop,
+    testScore: z.number().nullable(),
+  }),
+  ev("interrupted", {
+    completedSteps: z.number().int().min(0),
+  }),
+  ev("failed", {
+    message: z.string(),
+  }),
+]);
+
+/** One line of `events.jsonl`. */
+export type RunEvent = z.infer<typeof RunEvent>;
+
+/** An event as the loop hands it to the writer, which stamps its `time`. */
+export type RunEventInput = RunEvent extends infer E ? E extends unknown ? Omit<E, "time"> : never
+  : never;
+
+/** The event of one `type`. */
+export type RunEventOf<T extends RunEvent["type"]> = Extract<RunEvent, { type: T }>;
