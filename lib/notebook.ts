@@ -530,7 +530,7 @@ export function renderRunHtml(summary: RunSummary, options: ReportHtmlOptions = 
     selection: s.selection,
     selected: s.selected ? "★" : "",
     topics: s.topics.join("; "),
-    action: s.action,
+    action: s.by === "hand" ? `${s.action} (by hand)` : s.action,
   }));
   const sel = summary.selected;
   const compare = [

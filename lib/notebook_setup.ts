@@ -36,6 +36,8 @@ export interface NotebookSetup {
   banner: string;
   /** A run config on these specs (and data directory) with `overrides` on top. */
   config(overrides?: Partial<RunConfigInput>): RunConfigInput;
+  /** Reads another variable of the environment (trimmed; undefined when empty). */
+  env(name: string): string | undefined;
   /** The models, created from the specs; chat models wrapped (limiter, retries; a cache if given). */
   models(wrap?: WrapOptions): Promise<RunModels>;
 }
@@ -111,6 +113,7 @@ export function notebookSetup(options: NotebookSetupOptions = {}): NotebookSetup
       (simulated
         ? "\n\n**SIMULATED**: every figure below comes from rpt's offline simulator."
         : ""),
+    env,
     config: (overrides = {}) => ({
       ...specs,
       seed,

@@ -105,7 +105,7 @@ function stepsTable(steps: readonly StepSummary[]): string {
       fixed(s.selection, 4),
       String(s.promptChars),
       escapeHtml(s.topics.join("; ")),
-      s.action,
+      s.by === "hand" ? `${s.action} (by hand)` : s.action,
       escapeHtml(s.rationale ?? s.stopReason ?? ""),
     ]),
     "steps",

@@ -52,8 +52,8 @@ export function formatRun(run: RunRecord): string {
         `${f(s.dev.score).padEnd(6)}  ${f(s.test?.score).padEnd(6)}  ${f(s.dev.brier).padEnd(9)}  ${
           String(s.promptChars).padStart(5)
         }  ${f(s.selection, 4).padStart(7)}${s.selected ? "*" : " "} ${s.action}${
-          s.rejections.length ? ` (${s.rejections.length} rejected)` : ""
-        }`,
+          s.by === "hand" ? " (by hand)" : ""
+        }${s.rejections.length ? ` (${s.rejections.length} rejected)` : ""}`,
     );
   }
   lines.push("", "* = best so far (strictly higher selection value on dev)");

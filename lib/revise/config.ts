@@ -53,12 +53,16 @@ export function resolveRunConfig(
   if (filled.task === undefined && given.task) filled.task = given.task.name;
   if (filled.target === undefined && models.target) filled.target = nameOf(models.target);
   if (filled.optimizer === undefined && models.optimizer) {
+    // A session on model objects alone: the critic and embedder are named after theirs too
+    // (given specs keep their defaults, as `config.json` has always recorded them).
     filled.optimizer = nameOf(models.optimizer);
+    if (filled.critic === undefined && models.critic && models.critic !== models.optimizer) {
+      filled.critic = nameOf(models.critic);
+    }
+    if (filled.embedder === undefined && models.embedder) {
+      filled.embedder = nameOf(models.embedder);
+    }
   }
-  if (filled.critic === undefined && models.critic && models.critic !== models.optimizer) {
-    filled.critic = nameOf(models.critic);
-  }
-  if (filled.embedder === undefined && models.embedder) filled.embedder = nameOf(models.embedder);
   for (const field of ["task", "target", "optimizer"]) {
     if (filled[field] === undefined) {
       throw new ConfigError(

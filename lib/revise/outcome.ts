@@ -82,6 +82,9 @@ export function handDecision(
       : {}),
     rationale,
   };
+  if (patch.system === undefined && patch.instruction === undefined) {
+    throw new ConfigError("accept: the hand edit does not change the prompt");
+  }
   const checked = checkDecision({ action: "patch", patch }, ctx);
   if (!checked.ok) throw new ConfigError(`accept: the hand edit was rejected: ${checked.reason}`);
   if (checked.prompt === null) throw new Error("accept: a patch without a prompt");

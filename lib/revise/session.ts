@@ -201,17 +201,19 @@ export class Session implements AsyncDisposable {
   }
 
   /**
-   * Ends the run: a session stopped before its last iteration first scores its current
-   * prompt on dev (a final step; stop kind `manual`); then the selected prompt is scored on
+   * Ends the run: an unfinished session first scores its current prompt on dev (the final
+   * step; stop kind `manual` when iterations were left); then the selected prompt is scored on
    * test, compared with the seed, and `summary.json` written. The session is closed.
    */
   async finish(): Promise<RunSummary> {
     this.#assertOpen();
     if (!this.#state.finished) {
+      const { iterations } = this.#ctx.config;
       const done = this.#state.steps.filter((s) => s.kind === "iteration").length;
-      const stop: Stop = {
+      // After the last iteration this is the ordinary final step; before it, a stop by hand.
+      const stop: Stop | undefined = this.#state.completedSteps >= iterations ? undefined : {
         kind: "manual",
-        reason: `finished by hand after ${done} of ${this.#ctx.config.iterations} iterations`,
+        reason: `finished by hand after ${done} of ${iterations} iterations`,
       };
       await this.#run(this.#state.completedSteps + 1, "final", () => Promise.resolve(null), stop);
     }
