@@ -409,7 +409,7 @@ Deno.test("writeAnalysis: every table lands in its own file, atomically", async 
 });
 
 // ---------------------------------------------------------------------------------------------
-// The same hand-made run as a run directory on disk (lib/run.ts layout).
+// The same hand-made run as a run directory on disk (the layout of lib/run/schema.ts).
 
 async function writeRunDir(dir: string, trace: RunTrace, config: Record<string, unknown>) {
   await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(config));

@@ -276,5 +276,21 @@ Deno.test("a session on a task object, given data without test and given models:
   assert.equal(run.steps[0]?.test, null);
   assert.equal(run.finalTest, null);
   // Reopening a run opened on objects takes the same objects again.
-  await assert.rejects(reopenSession(s.dir), /unknown provider "scripted"|scripted/);
+  await assert.rejects(
+    reopenSession(s.dir),
+    /"scripted:toy-target": scripted models are for tests and need a script in code/,
+  );
+  await assert.rejects(
+    reopenSession(s.dir, { task: synthetic, models: toyModels() }),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      /started on 6\/4\/0 train\/dev\/test examples, the data now has 60\/60\/60/.test(e.message),
+  );
+  const again = await reopenSession(s.dir, {
+    task: synthetic,
+    data: { train, dev },
+    models: toyModels(),
+  });
+  assert.equal(again.finished, true);
+  await again.close();
 });

@@ -11,7 +11,7 @@ import { UsageLedger } from "../llm/accounting.ts";
 import { defaultCachePath, SqliteResponseCache } from "../llm/cache.ts";
 import { specsAreSimulated } from "../llm/spec.ts";
 import { configForDisk, RunConfig } from "../run/config.ts";
-import { readRunJson } from "../run/reader.ts";
+import { parseEvents, readRunJson } from "../run/reader.ts";
 import { RUN_FILES, RunState, STEP_FILES, stepDirName, type UsageSession } from "../run/schema.ts";
 import { previousSessions, UsageLog } from "../run/usage.ts";
 import { RunWriter } from "../run/writer.ts";
@@ -171,6 +171,33 @@ async function stepPrompts(dir: string, state: RunState): Promise<Map<number, Pr
 }
 
 /**
+ * A run continues on the examples it started on: the split sizes `run_start` recorded must
+ * be those of the data now at hand (a run opened on given data is reopened with it).
+ */
+async function assertSameData(dir: string, ctx: RunContext): Promise<void> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`${dir}/${RUN_FILES.events}`);
+  } catch {
+    return; // killed before its first event: nothing was scored yet
+  }
+  const start = parseEvents(text, `${dir}/${RUN_FILES.events}`).find((e) => e.type === "run_start");
+  if (start?.type !== "run_start") return;
+  const now = {
+    train: ctx.data.train.length,
+    dev: ctx.data.dev.length,
+    test: ctx.data.test.length,
+  };
+  const was = start.examples;
+  if (was.train !== now.train || was.dev !== now.dev || was.test !== now.test) {
+    throw new ConfigError(
+      `${dir}: the run started on ${was.train}/${was.dev}/${was.test} train/dev/test examples, ` +
+        `the data now has ${now.train}/${now.dev}/${now.test}; reopen it with the data it was opened on`,
+    );
+  }
+}
+
+/**
  * Reopens a run from its last complete step with the config recorded in its directory
  * (whether it was stepped by hand or by `optimize`). Give the same task, data or models
  * objects the run was opened with, if any; calls made before come from the cache.
@@ -185,6 +212,7 @@ export async function reopenSession(
   const ctx = await openContext(config, dir, options, await previousSessions(dir));
   options.onRunDir?.(dir);
   try {
+    await assertSameData(dir, ctx);
     await ctx.writer.clean();
     await ctx.usage.save("running");
     await ctx.writer.event({ type: "resume", completedSteps: state.completedSteps });

@@ -92,7 +92,7 @@ function num(v: unknown): number | undefined {
 }
 
 /**
- * The non-improving streak: the memory's own streak field (lib/memory.ts writes
+ * The non-improving streak: the memory's own streak field (lib/revise/memory.ts writes
  * `current.non_improving_streak` in `history_summary` mode), else counted over the past
  * reports' scores followed by the current score.
  */
