@@ -102,9 +102,6 @@ export function missingToolMessage(detail?: string): string {
     `Call it now with empty arguments to diagnose the current prompt.`;
 }
 
-/** The request for the decision after the tool result. */
-export const DECISION_REQUEST = "Now return your decision as JSON matching the decision schema.";
-
 /** The re-ask after a rejected patch. */
 export function patchRejectedMessage(reason: string): string {
   return `${PATCH_REJECTED_PREFIX} ${reason}. Return a corrected decision as JSON matching the ` +
