@@ -35,7 +35,7 @@ const HELP = `usage: rpt optimize --task T --target SPEC --optimizer SPEC [flags
   --embedder SPEC       embedder for clustering: tfidf (default), sim:embed, openai:text-embedding-3-small
   --iterations N        iterations T (default 10)
   --confidence-aware    select with the Brier term (w = 0.05) and name calibration as a goal
-  --memory MODE         history_summary (default) | all_reports | last_k | last_report
+  --memory MODE         history_summary (default) | all_reports | last_k | last_report | none
   --memory-k K          past reports shown in last_k mode (default 3)
   --protocol P          paper (default: one diagnose call per iteration) | explore
   --explore-calls N     diagnose calls per iteration in explore (default 4)
