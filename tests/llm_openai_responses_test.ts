@@ -10,7 +10,6 @@ import { createSimChatModel } from "../lib/sim/mod.ts";
 import { createChatModel, createEmbedder } from "../lib/llm/spec.ts";
 import { wrapChatModel } from "../lib/llm/wrap.ts";
 import { synthetic } from "../lib/tasks/synthetic.ts";
-import { Decision, DiagnoseArgs } from "../lib/run/schema.ts";
 import {
   type ChatMessage,
   type ChatRequest,

@@ -5,7 +5,11 @@
  * optimizer must recognise a rejection to recover from it.
  */
 import assert from "node:assert/strict";
-import { iterationMessage, missingToolMessage, patchRejectedMessage } from "../lib/revise/controller.ts";
+import {
+  iterationMessage,
+  missingToolMessage,
+  patchRejectedMessage,
+} from "../lib/revise/controller.ts";
 import type { ChatModel } from "../lib/llm/model.ts";
 import { createSimChatModel } from "../lib/sim/mod.ts";
 import { currentPrompt, rejections } from "../lib/sim/optimizer.ts";

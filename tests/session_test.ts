@@ -14,7 +14,7 @@ import { continueRun, optimize } from "../lib/revise/optimize.ts";
 import { loadRun } from "../lib/run/reader.ts";
 import { synthetic } from "../lib/tasks/synthetic.ts";
 import { ConfigError } from "../lib/util/errors.ts";
-import { tempDir, toyModels, TRAPS, writeToyTask } from "./loop_helpers.ts";
+import { tempDir, toyModels, TRAPS, writeToyTask } from "./support/toy_loop.ts";
 
 const SIZES = { train: 24, dev: 16, test: 16 };
 const HAND_RATIONALE = "by hand: the rounding rule";

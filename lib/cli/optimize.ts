@@ -24,6 +24,7 @@ import { specsAreSimulated } from "../llm/spec.ts";
 import { parseRunConfig, type RunConfigInput } from "../run/config.ts";
 import type { StepSummary } from "../run/schema.ts";
 import { ConfigError } from "../util/errors.ts";
+import { fixed, signed, usd } from "../util/format.ts";
 import { parseCommandArgs } from "./args.ts";
 
 const HELP = `usage: rpt optimize --task T --target SPEC --optimizer SPEC [flags]
@@ -271,18 +272,18 @@ export function reportResult(result: OptimizeResult): number {
     return 130;
   }
   const s = result.summary;
-  const test = s.selected.test ? s.selected.test.score.toFixed(4) : "not scored";
+  const test = fixed(s.selected.test?.score, 4, "not scored");
   const cmp = s.comparison
-    ? ` (vs seed ${s.comparison.delta >= 0 ? "+" : ""}${s.comparison.delta.toFixed(4)}, ` +
-      `95% CI [${s.comparison.lo.toFixed(4)}, ${s.comparison.hi.toFixed(4)}])`
+    ? ` (vs seed ${signed(s.comparison.delta, 4)}, ` +
+      `95% CI [${fixed(s.comparison.lo, 4)}, ${fixed(s.comparison.hi, 4)}])`
     : "";
   if (s.simulated) console.log(SIMULATED_NOTE);
   console.log(`stopped: ${s.stop.kind}: ${s.stop.reason}`);
   console.log(
-    `selected step ${s.selected.step}: dev ${s.selected.dev.score.toFixed(4)}, test ${test}${cmp}`,
+    `selected step ${s.selected.step}: dev ${fixed(s.selected.dev.score, 4)}, test ${test}${cmp}`,
   );
   console.log(
-    `cost: $${result.usage.total.usd.toFixed(4)} (${result.usage.total.calls} calls, ` +
+    `cost: ${usd(result.usage.total.usd)} (${result.usage.total.calls} calls, ` +
       `${result.usage.total.cacheHits} cache hits)${s.simulated ? " [simulated]" : ""}`,
   );
   console.log(`run record: ${result.dir}  (rpt show ${result.dir})`);

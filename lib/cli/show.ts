@@ -8,6 +8,7 @@
 import { specsAreSimulated } from "../llm/spec.ts";
 import { loadRun, type RunRecord } from "../run/reader.ts";
 import type { StepSummary } from "../run/schema.ts";
+import { fixed, signed, usd } from "../util/format.ts";
 import { exactlyOneRunDir, parseCommandArgs } from "./args.ts";
 
 const HELP = `usage: rpt show RUN_DIR [--json]
@@ -15,9 +16,8 @@ const HELP = `usage: rpt show RUN_DIR [--json]
 Prints the iterations table, the selected prompt, the test result with its bootstrap
 interval against the seed, and the cost. --json prints summary.json and usage.json.`;
 
-function f(x: number | null | undefined, digits = 3): string {
-  return x === null || x === undefined ? "-" : x.toFixed(digits);
-}
+/** A figure of the table: `-` when absent. */
+const f = (x: number | null | undefined, digits = 3) => fixed(x, digits, "-");
 
 /**
  * The text `rpt show` prints for a loaded run.
@@ -70,9 +70,9 @@ export function formatRun(run: RunRecord): string {
     if (sum.comparison) {
       const k = sum.comparison;
       lines.push(
-        `final - seed on test: ${k.delta >= 0 ? "+" : ""}${k.delta.toFixed(4)}, 95% CI ` +
-          `[${k.lo.toFixed(4)}, ${k.hi.toFixed(4)}], P(final > seed) ${
-            k.probabilityFinalGreater.toFixed(3)
+        `final - seed on test: ${signed(k.delta, 4)}, 95% CI ` +
+          `[${fixed(k.lo, 4)}, ${fixed(k.hi, 4)}], P(final > seed) ${
+            fixed(k.probabilityFinalGreater, 3)
           } ` +
           `(paired bootstrap, n = ${k.n}, ${k.iterations} resamples)`,
       );
@@ -86,7 +86,7 @@ export function formatRun(run: RunRecord): string {
     const t = run.usage.total;
     lines.push(
       "",
-      `cost: $${t.usd.toFixed(4)}; ${t.calls} paid calls, ${t.cacheHits} cache hits, ` +
+      `cost: ${usd(t.usd)}; ${t.calls} paid calls, ${t.cacheHits} cache hits, ` +
         `${t.inputTokens} input / ${t.outputTokens} output tokens; ${run.usage.sessions.length} session(s)`,
     );
   }
