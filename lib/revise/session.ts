@@ -11,26 +11,25 @@
  * const summary = await s.finish();             // selection, test, comparison, summary.json
  * ```
  *
- * Every step is saved before the next begins (its folder, the checkpoint, its events), so
- * a session stopped at any point, by hand or by a kill, continues with
- * `reopenSession` (`continueRun`, `rpt resume`) as if it had not stopped.
+ * Every step is saved before the next begins (folder, checkpoint, events), so a session
+ * stopped anywhere continues with `reopenSession` (`continueRun`, `rpt resume`).
  *
  * @module
  */
 import type { DiagnosticRecord } from "../diagnose.ts";
 import { BudgetExceededError } from "../llm/model.ts";
 import type { RunConfig } from "../run/config.ts";
-import {
-  type CandidateRecord,
-  type MemoryEntry,
-  type RunState,
-  type RunSummary,
-  type StepSummary,
-  type Stop,
-} from "../run/schema.ts";
-import type { Task } from "../tasks/task.ts";
 import type { UsageSnapshot } from "../llm/usage.ts";
 import type { PromptProgram } from "../prompt.ts";
+import type {
+  CandidateRecord,
+  MemoryEntry,
+  RunState,
+  RunSummary,
+  StepSummary,
+  Stop,
+} from "../run/schema.ts";
+import type { Task } from "../tasks/task.ts";
 import { ConfigError } from "../util/errors.ts";
 import { isAbort, type RunContext } from "./context.ts";
 import { converse } from "./conversation.ts";
@@ -267,8 +266,8 @@ export class Session implements AsyncDisposable {
 
   #assertCanStep(): void {
     this.#assertOpen();
-    const stop = this.#state.stop;
-    if (this.#state.finished) {
+    const { finished, stop } = this.#state;
+    if (finished) {
       throw new Error(`the run has stopped (${stop?.kind}: ${stop?.reason}); call finish()`);
     }
   }
