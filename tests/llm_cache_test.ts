@@ -3,9 +3,9 @@ import {
   cacheKey,
   type CacheKeyParts,
   defaultCachePath,
-  redactURL,
   SqliteResponseCache,
 } from "../lib/llm/cache.ts";
+import { redactURL } from "../lib/util/redact.ts";
 import type { ChatModel } from "../lib/llm/model.ts";
 import { wrapChatModel } from "../lib/llm/wrap.ts";
 import type { ChatRequest, ChatResponse } from "../lib/llm/schema.ts";

@@ -82,12 +82,6 @@ export function cacheKey(parts: CacheKeyParts): string {
     .digest("hex");
 }
 
-/**
- * Re-exported for `lib/run.ts`, which imports it from here until it imports
- * `../util/redact.ts` itself; new code imports `lib/util/redact.ts`.
- */
-export { redactURL };
-
 /** True when a chat response carries something: text, a parsed object or a tool call. */
 export function isCacheableChat(response: ChatResponse): boolean {
   return response.text.trim() !== "" || response.toolCalls.length > 0 ||

@@ -16,7 +16,8 @@
  */
 import type { ChatRequest, ChatResponse } from "../schema.ts";
 import type { Reservation, UsageLedger } from "../accounting.ts";
-import { cacheKey, type CacheKeyParts, redactURL, type ResponseCache } from "../cache.ts";
+import { cacheKey, type CacheKeyParts, type ResponseCache } from "../cache.ts";
+import { redactURL } from "../../util/redact.ts";
 import { type ChatModel, isFatalCallError, ProviderError } from "../model.ts";
 import { abortableSleep, backoffDelay, chatInputEstimate, ProviderCallError } from "../wrap.ts";
 import {
