@@ -40,7 +40,7 @@ function scoreAll(ampsAnswer: (gold: string) => string): number {
     } else if (row.task === "olympiad") {
       total += scoreOlympiad(gold, `${REASONING}\n\nAnswer: ${gold}`).score;
     } else {
-      total += scoreAmpsHard(gold, `${REASONING}\n\n$\\boxed{${ampsAnswer(gold)}}$`, row.subtask)
+      total += scoreAmpsHard(gold, `${REASONING}\n\n$\\boxed{${ampsAnswer(gold)}}$`)
         .score;
     }
   }

@@ -1,31 +1,38 @@
 /**
  * LiveBench `AMPS_Hard` scoring, ported from upstream's `AMPS_Hard/utils.py`
- * (`amps_hard_process_results`, after Minerva's `normalize_final_answer`).
+ * (`amps_hard_process_results`, after Minerva's `normalize_final_answer`) as it was before
+ * upstream added an LLM judge (2025-08-05): the version the paper's reference
+ * implementation ports and scores with.
  *
  * Steps, as upstream:
- * 1. The answer text is cleaned: `+C` / `+ C` / `+c` / `+ c` removed (integration
- *    constants), `\dfrac` / `\tfrac` to `\frac`, `\left` `\right` `\bigl` `\bigr` `\Bigl`
- *    `\Bigr` `\,` `\;` and newlines removed, `\cdot` to `*`. The gold loses `\left` /
- *    `\right`, `" ^"` becomes `^` and `\ ` becomes `*`.
+ * 1. The answer text is cleaned: the literal spellings `+C` / `+ C` / `+c` / `+ c` removed
+ *    (integration constants; the only `+ C` handling), `\dfrac` / `\tfrac` to `\frac`,
+ *    `\left` `\right` `\bigl` `\bigr` `\Bigl` `\Bigr` `\,` `\;` and newlines removed,
+ *    `\cdot` to `*`. The gold loses `\left` / `\right`, `" ^"` becomes `^` and `\ `
+ *    becomes `*`.
  * 2. The answer is the last `\boxed{}` (rule `boxed`), else the last `$...$` (after its
  *    last `=`, rule `dollar`), normalized; with neither, the text must end with the gold
  *    string exactly (a final `.` ignored; rule `suffix`).
- * 3. Equivalence. Upstream asks sympy whether `simplify(gold - answer) == 0` (or, for
- *    constants, `|gold - answer| < 0.001`) and, when sympy is inconclusive, asks an LLM
- *    whether the two are "equivalent or negatives of each other". We cannot call an LLM
- *    in scoring, so the tie-break is deterministic: identical strings; else the compute
- *    engine's canonical forms; else values at fixed sample points (see `latex_protocol.ts`);
- *    for `amps_hard_integral` a constant offset is accepted (the question says the
- *    antiderivative "can vary by a constant"), for `amps_hard_characteristic_polynomial`
- *    the negation is (the `det(A - xI)` vs `det(xI - A)` convention); when an expression
- *    does not parse at all, a textual comparison (`\text{}`, `$`, braces, spaces and
- *    backslashes ignored). Each engine comparison is bounded in time; a timeout scores 0.
+ * 3. Equivalence: upstream asks sympy whether `simplify(gold - answer) == 0`, or whether
+ *    the difference is a constant below 0.001 in absolute value; nothing else. So, as
+ *    upstream and the reference score it, an antiderivative that differs from the gold by a
+ *    constant is wrong (the question's "can vary by a constant" notwithstanding), any other
+ *    spelling of the constant (`+ K`, `+\, C`, whose `\,` is removed only after the `+C`
+ *    removal ran) is a variable the gold lacks and makes the answer wrong, a negated
+ *    characteristic polynomial is wrong, and so is a polynomial in `\lambda` for one in `x`.
+ *
+ * The comparison runs on the Cortex compute engine instead of sympy: identical strings;
+ * else the engine's canonical forms; else values at fixed sample points (see
+ * `latex_protocol.ts`), which accept what sympy's `simplify` would prove equal and, in rare
+ * cases, identities it would not; when an expression does not parse at all, a textual
+ * comparison (`\text{}`, `$`, braces, spaces and backslashes ignored) where upstream would
+ * score 0. Each engine comparison is bounded in time; a timeout scores 0.
  *
  * @module
  */
 import { pyStrip } from "../../data/python.ts";
 import { lastBoxedOnlyString, removeBoxed } from "./boxed.ts";
-import { type LatexChecker, type LatexCheckMode, sharedLatexChecker } from "./latex.ts";
+import { type LatexChecker, sharedLatexChecker } from "./latex.ts";
 import type { LatexMethod } from "./latex_protocol.ts";
 import { codePointLength, isPyDigit, lastCodePoints, UpstreamEvalError } from "./py.ts";
 
@@ -168,12 +175,6 @@ function pyStripLast(parts: string[]): string {
   return pyStrip(parts[parts.length - 1] ?? "");
 }
 
-function modeFor(subtask: string): LatexCheckMode {
-  if (subtask.includes("integral")) return { constantOffset: true };
-  if (subtask.includes("characteristic_polynomial")) return { negation: true };
-  return {};
-}
-
 // For expressions the engine cannot read at all: the text with wrappers and spacing gone.
 function textual(s: string): string {
   return s.replace(/\\(?:text|mathrm|textbf|mbox)\{/g, "").replace(/[\s${}\\]/g, "");
@@ -187,19 +188,14 @@ function textual(s: string): string {
  * import { scoreAmpsHard } from "./amps_hard.ts";
  * import { closeSharedLatexChecker } from "./latex.ts";
  * try {
- *   const r = scoreAmpsHard("\\frac{8599}{56}", "... $\\boxed{\\dfrac{8599}{56}}$", "amps_hard_variance");
+ *   const r = scoreAmpsHard("\\frac{8599}{56}", "... $\\boxed{\\dfrac{8599}{56}}$");
  *   if (r.score !== 1 || r.rule !== "boxed") throw new Error(JSON.stringify(r));
  * } finally {
  *   await closeSharedLatexChecker();
  * }
  * ```
  */
-export function scoreAmpsHard(
-  gold: string,
-  text: string,
-  subtask: string,
-  options: AmpsOptions = {},
-): AmpsScore {
+export function scoreAmpsHard(gold: string, text: string, options: AmpsOptions = {}): AmpsScore {
   const cleanedGold = cleanAmpsGold(gold);
   const cleaned = cleanAmpsText(text);
   let extraction: AmpsExtraction;
@@ -222,7 +218,7 @@ export function scoreAmpsHard(
   const rule = extraction.rule;
   if (answer === cleanedGold) return { score: 1, rule, extracted: answer, method: "string_equal" };
   const checker = options.checker ?? sharedLatexChecker();
-  const verdict = checker.check(cleanedGold, answer, modeFor(subtask));
+  const verdict = checker.check(cleanedGold, answer);
   if (verdict.equivalent) {
     return { score: 1, rule, extracted: answer, method: verdict.method, detail: verdict.detail };
   }

@@ -11,9 +11,9 @@
  * @module
  */
 import { Worker } from "node:worker_threads";
-import type { LatexCheckMode, LatexCheckRequest, LatexVerdict } from "./latex_protocol.ts";
+import type { LatexCheckRequest, LatexVerdict } from "./latex_protocol.ts";
 
-export type { LatexCheckMode, LatexMethod, LatexVerdict } from "./latex_protocol.ts";
+export type { LatexMethod, LatexVerdict } from "./latex_protocol.ts";
 
 /** Options for a {@linkcode LatexChecker}. */
 export interface LatexCheckerOptions {
@@ -70,14 +70,14 @@ export class LatexChecker {
    * Whether `predicted` is equivalent to `gold`. Blocks for at most `timeoutMs` (plus
    * the engine's load time on first use, or after a timeout).
    */
-  check(gold: string, predicted: string, mode: LatexCheckMode = {}): LatexVerdict {
+  check(gold: string, predicted: string): LatexVerdict {
     if (this.#unavailable !== undefined) {
       return { equivalent: false, method: "engine_error", detail: this.#unavailable };
     }
     const worker = this.#ensureWorker();
     const buffer = new SharedArrayBuffer(BUFFER_BYTES);
     const header = new Int32Array(buffer, 0, 2);
-    const request: LatexCheckRequest = { buffer, gold, predicted, ...mode };
+    const request: LatexCheckRequest = { buffer, gold, predicted };
     worker.postMessage(request);
     if (!this.#waitWhile(header, QUEUED, this.#warm ? this.#timeoutMs : this.#startupTimeoutMs)) {
       this.#unavailable = this.#warm

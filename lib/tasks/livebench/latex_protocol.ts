@@ -5,16 +5,8 @@
  * @module
  */
 
-/** How lenient a comparison is, per AMPS_Hard subtask. */
-export interface LatexCheckMode {
-  /** Accept a constant difference (antiderivatives "can vary by a constant"). */
-  constantOffset?: boolean;
-  /** Accept the negation (a characteristic polynomial's sign convention). */
-  negation?: boolean;
-}
-
 /** One request to the worker. */
-export interface LatexCheckRequest extends LatexCheckMode {
+export interface LatexCheckRequest {
   /** Shared buffer: Int32 state (0 queued, 1 started, 2 done), Int32 length, then JSON. */
   buffer: SharedArrayBuffer;
   gold: string;
@@ -24,10 +16,8 @@ export interface LatexCheckRequest extends LatexCheckMode {
 /** How a comparison ended. */
 export type LatexMethod =
   | "same" // structurally identical after the engine's canonical form
-  | "numeric_constant" // both constant and within 0.001 (upstream's tolerance)
+  | "numeric_constant" // the difference is a constant below 0.001 (upstream's tolerance)
   | "numeric_sampling" // equal at every sample point
-  | "constant_offset" // differ by a constant (allowed for integrals)
-  | "negation" // negatives of each other (allowed for characteristic polynomials)
   | "different"
   | "parse_error"
   | "not_comparable" // no finite value at enough points
@@ -76,53 +66,45 @@ function closeRelative(a: ComplexValue, b: ComplexValue): boolean {
 }
 
 /**
- * Compares two expressions by value: constants within {@linkcode CONSTANT_TOLERANCE}
- * (absolute, as upstream); otherwise at fixed sample points, each within a relative
- * {@linkcode SAMPLE_TOLERANCE}, needing {@linkcode MIN_SAMPLES} finite points. When each
- * side has exactly one variable and their names differ (`x` vs `\lambda`), they are
- * identified. With `constantOffset`, variables only the prediction has (a leftover
- * integration constant) are set to 0.
+ * Compares two expressions by value, standing in for upstream's sympy test (`simplify(gold -
+ * predicted) == 0`, or a difference that is a constant of absolute value below
+ * {@linkcode CONSTANT_TOLERANCE}): equal when equal at fixed sample points, each within a
+ * relative {@linkcode SAMPLE_TOLERANCE} (needing {@linkcode MIN_SAMPLES} finite points), or
+ * when the difference is the same constant at every point and below the tolerance. As
+ * upstream, nothing else is lenient: a prediction with a variable the gold lacks (`+ K`, or
+ * `t` for `x`) is different, an antiderivative off by a larger constant is different, and
+ * so is a negated polynomial.
  *
  * @example
  * ```ts
  * import { compareNumerically } from "./latex_protocol.ts";
  * const half = { unknowns: ["x"], value: (at: Record<string, number>) => [at.x! / 2, 0] as [number, number] };
- * const alsoHalf = { unknowns: ["t"], value: (at: Record<string, number>) => [0.5 * at.t!, 0] as [number, number] };
- * if (compareNumerically(half, alsoHalf, {}).method !== "numeric_sampling") throw new Error();
+ * const alsoHalf = { unknowns: ["x"], value: (at: Record<string, number>) => [0.5 * at.x!, 0] as [number, number] };
+ * if (compareNumerically(half, alsoHalf).method !== "numeric_sampling") throw new Error();
+ * const shifted = { unknowns: ["x"], value: (at: Record<string, number>) => [at.x! / 2 + 1, 0] as [number, number] };
+ * if (compareNumerically(half, shifted).equivalent) throw new Error("a constant offset is wrong");
  * ```
  */
-export function compareNumerically(
-  gold: Evaluable,
-  predicted: Evaluable,
-  mode: LatexCheckMode,
-): LatexVerdict {
+export function compareNumerically(gold: Evaluable, predicted: Evaluable): LatexVerdict {
   const goldVars = [...gold.unknowns].sort();
-  let predVars = [...predicted.unknowns].sort();
-  const rename = new Map<string, string>();
-  if (goldVars.length === 1 && predVars.length === 1 && goldVars[0] !== predVars[0]) {
-    rename.set(predVars[0] as string, goldVars[0] as string);
-    predVars = [...goldVars];
-  }
-  const extra = predVars.filter((v) => !goldVars.includes(v));
-  if (goldVars.length === 0 && extra.length === 0) return compareConstants(gold, predicted, mode);
-  if (extra.length > 0 && !(mode.constantOffset && goldVars.length > 0)) {
+  const extra = predicted.unknowns.filter((v) => !goldVars.includes(v)).sort();
+  if (extra.length > 0) {
     return { equivalent: false, method: "different", detail: `unknowns ${extra.join(",")}` };
   }
+  if (goldVars.length === 0) return compareConstants(gold, predicted);
   const diffs: ComplexValue[] = [];
-  const sums: ComplexValue[] = [];
   const scales: number[] = [];
   let allClose = true;
   for (let i = 0; i < POINTS.length; i++) {
     const at: Record<string, number> = {};
     goldVars.forEach((v, k) => at[v] = POINTS[(i + 3 * k) % POINTS.length] as number);
     const predAt: Record<string, number> = {};
-    for (const v of predicted.unknowns) predAt[v] = at[rename.get(v) ?? v] ?? 0;
+    for (const v of predicted.unknowns) predAt[v] = at[v] ?? 0;
     const g = gold.value(at);
     const p = predicted.value(predAt);
     if (g === undefined || p === undefined) continue;
     if (!closeRelative(g, p)) allClose = false;
     diffs.push([g[0] - p[0], g[1] - p[1]]);
-    sums.push([g[0] + p[0], g[1] + p[1]]);
     scales.push(Math.max(1, magnitude(g), magnitude(p)));
   }
   if (diffs.length < MIN_SAMPLES) {
@@ -133,20 +115,13 @@ export function compareNumerically(
   const within = (a: ComplexValue, b: ComplexValue, i: number) =>
     distance(a, b) <= SAMPLE_TOLERANCE * Math.max(scales[i] ?? 1, scales[0] ?? 1);
   const first = diffs[0] as ComplexValue;
-  if (mode.constantOffset && diffs.every((d, i) => within(d, first, i))) {
-    return { equivalent: true, method: "constant_offset", detail: `offset ${first.join("+i*")}` };
-  }
-  if (mode.negation && sums.every((s, i) => within(s, [0, 0], i))) {
-    return { equivalent: true, method: "negation" };
+  if (magnitude(first) < CONSTANT_TOLERANCE && diffs.every((d, i) => within(d, first, i))) {
+    return { equivalent: true, method: "numeric_constant", detail: `offset ${first.join("+i*")}` };
   }
   return { equivalent: false, method: "different" };
 }
 
-function compareConstants(
-  gold: Evaluable,
-  predicted: Evaluable,
-  mode: LatexCheckMode,
-): LatexVerdict {
+function compareConstants(gold: Evaluable, predicted: Evaluable): LatexVerdict {
   const g = gold.value({});
   const p = predicted.value({});
   if (g === undefined || p === undefined) {
@@ -155,9 +130,6 @@ function compareConstants(
   const detail = `${g.join("+i*")} vs ${p.join("+i*")}`;
   if (distance(g, p) < CONSTANT_TOLERANCE) {
     return { equivalent: true, method: "numeric_constant", detail };
-  }
-  if (mode.negation && magnitude([g[0] + p[0], g[1] + p[1]]) < CONSTANT_TOLERANCE) {
-    return { equivalent: true, method: "negation", detail };
   }
   return { equivalent: false, method: "different", detail };
 }

@@ -55,7 +55,6 @@ function compare(request: LatexCheckRequest): LatexVerdict {
   return compareNumerically(
     { unknowns: [...gold.unknowns], value: (at) => valueOf(gold, at) },
     { unknowns: [...predicted.unknowns], value: (at) => valueOf(predicted, at) },
-    request,
   );
 }
 

@@ -1,9 +1,15 @@
 /**
  * LiveBench `olympiad` scoring (IMO / USAMO proof rearrangement), ported from upstream's
- * `olympiad/utils.py` with `edit_distance=True` as upstream's judge calls it: the answer
- * is a list of expression identifiers, read from the text by four fallbacks in order, and
- * the score is `1 - levenshtein(predicted, gold) / max(len(predicted), len(gold))`, so a
- * partly right order earns partial credit.
+ * `olympiad/utils.py`: the answer is a list of expression identifiers, read from the text
+ * by four fallbacks in order, and scored by one of two rules ({@linkcode OlympiadScoring}):
+ * - `edit_distance` (the default; upstream's judge calls it with `edit_distance=True`):
+ *   `1 - levenshtein(predicted, gold) / max(len(predicted), len(gold))`, so a partly right
+ *   order earns partial credit;
+ * - `positional` (upstream's `edit_distance=False` path, which the paper's reference
+ *   implementation uses): the share of extracted positions that hold the gold item at that
+ *   position, over the number of items extracted (positions past the gold's end count as
+ *   misses; a list shorter than the gold is not penalised for what it leaves out; nothing
+ *   extracted scores 0).
  *
  * Extraction, in order (each runs only if the previous found nothing usable):
  * 1. `answer_line`: the last line containing `answer:` (any case): the text after it, or the
@@ -35,14 +41,22 @@ export interface ExtractedIds {
   rule: "answer_line" | "boxed" | "last_line" | "after_last_answer";
 }
 
+/** The olympiad scoring rules (see the module doc). */
+export type OlympiadScoring = "edit_distance" | "positional";
+
+/** The rules, for flags and config validation. */
+export const OLYMPIAD_SCORINGS: readonly OlympiadScoring[] = ["edit_distance", "positional"];
+
 /** An olympiad verdict: partial credit in [0, 1] with how the list was found. */
 export interface OlympiadScore {
   score: number;
   rule: ExtractedIds["rule"] | "eval_error";
   /** The extracted list, comma-joined. */
   extracted?: string;
-  /** Edit distance between the extracted and gold lists. */
+  /** Edit distance between the extracted and gold lists (`edit_distance` rule). */
   distance?: number;
+  /** Positions holding the gold item (`positional` rule). */
+  matches?: number;
   /** Upstream's exception, when it would raise (scores 0). */
   error?: string;
 }
@@ -170,17 +184,25 @@ export function editDistance<T>(a: readonly T[], b: readonly T[]): number {
 }
 
 /**
- * Scores an olympiad answer text against the gold list (`"3,5,1,2,4"`):
- * `1 - distance / max(len(predicted), len(gold))`.
+ * Scores an olympiad answer text against the gold list (`"3,5,1,2,4"`) with `scoring`
+ * (default `edit_distance`: `1 - distance / max(len(predicted), len(gold))`).
  *
  * @example
  * ```ts
  * import { scoreOlympiad } from "./olympiad.ts";
  * if (scoreOlympiad("1,2,3,4", "Answer: 1,2,3,4").score !== 1) throw new Error();
  * if (scoreOlympiad("1,2,3,4", "Answer: 2,1,3,4").score !== 0.5) throw new Error();
+ * // Positional: positions 3 and 4 match, 2 of 4.
+ * if (scoreOlympiad("1,2,3,4", "Answer: 2,1,3,4", "positional").score !== 0.5) throw new Error();
+ * // Positional: both extracted positions match.
+ * if (scoreOlympiad("1,2,3,4", "Answer: 1,2", "positional").score !== 1) throw new Error();
  * ```
  */
-export function scoreOlympiad(gold: string, text: string): OlympiadScore {
+export function scoreOlympiad(
+  gold: string,
+  text: string,
+  scoring: OlympiadScoring = "edit_distance",
+): OlympiadScore {
   const goldIds = gold.split(",").map((n) => pyInt(n));
   if (goldIds.some((id) => id === undefined)) {
     return { score: 0, rule: "eval_error", error: `ValueError: gold '${gold}' is not integers` };
@@ -194,12 +216,13 @@ export function scoreOlympiad(gold: string, text: string): OlympiadScore {
     }
     throw error;
   }
-  const distance = editDistance(extracted.ids, goldIds as string[]);
-  const denominator = Math.max(extracted.ids.length, goldIds.length);
-  return {
-    score: denominator === 0 ? 0 : 1 - distance / denominator,
-    rule: extracted.rule,
-    extracted: extracted.ids.join(","),
-    distance,
-  };
+  const ids = extracted.ids;
+  const base = { rule: extracted.rule, extracted: ids.join(",") };
+  if (scoring === "positional") {
+    const matches = ids.filter((id, i) => i < goldIds.length && id === goldIds[i]).length;
+    return { ...base, score: ids.length === 0 ? 0 : matches / ids.length, matches };
+  }
+  const distance = editDistance(ids, goldIds as string[]);
+  const denominator = Math.max(ids.length, goldIds.length);
+  return { ...base, score: denominator === 0 ? 0 : 1 - distance / denominator, distance };
 }

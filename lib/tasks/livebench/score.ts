@@ -5,10 +5,11 @@
  *
  * @module
  */
+import { pyStrip } from "../../data/python.ts";
 import type { ScoreResult } from "../schema.ts";
 import { type AmpsOptions, scoreAmpsHard } from "./amps_hard.ts";
 import { mathCompKind, scoreMathComp } from "./math_comp.ts";
-import { scoreOlympiad } from "./olympiad.ts";
+import { type OlympiadScoring, scoreOlympiad } from "./olympiad.ts";
 
 /** What scoring needs to know about one LiveBench row. */
 export interface LivebenchItem {
@@ -20,6 +21,12 @@ export interface LivebenchItem {
   gold: string;
   /** `turns[0]`: the question as upstream saw it (the AMC option-value rule reads it). */
   questionText: string;
+}
+
+/** Options of {@linkcode scoreLivebenchText}. */
+export interface LivebenchScoreOptions extends AmpsOptions {
+  /** The olympiad rule (default `edit_distance`; the reference uses `positional`). */
+  olympiad?: OlympiadScoring;
 }
 
 /** Which upstream scorer a subtask routes to. */
@@ -73,11 +80,40 @@ export function livebenchAnswerText(reasoning: string, answer: string, task: str
 }
 
 /**
+ * The text the reference scores for a parsed output (its `build_livebench_scoring_response`):
+ * the stripped reasoning and the stripped answer (labelled `Answer: ` for olympiad unless it
+ * is empty or already holds `answer:`), the non-empty ones joined by a blank line; when both
+ * are empty, the stripped raw text. Unlike {@linkcode livebenchAnswerText} it keeps
+ * `<think>` blocks and leaves an empty olympiad answer unlabelled.
+ *
+ * @example
+ * ```ts
+ * import { referenceLivebenchAnswerText } from "./score.ts";
+ * if (referenceLivebenchAnswerText(" r ", " 3,1,2 ", "olympiad", "") !== "r\n\nAnswer: 3,1,2") throw new Error();
+ * if (referenceLivebenchAnswerText("", "", "olympiad", " raw ") !== "raw") throw new Error();
+ * ```
+ */
+export function referenceLivebenchAnswerText(
+  reasoning: string,
+  answer: string,
+  task: string,
+  rawText: string,
+): string {
+  const r = pyStrip(reasoning);
+  const a = pyStrip(answer);
+  const final = task === "olympiad" && a !== "" && !a.toLowerCase().includes("answer:")
+    ? `Answer: ${a}`
+    : a;
+  const parts = [r, final].filter((p) => p !== "");
+  return parts.length === 0 ? pyStrip(rawText) : pyStrip(parts.join("\n\n"));
+}
+
+/**
  * Scores an answer text for one item. `score` in [0, 1] (olympiad gives partial credit),
  * `full` at 1, `impact = 1 - score`. `details`: `subtask` (the task), `upstream_subtask`,
  * `scorer`, `rule` (the rule that fired, or `no_match` / `no_answer` / `eval_error`),
- * `extracted`, and per scorer `distance` (olympiad) or `method` / `detail` (AMPS_Hard,
- * e.g. `timeout`), or `error` (where upstream would raise; scores 0).
+ * `extracted`, and per scorer `distance` or `matches` (olympiad, by rule) or `method` /
+ * `detail` (AMPS_Hard, e.g. `timeout`), or `error` (where upstream would raise; scores 0).
  *
  * @example
  * ```ts
@@ -90,7 +126,7 @@ export function livebenchAnswerText(reasoning: string, answer: string, task: str
 export function scoreLivebenchText(
   item: LivebenchItem,
   text: string,
-  options: AmpsOptions = {},
+  options: LivebenchScoreOptions = {},
 ): ScoreResult {
   const scorer = livebenchScorer(item.subtask);
   const base = { subtask: item.task, upstream_subtask: item.subtask, scorer: scorer ?? null };
@@ -106,15 +142,16 @@ export function scoreLivebenchText(
       break;
     }
     case "olympiad": {
-      const r = scoreOlympiad(item.gold, text);
+      const r = scoreOlympiad(item.gold, text, options.olympiad);
       score = r.score;
       details = { ...base, rule: r.rule, extracted: r.extracted ?? null };
       if (r.distance !== undefined) details.distance = r.distance;
+      if (r.matches !== undefined) details.matches = r.matches;
       if (r.error !== undefined) details.error = r.error;
       break;
     }
     case "amps_hard": {
-      const r = scoreAmpsHard(item.gold, text, item.subtask, options);
+      const r = scoreAmpsHard(item.gold, text, options);
       score = r.score;
       details = { ...base, rule: r.rule, extracted: r.extracted ?? null, method: r.method ?? null };
       if (r.detail !== undefined) details[r.rule === "eval_error" ? "error" : "detail"] = r.detail;
