@@ -34,8 +34,16 @@ paperDataTest(
       formula: [500, 300, 200],
     });
     const checks = await checkDataDir(DATA_DIR);
-    assert.equal(checks.length, 9);
+    assert.equal(checks.length, 12); // 3 splits and seed_prompt.json per task
     assert.ok(checks.every((c) => c.status === "ok"), JSON.stringify(checks));
+    assert.deepEqual(
+      checks.filter((c) => c.path.endsWith("seed_prompt.json")).map((c) => [c.path, c.rows]),
+      [
+        ["hotpotqa/seed_prompt.json", undefined],
+        ["livebench_math/seed_prompt.json", undefined],
+        ["formula/seed_prompt.json", undefined],
+      ],
+    );
   },
 );
 

@@ -1,6 +1,6 @@
 /**
- * `rpt data:check [--data-dir DIR]`: compares every split file in the data directory with
- * the manifest (sha256 and row count) and prints one line per file.
+ * `rpt data:check [--data-dir DIR]`: compares every data file in the data directory with
+ * the manifest (sha256, and the row count of the splits) and prints one line per file.
  *
  * @module
  */
@@ -10,10 +10,11 @@ import { parseCommandArgs } from "./args.ts";
 
 const HELP = `usage: rpt data:check [--data-dir DIR]
 
-Checks the split files of hotpotqa, livebench_math and formula against data/manifest.json.
+Checks the split files and seed prompts (seed_prompt.json) of hotpotqa, livebench_math and
+formula against data/manifest.json.
 Exit code 0 when every file matches, 1 otherwise (rebuild with 'rpt data:fetch').`;
 
-/** The state of one split file. */
+/** The state of one data file. */
 export interface FileCheck {
   /** Path relative to the data directory. */
   path: string;
@@ -48,6 +49,10 @@ export async function checkDataDir(dataDir: string): Promise<FileCheck[]> {
       throw error;
     }
     const sha256 = await sha256Hex(bytes);
+    if (entry.rows === undefined) {
+      out.push({ path, status: sha256 === entry.sha256 ? "ok" : "mismatch", sha256 });
+      continue;
+    }
     const rows = new TextDecoder().decode(bytes).split("\n").filter((l) => l.trim() !== "").length;
     const ok = sha256 === entry.sha256 && rows === entry.rows;
     out.push({ path, status: ok ? "ok" : "mismatch", rows, sha256 });
@@ -74,11 +79,10 @@ export async function run(args: string[]): Promise<number> {
   const width = Math.max(...checks.map((c) => c.path.length));
   for (const c of checks) {
     const expected = MANIFEST[c.path];
+    const rows = c.rows === undefined ? "" : `rows ${c.rows}/${expected?.rows}, `;
     const detail = c.status === "mismatch"
-      ? ` (rows ${c.rows}/${expected?.rows}, sha256 ${c.sha256?.slice(0, 12)}... expected ${
-        expected?.sha256.slice(0, 12)
-      }...)`
-      : c.status === "ok"
+      ? ` (${rows}sha256 ${c.sha256?.slice(0, 12)}... expected ${expected?.sha256.slice(0, 12)}...)`
+      : c.status === "ok" && c.rows !== undefined
       ? ` (${c.rows} rows)`
       : "";
     console.log(`  ${c.path.padEnd(width)}  ${c.status}${detail}`);

@@ -1,11 +1,12 @@
 /**
  * `rpt data:fetch`: rebuilds the paper's splits from the public upstream sources
  * (Hugging Face datasets-server for HotPotQA and LiveBench, GitHub for the ACE formula
- * files) and checks them against the manifest. Needs internet access.
+ * files) and each task's `seed_prompt.json` from the reference implementation's file at the
+ * pinned commit, and checks them against the manifest. Needs internet access.
  *
  * @module
  */
-import { FETCHABLE_TASKS, fetchTask } from "../data/fetch.ts";
+import { FETCHABLE_TASKS, type FetchOptions, fetchSeedPrompt, fetchTask } from "../data/fetch.ts";
 import { resolveDataDir } from "../tasks/common.ts";
 import { ConfigError } from "../util/errors.ts";
 import { parseCommandArgs } from "./args.ts";
@@ -17,13 +18,15 @@ Downloads the upstream data and writes <data-dir>/<task>/{train,dev,test}.jsonl:
   hotpotqa        HotPotQA distractor validation (CC BY-SA 4.0), 300 / 300 / 500
   livebench_math  LiveBench math (Apache-2.0), 123 / 123 / 122
   formula         ACE finance formula files (Apache-2.0), 500 / 300 / 200
-Tasks whose files already match the manifest are skipped unless --force.
+and <data-dir>/<task>/seed_prompt.json, the paper's seed prompt, rebuilt from the reference
+implementation (megagonlabs/RPT at its pinned commit, BSD-3-Clause).
+Files that already match the manifest are skipped unless --force.
 Exit code 0 when every written file matches the manifest's sha256.`;
 
 type FetchableTask = (typeof FETCHABLE_TASKS)[number];
 
-/** Runs `rpt data:fetch`. */
-export async function run(args: string[]): Promise<number> {
+/** Runs `rpt data:fetch`; `fetchOptions` substitutes the network (tests, mirrors). */
+export async function run(args: string[], fetchOptions: FetchOptions = {}): Promise<number> {
   const { values } = parseCommandArgs({
     args,
     options: {
@@ -46,18 +49,25 @@ export async function run(args: string[]): Promise<number> {
   const dataDir = resolveDataDir(values["data-dir"]);
   const existing = await checkDataDir(dataDir);
   let mismatches = 0;
+  const options = { log: (l: string) => console.log(l), ...fetchOptions };
   for (const task of tasks as FetchableTask[]) {
     const mine = existing.filter((c) => c.path.startsWith(`${task}/`));
-    if (!values.force && mine.length > 0 && mine.every((c) => c.status === "ok")) {
+    const seedPath = `${task}/seed_prompt.json`;
+    const needSplits = values.force ||
+      mine.some((c) => c.path !== seedPath && c.status !== "ok");
+    const needSeed = values.force || mine.some((c) => c.path === seedPath && c.status !== "ok");
+    if (!needSplits && !needSeed) {
       console.log(`${task}: already present and matching the manifest (use --force to refetch)`);
       continue;
     }
     console.log(`${task}: fetching...`);
-    const written = await fetchTask(task, dataDir, { log: (l) => console.log(l) });
+    const written = [
+      ...(needSplits ? await fetchTask(task, dataDir, options) : []),
+      ...(needSeed ? [await fetchSeedPrompt(task, dataDir, options)] : []),
+    ];
     for (const w of written) {
-      console.log(
-        `  ${w.path}: ${w.rows} rows, ${w.matches ? "matches" : "DIFFERS FROM"} manifest`,
-      );
+      const rows = w.rows === undefined ? "" : `${w.rows} rows, `;
+      console.log(`  ${w.path}: ${rows}${w.matches ? "matches" : "DIFFERS FROM"} manifest`);
       if (!w.matches) mismatches++;
     }
   }

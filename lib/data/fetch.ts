@@ -6,7 +6,9 @@
  *   or Parquet reader needed), drawn with CPython's `random.Random(seed).shuffle`;
  * - LiveBench math: the 368 rows of `livebench/math` (split `test`), shuffled with seed 0
  *   and cut 123 / 123 / 122;
- * - Formula: the three ACE files, unchanged.
+ * - Formula: the three ACE files, unchanged;
+ * - each task's `seed_prompt.json`: the paper's seed prompt, parsed from the reference
+ *   implementation's task file at the pinned commit (`seed_source.ts`).
  *
  * The drawing logic is pure ({@linkcode rebuildLivebenchSplits},
  * {@linkcode rebuildHotpotSplits}) so it is tested offline; files are written the way
@@ -20,6 +22,12 @@ import { MANIFEST, sha256Hex } from "./manifest.ts";
 import { pyJsonDumps, pyRstrip, pyStrip } from "./python.ts";
 import { PyRandom, shuffledRange } from "./pyrandom.ts";
 import { writeTextAtomic } from "../util/fs.ts";
+import {
+  rebuildSeedPromptText,
+  REFERENCE_COMMIT,
+  REFERENCE_REPOSITORY,
+  SEED_SOURCE_FILES,
+} from "./seed_source.ts";
 
 /** A JSON row. */
 export type Row = Record<string, unknown>;
@@ -189,12 +197,22 @@ export interface UpstreamUrls {
   datasetsServer: string;
   /** Base URL of the ACE finance data folder. */
   aceFinanceData: string;
+  /**
+   * Base URL of the reference implementation's files at the pinned commit (the seed
+   * prompts); default {@linkcode REFERENCE_RAW_BASE}.
+   */
+  referenceFiles?: string;
 }
 
+/** The reference implementation's raw files at the commit the paper's seeds are pinned to. */
+export const REFERENCE_RAW_BASE =
+  `https://raw.githubusercontent.com/${REFERENCE_REPOSITORY}/${REFERENCE_COMMIT}`;
+
 /** The public upstream locations. */
-export const DEFAULT_UPSTREAM: UpstreamUrls = {
+export const DEFAULT_UPSTREAM: Required<UpstreamUrls> = {
   datasetsServer: "https://datasets-server.huggingface.co",
   aceFinanceData: "https://raw.githubusercontent.com/ace-agent/ace/main/eval/finance/data",
+  referenceFiles: REFERENCE_RAW_BASE,
 };
 
 /** Options for the download functions. */
@@ -280,7 +298,8 @@ export async function fetchDatasetRows(
 export interface WrittenFile {
   /** Path relative to the data directory. */
   path: string;
-  rows: number;
+  /** Non-blank lines of a split file; absent for `seed_prompt.json`. */
+  rows?: number;
   sha256: string;
   /** Whether the checksum matches the manifest. */
   matches: boolean;
@@ -295,6 +314,26 @@ async function writeSplitFile(
   const sha256 = await sha256Hex(new TextEncoder().encode(text));
   const rows = text.split("\n").filter((l) => l.trim() !== "").length;
   return { path: relative, rows, sha256, matches: MANIFEST[relative]?.sha256 === sha256 };
+}
+
+/**
+ * Downloads the task's file of the reference implementation at the pinned commit, rebuilds
+ * `<task>/seed_prompt.json` from its `make_seed_prompt` and writes it into `dataDir`. The
+ * result says whether the bytes match the manifest.
+ */
+export async function fetchSeedPrompt(
+  task: (typeof FETCHABLE_TASKS)[number],
+  dataDir: string,
+  options: FetchOptions = {},
+): Promise<WrittenFile> {
+  const base = options.upstream?.referenceFiles ?? DEFAULT_UPSTREAM.referenceFiles;
+  const url = `${base}/${SEED_SOURCE_FILES[task]}`;
+  const python = await (await getWithRetry(url, options)).text();
+  const text = rebuildSeedPromptText(task, python);
+  const relative = `${task}/seed_prompt.json`;
+  await writeTextAtomic(`${dataDir.replace(/\/+$/, "")}/${relative}`, text);
+  const sha256 = await sha256Hex(new TextEncoder().encode(text));
+  return { path: relative, sha256, matches: MANIFEST[relative]?.sha256 === sha256 };
 }
 
 /** The tasks `data:fetch` can rebuild. */

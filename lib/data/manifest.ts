@@ -1,20 +1,21 @@
 /**
- * The data manifest: the sha256 and row count of every split file of the three benchmark
- * tasks. These are facts about the paper's splits; the rows themselves are never kept in
- * this repository (see `data/README.md`), so loaders and `rpt data:check` compare the files
- * a user has against these checksums.
+ * The data manifest: the sha256 of every data file of the three benchmark tasks (the three
+ * splits, with their row counts, and the paper's seed prompt `seed_prompt.json`). These are
+ * facts about the paper's data; the files themselves are never kept in this repository (see
+ * `data/README.md`), so loaders and `rpt data:check` compare the files a user has against
+ * these checksums.
  *
  * @module
  */
 import manifestJson from "../../data/manifest.json" with { type: "json" };
 import { ConfigError } from "../util/errors.ts";
 
-/** What the manifest records about one split file. */
+/** What the manifest records about one data file. */
 export interface ManifestEntry {
   /** Lower-case hex sha256 of the file's bytes. */
   sha256: string;
-  /** Number of non-blank lines. */
-  rows: number;
+  /** Number of non-blank lines, for the JSON Lines splits (a JSON document has none). */
+  rows?: number;
 }
 
 /** Path relative to the data directory (`hotpotqa/train.jsonl`) -> entry. */
