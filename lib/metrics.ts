@@ -6,6 +6,18 @@
  * Conventions: format errors and provider errors score 0 and count in `n`; calibration
  * figures use parsed items only (an unparsed output has no confidence).
  *
+ * Two per-item facts a task may state in an item's `details`, so that metrics recomputed
+ * from a trace file agree with the live run without knowing the task:
+ * - `calibration_target` ({@linkcode CALIBRATION_TARGET_KEY}): what the confidence is
+ *   calibrated against when it is not the score. HotPotQA scores F1 but states EM here, so
+ *   its Brier, ECE and reliability bins are (confidence - EM)^2 and friends, as the paper's
+ *   reference computes them.
+ * - `unparsed_credit: true` ({@linkcode UNPARSED_CREDIT_KEY}): an unparsed output whose raw
+ *   text the task scored anyway (LiveBench under the reference protocol). Its score then
+ *   counts in `score`, `fullCredit` and `perSubtask`; it stays a format error (in
+ *   `formatErrorRate`, without confidence, outside calibration). Without the flag a format
+ *   error scores 0 whatever score it carries.
+ *
  * @module
  */
 import type { Metrics } from "./tasks/schema.ts";
@@ -20,10 +32,36 @@ export type TraceLike = Pick<
 
 const BINS = 10;
 
+/** The `details` key of an item's calibration target, when it is not the score. */
+export const CALIBRATION_TARGET_KEY = "calibration_target";
+/** The `details` key that marks an unparsed output whose raw text the task scored. */
+export const UNPARSED_CREDIT_KEY = "unparsed_credit";
+
+function creditedUnparsed(item: TraceLike): boolean {
+  return item.error === undefined && item.details[UNPARSED_CREDIT_KEY] === true;
+}
+
 function effectiveScore(item: TraceLike): number {
+  if (creditedUnparsed(item)) return item.score;
   return item.error !== undefined || item.formatError !== undefined || item.parsed === null
     ? 0
     : item.score;
+}
+
+/**
+ * What an item's confidence is calibrated against: its `calibration_target` detail when it
+ * is a number in [0, 1], else its score.
+ *
+ * @example
+ * ```ts
+ * import { calibrationTarget } from "./metrics.ts";
+ * if (calibrationTarget({ score: 0.5, details: { calibration_target: 0 } }) !== 0) throw new Error();
+ * if (calibrationTarget({ score: 0.5, details: {} }) !== 0.5) throw new Error();
+ * ```
+ */
+export function calibrationTarget(item: Pick<TraceLike, "score" | "details">): number {
+  const target = item.details[CALIBRATION_TARGET_KEY];
+  return typeof target === "number" && target >= 0 && target <= 1 ? target : item.score;
 }
 
 function isParsed(
@@ -76,11 +114,11 @@ export function computeMetrics(items: readonly TraceLike[]): Metrics {
     n,
     parsed: parsedItems.length,
     score: mean(items.map(effectiveScore)),
-    fullCredit: mean(items.map((i) => isParsed(i) && i.full ? 1 : 0)),
+    fullCredit: mean(items.map((i) => (isParsed(i) || creditedUnparsed(i)) && i.full ? 1 : 0)),
     avgConfidence: parsedItems.length === 0 ? null : mean(confidences),
     brier: parsedItems.length === 0
       ? null
-      : mean(parsedItems.map((i) => (i.parsed.confidence - i.score) ** 2)),
+      : mean(parsedItems.map((i) => (i.parsed.confidence - calibrationTarget(i)) ** 2)),
     ece: parsedItems.length === 0 ? null : expectedCalibrationError(items),
     formatErrorRate: n === 0
       ? 0
@@ -95,6 +133,7 @@ function detailMeans(items: readonly TraceLike[]): Record<string, number> {
   const eligible = new Map<string, boolean>();
   for (const item of items) {
     for (const [key, value] of Object.entries(item.details)) {
+      if (key === CALIBRATION_TARGET_KEY) continue; // a copy of another detail (HotPotQA: em)
       const ok = typeof value === "number" && value >= 0 && value <= 1;
       eligible.set(key, (eligible.get(key) ?? true) && ok);
     }
@@ -120,7 +159,7 @@ export interface ReliabilityBin {
   n: number;
   /** Mean confidence in the bin, or null when empty. */
   avgConfidence: number | null;
-  /** Mean score in the bin, or null when empty. */
+  /** Mean calibration target (the score unless the task states another) in the bin, or null. */
   avgScore: number | null;
 }
 
@@ -142,7 +181,7 @@ export function reliabilityBins(items: readonly TraceLike[]): ReliabilityBin[] {
     const bin = sums[Math.min(BINS - 1, Math.floor(c * BINS))] as (typeof sums)[number];
     bin.n++;
     bin.conf += c;
-    bin.score += item.score;
+    bin.score += calibrationTarget(item);
   }
   return sums.map((s, i) => ({
     lo: i / BINS,
@@ -154,7 +193,7 @@ export function reliabilityBins(items: readonly TraceLike[]): ReliabilityBin[] {
 }
 
 /**
- * Expected calibration error over parsed items: `sum_b (n_b / N) * |conf_b - score_b|`
+ * Expected calibration error over parsed items: `sum_b (n_b / N) * |conf_b - target_b|`
  * with 10 equal-width bins; null when nothing parsed.
  */
 export function expectedCalibrationError(items: readonly TraceLike[]): number | null {

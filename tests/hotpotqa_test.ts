@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { computeMetrics } from "../lib/metrics.ts";
 import { hotpotqa, hotpotScores, normalizeAnswer } from "../lib/tasks/hotpotqa.ts";
+import { taskHeadline } from "../lib/tasks/task.ts";
 import { paperDataTest } from "./support/paper_data.ts";
 
 // [prediction, gold, em, f1]: expected values worked out with the upstream
@@ -128,6 +130,27 @@ Deno.test("score: F1 is the score, EM full credit, impact 1 - F1; format errors 
   const bad = hotpotqa.score(example, hotpotqa.parse("Eiffel Tower"), "Eiffel Tower");
   assert.deepEqual([bad.score, bad.full, bad.impact], [0, false, 1]);
   assert.equal(bad.details.format_error, "no JSON object in the output");
+});
+
+Deno.test("Brier is against EM, not F1 (hand-computed)", () => {
+  const cases: [string, string, number][] = [
+    ["red cat", "red dog", 0.8], // F1 0.5, EM 0
+    ["Paris", "paris", 0.9], // F1 1, EM 1
+    ["whale shark fin", "blue whale", 0.3], // F1 0.4, EM 0
+  ];
+  const items = cases.map(([answer, gold, confidence]) => {
+    const raw = JSON.stringify({ justification: "j", answer, confidence });
+    const parsed = hotpotqa.parse(raw);
+    const s = hotpotqa.score({ id: gold, question: "q", answer: gold, row: {} }, parsed, raw);
+    return { ...s, parsed: parsed.ok ? parsed.value : null };
+  });
+  assert.deepEqual(items.map((i) => [i.score, i.details.em]), [[0.5, 0], [1, 1], [0.4, 0]]);
+  const m = computeMetrics(items);
+  // ((0.8 - 0)^2 + (0.9 - 1)^2 + (0.3 - 0)^2) / 3 = 0.74 / 3; against F1 it would be 0.11 / 3.
+  assert.ok(Math.abs((m.brier ?? NaN) - 0.74 / 3) < 1e-12, String(m.brier));
+  assert.ok(Math.abs(m.score - 1.9 / 3) < 1e-12); // the score stays the F1
+  assert.deepEqual(Object.keys(m.extra), ["em", "f1", "precision", "recall"]);
+  assert.deepEqual(taskHeadline(hotpotqa, m), { name: "accuracy (EM)", value: 1 / 3 });
 });
 
 Deno.test("selection: F1 + 0.5 EM - w Brier - length penalty", () => {

@@ -73,6 +73,43 @@ Deno.test("computeMetrics: a format error with a stale score still scores 0", ()
   assert.equal(computeMetrics([]).n, 0);
 });
 
+Deno.test("computeMetrics: an unparsed output the task credited counts in the score only", () => {
+  const credited: TraceLike = {
+    score: 1,
+    full: true,
+    subtask: "y",
+    parsed: null,
+    formatError: "no JSON object in the output",
+    details: { unparsed_credit: true },
+  };
+  const m = computeMetrics([credited, item(0, 0.4, "y")]);
+  assert.deepEqual([m.n, m.parsed, m.score, m.fullCredit], [2, 1, 0.5, 0.5]);
+  assert.deepEqual([m.formatErrorRate, m.errorRate], [0.5, 0]);
+  close(m.brier, 0.16, "brier over the parsed item only");
+  assert.deepEqual(m.perSubtask, { y: { n: 2, score: 0.5 } });
+  // A provider error is never credited, whatever it carries.
+  const failed = { ...credited, formatError: undefined, error: "HTTP 500" };
+  assert.equal(computeMetrics([failed]).score, 0);
+});
+
+Deno.test("computeMetrics: calibration against the item's calibration_target", () => {
+  // Scores 0.5 / 1 / 0.4 but targets 0 / 1 / 0 (HotPotQA: F1 scored, EM calibrated).
+  const items = [
+    item(0.5, 0.8, "x", { calibration_target: 0 }),
+    item(1, 0.9, "x", { calibration_target: 1 }),
+    item(0.4, 0.3, "x", { calibration_target: 0 }),
+  ];
+  const m = computeMetrics(items);
+  close(m.brier, (0.64 + 0.01 + 0.09) / 3, "brier");
+  // bins: 0.3 vs 0 (0.3); 0.8 vs 0 (0.8); 0.9 vs 1 (0.1)
+  close(m.ece, (0.3 + 0.8 + 0.1) / 3, "ece");
+  close(m.score, 1.9 / 3, "score stays the mean score");
+  assert.deepEqual(Object.keys(m.extra), []);
+  assert.equal(reliabilityBins(items)[8]?.avgScore, 0);
+  // Out of range or not a number: the score is the target.
+  close(computeMetrics([item(0.5, 0.5, "x", { calibration_target: 2 })]).brier, 0, "fallback");
+});
+
 Deno.test("reliabilityBins: edges", () => {
   const bins = reliabilityBins([item(1, 0, "a"), item(1, 0.1, "a"), item(0, 1, "a")]);
   assert.equal(bins.length, 10);

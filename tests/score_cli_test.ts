@@ -69,7 +69,7 @@ paperDataTest(
         score: 1,
         full: true,
         format_error: null,
-        details: { em: 1, f1: 1, precision: 1, recall: 1 },
+        details: { em: 1, f1: 1, precision: 1, recall: 1, calibration_target: 1 },
       });
       assert.equal(run.lines[2]?.format_error, "no JSON object in the output");
       assert.equal(run.lines[3]?.format_error, "missing prediction");

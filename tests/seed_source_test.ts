@@ -10,7 +10,7 @@ import {
   type SeedTask,
 } from "../lib/data/seed_source.ts";
 import { ConfigError } from "../lib/util/errors.ts";
-import { paperDataTest } from "./paper_data.ts";
+import { paperDataTest } from "./support/paper_data.ts";
 
 /**
  * A Python file of our own with the structure of the reference's task files: an unrelated

@@ -5,13 +5,26 @@
  * (the formula name and definition are dropped, which is what makes the task hard) and an
  * instruction to answer with a plain number rounded to hundredths is appended. An answer is
  * correct when, after removing commas, Python's `float()` of both sides is equal, or else
- * when the comma-free strings are equal. Selection: `0.5 acc - w * Brier - P`.
+ * when the comma-free strings are equal. Selection: `0.5 acc - w * Brier - P`; headline:
+ * accuracy.
+ *
+ * Protocols (see `task.ts`):
+ * - `project`: the trimmed instruction, a blank line, `Question: q`; strict structured
+ *   output `{reasoning, answer, confidence}`; lenient parsing (a numeric answer accepted).
+ * - `reference`: megagonlabs/RPT's `PromptProgram.render` with an empty context: the system
+ *   message always; the user text is the instruction as written, a blank line, `Question:`,
+ *   the question (stripped) and a newline. Strict structured output `{reasoning, answer,
+ *   confidence}` validated as pydantic does (the reasoning may be absent and is then `""`;
+ *   answer a string); the answer and the gold are stripped before the check. The seed knob
+ *   `enforce_json_only` is not rendered, as in the reference.
  *
  * @module
  */
 import { z } from "zod";
 import { pyFloat, pyStrip } from "../data/python.ts";
-import type { Example, ParseResult, ScoreResult, Split } from "./schema.ts";
+import type { ChatMessage } from "../llm/schema.ts";
+import type { PromptProgram } from "../prompt.ts";
+import type { Example, Metrics, ParseResult, ScoreResult, Split } from "./schema.ts";
 import {
   type BuiltInTask,
   formatErrorScore,
@@ -21,8 +34,9 @@ import {
   type SplitLoadOptions,
   targetOutputContract,
 } from "./common.ts";
+import { referenceMessages, referenceOutputContract, referenceUserText } from "./reference.ts";
 import { FORMULA_SEED } from "./seeds.ts";
-import type { SelectionInput } from "./task.ts";
+import type { Headline, SelectionInput, TaskProtocol } from "./task.ts";
 
 /** One Formula row as the ACE files hold it. */
 export const FormulaRow = z.object({ context: z.string(), target: z.string() });
@@ -95,24 +109,76 @@ export function scoreFormulaAnswer(example: Example, parsed: ParseResult): Score
   };
 }
 
-/** The Formula task. Example ids are `<split>-<0-based line index>`. */
-export const formula: BuiltInTask = {
-  name: "formula",
-  ...targetOutputContract("reasoning"),
-  seedPrompt: FORMULA_SEED,
-  async load(split: Split, options?: SplitLoadOptions): Promise<Example[]> {
-    const rows = await readSplitRows("formula", split, FormulaRow, options);
-    return rows.map(({ row, line }) => ({
-      id: `${split}-${line - 1}`,
-      question: extractFormulaQuestion(row.context),
-      answer: row.target,
-      subtask: formulaName(row.context),
-      row: row as unknown as Record<string, unknown>,
-    }));
-  },
-  render: renderQuestion,
-  score: scoreFormulaAnswer,
-  selectionScore(input: SelectionInput): number {
-    return 0.5 * input.metrics.fullCredit - selectionPenalty(input);
-  },
-};
+/** Formula's headline: accuracy, the figure the paper reports. */
+export function formulaHeadline(metrics: Metrics): Headline {
+  return { name: "accuracy", value: metrics.fullCredit };
+}
+
+/** The reference's messages: the instruction as written, then `Question:` and the question. */
+export function renderFormulaReference(prompt: PromptProgram, example: Example): ChatMessage[] {
+  const user = referenceUserText(prompt.instruction, [["Question", pyStrip(example.question)]]);
+  return referenceMessages(prompt.system, user);
+}
+
+function scoreReference(example: Example, parsed: ParseResult): ScoreResult {
+  if (!parsed.ok) return formatErrorScore(parsed.error);
+  const stripped = { ...parsed.value, answer: pyStrip(parsed.value.answer) };
+  return scoreFormulaAnswer({ ...example, answer: pyStrip(example.answer) }, {
+    ok: true,
+    value: stripped,
+  });
+}
+
+/** Options of {@linkcode createFormula}. */
+export interface FormulaOptions {
+  /** How the task talks to the target (default `project`; see `task.ts`). */
+  protocol?: TaskProtocol;
+}
+
+/**
+ * The Formula task under a protocol. Example ids are `<split>-<0-based line index>`.
+ *
+ * @example
+ * ```ts
+ * import { createFormula } from "./formula.ts";
+ * const task = createFormula({ protocol: "reference" });
+ * const [, user] = task.render({ system: "S", instruction: "I\n" }, {
+ *   id: "1", question: "q", answer: "1.0", row: {},
+ * });
+ * if (user?.content !== "I\n\n\nQuestion:\nq\n") throw new Error(JSON.stringify(user));
+ * ```
+ */
+export function createFormula(options: FormulaOptions = {}): BuiltInTask {
+  const reference = options.protocol === "reference";
+  return {
+    name: "formula",
+    ...(reference
+      ? referenceOutputContract({
+        reasoningField: "reasoning",
+        order: ["reasoning", "answer", "confidence"],
+        reasoningOptional: true,
+        extraction: "whole",
+      })
+      : targetOutputContract("reasoning")),
+    seedPrompt: FORMULA_SEED,
+    async load(split: Split, options?: SplitLoadOptions): Promise<Example[]> {
+      const rows = await readSplitRows("formula", split, FormulaRow, options);
+      return rows.map(({ row, line }) => ({
+        id: `${split}-${line - 1}`,
+        question: extractFormulaQuestion(row.context),
+        answer: row.target,
+        subtask: formulaName(row.context),
+        row: row as unknown as Record<string, unknown>,
+      }));
+    },
+    render: reference ? renderFormulaReference : renderQuestion,
+    score: reference ? scoreReference : scoreFormulaAnswer,
+    selectionScore(input: SelectionInput): number {
+      return 0.5 * input.metrics.fullCredit - selectionPenalty(input);
+    },
+    headline: formulaHeadline,
+  };
+}
+
+/** The Formula task with the project protocol. */
+export const formula: BuiltInTask = createFormula();

@@ -6,13 +6,33 @@
  *
  * The per-item `score` is the F1 (the task metric the paper optimizes); full credit is EM;
  * `details` carries `em` and `f1`, and {@linkcode computeMetrics} reports their means in
- * `metrics.extra`. Selection: `F1 + 0.5 EM - w * Brier - P`.
+ * `metrics.extra`. The confidence is calibrated against EM (`details.calibration_target`),
+ * so Brier = mean((confidence - EM)^2), as the reference computes it; the headline figure
+ * is accuracy (EM), as the paper reports it. Selection: `F1 + 0.5 EM - w * Brier - P`.
+ *
+ * Protocols (see `task.ts`):
+ * - `project`: the system message (left out when empty), then one user message with the
+ *   trimmed instruction, `Context:` and the paragraphs (sentences joined as upstream spaces
+ *   them), `Question: q`; strict structured output `{justification, answer, confidence}`.
+ * - `reference`: megagonlabs/RPT's `PromptProgram.render` and `format_context`: the system
+ *   message always; the user text is the instruction as written, a blank line, `Context:`,
+ *   the context, a blank line, `Question:`, the question and a newline. The context is one
+ *   `### title` line per paragraph followed by its sentences joined with one space, not
+ *   stripped (upstream sentences after the first already start with a space, so they end up
+ *   two spaces apart), paragraphs separated by a blank line, cut at 90,000 characters with a
+ *   blank line and `[TRUNCATED]` after the cut (the cap every reference caller passes; no
+ *   HotPotQA context comes near it). Output: strict structured output in the reference's
+ *   field order `{answer, confidence, justification}`, validated as pydantic does (all three
+ *   required, strings for answer and justification). The knob `max_justification_sentences`
+ *   is never rendered, as in the reference.
  *
  * @module
  */
 import { z } from "zod";
 import { pySplit } from "../data/python.ts";
-import type { Example, ParseResult, ScoreResult, Split } from "./schema.ts";
+import type { ChatMessage } from "../llm/schema.ts";
+import type { PromptProgram } from "../prompt.ts";
+import type { Example, Metrics, ParseResult, ScoreResult, Split } from "./schema.ts";
 import {
   type BuiltInTask,
   formatErrorScore,
@@ -22,8 +42,9 @@ import {
   type SplitLoadOptions,
   targetOutputContract,
 } from "./common.ts";
+import { referenceMessages, referenceOutputContract, referenceUserText } from "./reference.ts";
 import { HOTPOTQA_SEED } from "./seeds.ts";
-import type { SelectionInput } from "./task.ts";
+import type { Headline, SelectionInput, TaskProtocol } from "./task.ts";
 
 /** One HotPotQA row as the data files hold it. */
 export const HotpotRow = z.object({
@@ -123,8 +144,8 @@ export function sharedTokenCount(prediction: readonly string[], gold: readonly s
 }
 
 /**
- * The context as the target sees it: one `### title` heading per paragraph followed by its
- * sentences joined (the sentences carry their own leading spaces upstream).
+ * The context as the project protocol shows it: one `### title` heading per paragraph
+ * followed by its sentences joined (the sentences carry their own leading spaces upstream).
  */
 export function renderHotpotContext(context: HotpotRow["context"]): string {
   return context.title.map((title, i) =>
@@ -132,40 +153,142 @@ export function renderHotpotContext(context: HotpotRow["context"]): string {
   ).join("\n\n");
 }
 
-function toExample(row: HotpotRow): Example {
+/** The context cap every caller of the reference's `format_context` passes. */
+export const REFERENCE_CONTEXT_MAX_CHARS = 90_000;
+
+/** What the reference appends to a context it cut. */
+export const REFERENCE_TRUNCATION_MARKER = "\n\n[TRUNCATED]";
+
+/**
+ * The context as the reference's `format_context` writes it: per paragraph `### title`, a
+ * newline and the sentences joined with one space (not stripped), paragraphs separated by a
+ * blank line; longer than `maxChars` characters (code points, as Python counts), it is cut
+ * there and {@linkcode REFERENCE_TRUNCATION_MARKER} appended.
+ *
+ * @example
+ * ```ts
+ * import { referenceHotpotContext } from "./hotpotqa.ts";
+ * const c = { title: ["A", "B"], sentences: [["One.", " Two."], ["Three."]] };
+ * if (referenceHotpotContext(c) !== "### A\nOne.  Two.\n\n### B\nThree.") throw new Error();
+ * if (referenceHotpotContext(c, 5) !== "### A\n\n[TRUNCATED]") throw new Error();
+ * ```
+ */
+export function referenceHotpotContext(
+  context: HotpotRow["context"],
+  maxChars = REFERENCE_CONTEXT_MAX_CHARS,
+): string {
+  // Python's zip stops at the shorter list; the row schema makes them equal anyway.
+  const n = Math.min(context.title.length, context.sentences.length);
+  const chunks: string[] = [];
+  for (let i = 0; i < n; i++) {
+    chunks.push(`### ${context.title[i]}\n${(context.sentences[i] ?? []).join(" ")}`);
+  }
+  const text = chunks.join("\n\n");
+  const points = [...text];
+  return points.length > maxChars
+    ? `${points.slice(0, maxChars).join("")}${REFERENCE_TRUNCATION_MARKER}`
+    : text;
+}
+
+/**
+ * The reference's messages for one example: the system text, then the instruction as
+ * written, `Context:`, the context, `Question:`, the question, each block after a blank line.
+ */
+export function renderHotpotReference(prompt: PromptProgram, example: Example): ChatMessage[] {
+  const user = referenceUserText(prompt.instruction, [
+    ["Context", example.context ?? ""],
+    ["Question", example.question],
+  ]);
+  return referenceMessages(prompt.system, user);
+}
+
+/** Options of {@linkcode createHotpotqa}. */
+export interface HotpotqaOptions {
+  /** How the task talks to the target (default `project`; see `task.ts`). */
+  protocol?: TaskProtocol;
+  /** The reference protocol's context cap in characters (default 90,000, as the reference). */
+  maxContextChars?: number;
+}
+
+function toExample(row: HotpotRow, context: string): Example {
   return {
     id: row.id,
     question: row.question,
-    context: renderHotpotContext(row.context),
+    context,
     answer: row.answer,
     subtask: row.type,
     row: row as unknown as Record<string, unknown>,
   };
 }
 
-/** The HotPotQA task. */
-export const hotpotqa: BuiltInTask = {
-  name: "hotpotqa",
-  ...targetOutputContract("justification"),
-  seedPrompt: HOTPOTQA_SEED,
-  async load(split: Split, options?: SplitLoadOptions): Promise<Example[]> {
-    const rows = await readSplitRows("hotpotqa", split, HotpotRow, options);
-    return rows.map(({ row }) => toExample(row));
-  },
-  render: renderQuestion,
-  score(example: Example, parsed: ParseResult): ScoreResult {
-    if (!parsed.ok) return formatErrorScore(parsed.error);
-    const s = hotpotScores(parsed.value.answer, example.answer);
-    return {
-      score: s.f1,
-      full: s.em === 1,
-      impact: 1 - s.f1,
-      details: { em: s.em, f1: s.f1, precision: s.precision, recall: s.recall },
-    };
-  },
-  selectionScore(input: SelectionInput): number {
-    const f1 = input.metrics.extra.f1 ?? input.metrics.score;
-    const em = input.metrics.extra.em ?? input.metrics.fullCredit;
-    return f1 + 0.5 * em - selectionPenalty(input);
-  },
-};
+function scoreHotpot(example: Example, parsed: ParseResult): ScoreResult {
+  if (!parsed.ok) return formatErrorScore(parsed.error);
+  const s = hotpotScores(parsed.value.answer, example.answer);
+  return {
+    score: s.f1,
+    full: s.em === 1,
+    impact: 1 - s.f1,
+    details: {
+      em: s.em,
+      f1: s.f1,
+      precision: s.precision,
+      recall: s.recall,
+      calibration_target: s.em,
+    },
+  };
+}
+
+/** HotPotQA's headline: accuracy (EM), the figure the paper reports. */
+export function hotpotHeadline(metrics: Metrics): Headline {
+  return { name: "accuracy (EM)", value: metrics.extra.em ?? metrics.fullCredit };
+}
+
+/**
+ * The HotPotQA task under a protocol.
+ *
+ * @example
+ * ```ts
+ * import { createHotpotqa } from "./hotpotqa.ts";
+ * const task = createHotpotqa({ protocol: "reference" });
+ * const [system, user] = task.render({ system: "", instruction: "I" }, {
+ *   id: "1", question: "q", context: "c", answer: "a", row: {},
+ * });
+ * if (system?.content !== "" || user?.content !== "I\n\nContext:\nc\n\nQuestion:\nq\n") {
+ *   throw new Error(JSON.stringify(user));
+ * }
+ * ```
+ */
+export function createHotpotqa(options: HotpotqaOptions = {}): BuiltInTask {
+  const reference = options.protocol === "reference";
+  const maxChars = options.maxContextChars ?? REFERENCE_CONTEXT_MAX_CHARS;
+  const context = reference
+    ? (row: HotpotRow) => referenceHotpotContext(row.context, maxChars)
+    : (row: HotpotRow) => renderHotpotContext(row.context);
+  return {
+    name: "hotpotqa",
+    ...(reference
+      ? referenceOutputContract({
+        reasoningField: "justification",
+        order: ["answer", "confidence", "justification"],
+        reasoningOptional: false,
+        extraction: "whole",
+      })
+      : targetOutputContract("justification")),
+    seedPrompt: HOTPOTQA_SEED,
+    async load(split: Split, options?: SplitLoadOptions): Promise<Example[]> {
+      const rows = await readSplitRows("hotpotqa", split, HotpotRow, options);
+      return rows.map(({ row }) => toExample(row, context(row)));
+    },
+    render: reference ? renderHotpotReference : renderQuestion,
+    score: scoreHotpot,
+    selectionScore(input: SelectionInput): number {
+      const f1 = input.metrics.extra.f1 ?? input.metrics.score;
+      const em = input.metrics.extra.em ?? input.metrics.fullCredit;
+      return f1 + 0.5 * em - selectionPenalty(input);
+    },
+    headline: hotpotHeadline,
+  };
+}
+
+/** The HotPotQA task with the project protocol. */
+export const hotpotqa: BuiltInTask = createHotpotqa();
