@@ -1,0 +1,539 @@
+/**
+ * Throughput of the real CLI path (issue 16, section 1). Prints figures; run with
+ * `deno task bench:cli` (or `deno run -A bench/cli_throughput.ts [--quick]`).
+ *
+ * Three processes, as in real use: `rpt sim-server` (the simulated models over HTTP), a
+ * latency proxy in front of it (adds a fixed delay to every call and records each call's
+ * start and end), and `rpt optimize --task hotpotqa` with every role on an
+ * `openai-compatible:` spec pointed at the proxy. From the proxy's timeline and the client's
+ * CPU and RSS (sampled from `/proc/<pid>`, plus the client's own `getrusage` at exit) it
+ * reports, per scenario:
+ *
+ * - the time of the first 300 target calls against the ideal ceil(300 / C) x L, with L the
+ *   median call time the proxy saw;
+ * - slot occupancy while calls are queued: the time-weighted share of the C slots in flight
+ *   between the first target call's start and the 300th's start (calls are still waiting
+ *   for a slot throughout that window);
+ * - client CPU per provider call (the whole process, SDK included), both over the whole run
+ *   and over the calls' window only (without module loading and start-up);
+ * - peak and per-step RSS;
+ * - for the re-run on the same cache: provider calls (should be 0) and CPU per cached call.
+ *
+ * Scenarios: C = 32 / L = 50 ms, 1 iteration (fresh cache), then the same run again fully
+ * cached; C = 128 / L = 200 ms, 5 iterations (`--quick` skips it). Every scenario runs
+ * `--repeat N` times (default 2) because the machine is shared.
+ *
+ * Needs the paper's data (`RPT_DATA_DIR`, default `/work/shared/data`).
+ *
+ * @module
+ */
+import process from "node:process";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const CLI = `${ROOT}lib/cli.ts`;
+const SELF = new URL(import.meta.url).pathname;
+/**
+ * `--client-flags "..."`: extra `deno run` flags for the client, e.g.
+ * `"--cpu-prof --cpu-prof-dir=/tmp/prof"` or `"--v8-flags=--trace-gc"`.
+ */
+const FLAGS_AT = Deno.args.indexOf("--client-flags");
+const PROFILE = FLAGS_AT >= 0 && Deno.args[0] !== "--client"
+  ? (Deno.args[FLAGS_AT + 1] ?? "").split(" ").filter((f) => f !== "")
+  : [];
+/** `--timeline DIR`: each scenario's proxy timeline is written there as JSON. */
+const TIMELINE_AT = Deno.args.indexOf("--timeline");
+const TIMELINE_DIR = TIMELINE_AT >= 0 ? Deno.args[TIMELINE_AT + 1] : undefined;
+
+/** One call as the proxy saw it (epoch ms with sub-ms precision). */
+interface CallRecord {
+  model: string;
+  path: string;
+  start: number;
+  end: number;
+  status: number;
+}
+
+function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child roles: the proxy and the instrumented client
+
+async function runProxy(upstream: string): Promise<void> {
+  let delayMs = 0;
+  let calls: CallRecord[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const url = new URL(req.url);
+    if (url.pathname === "/__control") {
+      if (req.method === "POST") {
+        const body = await req.json() as { delayMs?: number; reset?: boolean };
+        if (body.delayMs !== undefined) delayMs = body.delayMs;
+        if (body.reset) calls = [];
+        return Response.json({ ok: true });
+      }
+      return Response.json(calls);
+    }
+    const start = nowMs();
+    const body = req.method === "GET" || req.method === "HEAD" ? undefined : await req.text();
+    // The SDK writes `model` first; reading it without parsing keeps the proxy light.
+    const model = /"model"\s*:\s*"([^"]*)"/.exec(body?.slice(0, 300) ?? "")?.[1] ?? "";
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+    const headers = new Headers(req.headers);
+    headers.delete("host");
+    headers.delete("content-length");
+    const res = await fetch(`${upstream}${url.pathname}${url.search}`, {
+      method: req.method,
+      headers,
+      body,
+    });
+    const payload = await res.arrayBuffer();
+    const outHeaders = new Headers(res.headers);
+    outHeaders.delete("content-length");
+    outHeaders.delete("content-encoding");
+    outHeaders.delete("transfer-encoding");
+    calls.push({ model, path: url.pathname, start, end: nowMs(), status: res.status });
+    return new Response(payload, { status: res.status, headers: outHeaders });
+  });
+  console.log(`http://127.0.0.1:${server.addr.port}`);
+  for await (const _ of Deno.stdin.readable) {
+    // Runs until the parent closes stdin.
+  }
+  await server.shutdown();
+}
+
+/** Runs the CLI in this process, then writes this process's own rusage to `out`. */
+async function runClient(out: string, args: string[]): Promise<void> {
+  const { main } = await import(CLI);
+  const code = await main(args) as number;
+  const cpu = process.cpuUsage();
+  await Deno.writeTextFile(
+    out,
+    JSON.stringify({
+      code,
+      userMs: cpu.user / 1000,
+      systemMs: cpu.system / 1000,
+      maxRssKiB: process.resourceUsage().maxRSS,
+    }),
+  );
+  Deno.exit(code);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orchestration
+
+interface Proc {
+  url: string;
+  child: Deno.ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function startLineServer(args: string[], match: RegExp, stdinPiped: boolean): Promise<Proc> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    stdin: stdinPiped ? "piped" : "null",
+    stdout: "piped",
+    stderr: "inherit",
+    env: { RPT_DATA_DIR: dataDir() },
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  let url: string | undefined;
+  while (url === undefined) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`process exited before printing its URL: ${args.join(" ")}`);
+    buffered += value;
+    url = match.exec(buffered)?.[1];
+  }
+  // Keep draining so the child never blocks on a full pipe.
+  (async () => {
+    while (!(await reader.read()).done) { /* drain */ }
+  })().catch(() => {});
+  return {
+    url,
+    child,
+    async stop() {
+      if (stdinPiped) await child.stdin.close();
+      else child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+function dataDir(): string {
+  return Deno.env.get("RPT_DATA_DIR") ?? "/work/shared/data";
+}
+
+interface Sample {
+  t: number;
+  cpuMs: number;
+  rssKiB: number;
+}
+
+const CLK_TCK = 100;
+
+function readProc(pid: number): { cpuMs: number; rssKiB: number } | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    return { cpuMs: (ticks * 1000) / CLK_TCK, rssKiB: rss };
+  } catch {
+    return undefined;
+  }
+}
+
+interface ClientResult {
+  /** Live heap after each full (mark-compact) GC, MB, when the client ran with --trace-gc. */
+  liveAfterFullGcMB: number[];
+  code: number;
+  wallMs: number;
+  userMs: number;
+  systemMs: number;
+  maxRssKiB: number;
+  samples: Sample[];
+  runDir: string;
+}
+
+async function runOptimize(
+  proxy: string,
+  opts: {
+    concurrency: number;
+    iterations: number;
+    cache: string;
+    runDir: string;
+    extra?: string[];
+    denoFlags?: string[];
+  },
+): Promise<ClientResult> {
+  const spec = (m: string) => `openai-compatible:${m}@${proxy}/v1`;
+  const rusage = `${opts.runDir}.rusage.json`;
+  const args = [
+    "optimize",
+    "--task",
+    "hotpotqa",
+    "--target",
+    spec("sim-target"),
+    "--optimizer",
+    spec("sim-optimizer"),
+    "--critic",
+    spec("sim-critic"),
+    "--embedder",
+    spec("sim-embed"),
+    "--concurrency",
+    String(opts.concurrency),
+    "--iterations",
+    String(opts.iterations),
+    "--cache",
+    opts.cache,
+    "--run-dir",
+    opts.runDir,
+    "--quiet",
+    ...(opts.extra ?? []),
+  ];
+  const started = nowMs();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", ...(opts.denoFlags ?? []), ...PROFILE, SELF, "--client", rusage, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { RPT_DATA_DIR: dataDir() },
+  }).spawn();
+  const samples: Sample[] = [];
+  const timer = setInterval(() => {
+    const s = readProc(child.pid);
+    if (s) samples.push({ t: nowMs(), ...s });
+  }, 50);
+  const out = await child.output();
+  clearInterval(timer);
+  const wallMs = nowMs() - started;
+  if (!out.success) {
+    throw new Error(
+      `optimize failed (${out.code}):\n${new TextDecoder().decode(out.stdout)}\n` +
+        new TextDecoder().decode(out.stderr),
+    );
+  }
+  if (TIMELINE_DIR !== undefined) {
+    await Deno.mkdir(TIMELINE_DIR, { recursive: true });
+    await Deno.writeFile(`${TIMELINE_DIR}/client-${Date.now()}.out`, out.stdout);
+  }
+  const usage = JSON.parse(await Deno.readTextFile(rusage));
+  const liveAfterFullGcMB = [
+    ...new TextDecoder().decode(out.stdout).matchAll(
+      /Mark-Compact [\d.]+ \([\d.]+\) -> ([\d.]+) \(/g,
+    ),
+  ].map((m) => Number(m[1]));
+  return { ...usage, wallMs, samples, runDir: opts.runDir, liveAfterFullGcMB };
+}
+
+async function control(proxy: string, body: unknown): Promise<void> {
+  const res = await fetch(`${proxy}/__control`, { method: "POST", body: JSON.stringify(body) });
+  await res.body?.cancel();
+}
+
+async function timeline(proxy: string): Promise<CallRecord[]> {
+  return await (await fetch(`${proxy}/__control`)).json();
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor(s.length / 2)] as number;
+}
+
+/** Calls in flight (any role) integrated over [t0, t1], in call-ms. */
+function inFlightIntegral(calls: CallRecord[], t0: number, t1: number): number {
+  let total = 0;
+  for (const c of calls) total += Math.max(0, Math.min(c.end, t1) - Math.max(c.start, t0));
+  return total;
+}
+
+function maxInFlight(calls: CallRecord[]): number {
+  const edges = calls.flatMap((c) => [[c.start, 1], [c.end, -1]] as const)
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let now = 0;
+  let peak = 0;
+  for (const [, d] of edges) peak = Math.max(peak, now += d);
+  return peak;
+}
+
+/** The longest time between two consecutive target-call starts within the window. */
+function longestStartGap(starts: number[]): number {
+  let gap = 0;
+  for (let i = 1; i < starts.length; i++) {
+    gap = Math.max(gap, (starts[i] as number) - (starts[i - 1] as number));
+  }
+  return gap;
+}
+
+function cpuAt(samples: Sample[], t: number): number {
+  let last = samples[0]?.cpuMs ?? 0;
+  for (const s of samples) {
+    if (s.t > t) break;
+    last = s.cpuMs;
+  }
+  return last;
+}
+
+interface Figures {
+  calls: number;
+  targetCalls: number;
+  first300Ms: number;
+  idealMs: number;
+  ratio: number;
+  medianCallMs: number;
+  occupancy: number;
+  peakInFlight: number;
+  longestGapMs: number;
+  cpuPerCallMs: number;
+  windowCpuPerCallMs: number;
+  cpuPerTargetCallMs: number;
+  netCpuPerCallMs: number;
+  wallMs: number;
+  cpuMs: number;
+  maxRssMiB: number;
+  rssByFifthMiB: number[];
+  liveAfterFullGcMB: number[];
+}
+
+/** CPU of a `--dry-run` (modules, data, specs: everything before the first call). */
+let startupCpuMs = 0;
+
+function analyse(calls: CallRecord[], client: ClientResult, c: number): Figures {
+  const sorted = [...calls].sort((a, b) => a.start - b.start);
+  const target = sorted.filter((x) => x.model === "sim-target");
+  const first = target.slice(0, 300);
+  const t0 = first[0]?.start ?? 0;
+  const t300start = first.at(-1)?.start ?? t0;
+  const t300end = Math.max(...first.map((x) => x.end));
+  const medianCallMs = median(sorted.map((x) => x.end - x.start));
+  const idealMs = Math.ceil(first.length / c) * medianCallMs;
+  const window = Math.max(1e-9, t300start - t0);
+  const occupancy = inFlightIntegral(sorted, t0, t300start) / (c * window);
+  const cpuMs = client.userMs + client.systemMs;
+  const tFirst = sorted[0]?.start ?? 0;
+  const tLast = Math.max(...sorted.map((x) => x.end));
+  const windowCpu = cpuAt(client.samples, tLast) - cpuAt(client.samples, tFirst);
+  const rss = client.samples.map((s) => s.rssKiB / 1024);
+  const fifths = [1, 2, 3, 4, 5].map((k) => {
+    const part = rss.slice(
+      Math.floor(((k - 1) * rss.length) / 5),
+      Math.floor((k * rss.length) / 5),
+    );
+    return Math.max(...part);
+  });
+  return {
+    calls: sorted.length,
+    targetCalls: target.length,
+    first300Ms: t300end - t0,
+    idealMs,
+    ratio: (t300end - t0) / idealMs,
+    medianCallMs,
+    occupancy,
+    peakInFlight: maxInFlight(first),
+    longestGapMs: longestStartGap(first.map((x) => x.start)),
+    cpuPerCallMs: cpuMs / Math.max(1, sorted.length),
+    windowCpuPerCallMs: windowCpu / Math.max(1, sorted.length),
+    cpuPerTargetCallMs: cpuMs / Math.max(1, target.length),
+    netCpuPerCallMs: (cpuMs - startupCpuMs) / Math.max(1, sorted.length),
+    wallMs: client.wallMs,
+    cpuMs,
+    maxRssMiB: client.maxRssKiB / 1024,
+    rssByFifthMiB: fifths,
+    liveAfterFullGcMB: client.liveAfterFullGcMB,
+  };
+}
+
+function fmt(f: Figures): string {
+  return [
+    `calls ${f.calls} (target ${f.targetCalls})`,
+    `first 300 target ${f.first300Ms.toFixed(0)} ms vs ideal ${f.idealMs.toFixed(0)} ms ` +
+    `(L = median ${f.medianCallMs.toFixed(1)} ms): ${f.ratio.toFixed(2)}x`,
+    `occupancy while queued ${
+      (f.occupancy * 100).toFixed(1)
+    }%, peak ${f.peakInFlight} in flight, ` +
+    `longest gap between starts ${f.longestGapMs.toFixed(0)} ms`,
+    `client CPU ${f.cpuMs.toFixed(0)} ms in ${f.wallMs.toFixed(0)} ms wall: ` +
+    `${f.cpuPerCallMs.toFixed(3)} ms/call overall, ${f.netCpuPerCallMs.toFixed(3)} ms/call ` +
+    `without start-up, ${f.windowCpuPerCallMs.toFixed(3)} ms/call between first and last ` +
+    `call; ${f.cpuPerTargetCallMs.toFixed(3)} ms per target call overall`,
+    `RSS max ${f.maxRssMiB.toFixed(0)} MiB; max per fifth of the run ` +
+    `${f.rssByFifthMiB.map((x) => x.toFixed(0)).join(" / ")} MiB` +
+    (f.liveAfterFullGcMB.length > 0
+      ? `; live heap after each full GC ${f.liveAfterFullGcMB.join(" / ")} MB`
+      : ""),
+  ].join("\n    ");
+}
+
+async function scenario(
+  proxy: string,
+  name: string,
+  opts: {
+    concurrency: number;
+    latencyMs: number;
+    iterations: number;
+    cachedRerun: boolean;
+    denoFlags?: string[];
+  },
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "rpt-bench-cli-" });
+  try {
+    const cache = `${dir}/cache.sqlite`;
+    await control(proxy, { delayMs: opts.latencyMs, reset: true });
+    const fresh = await runOptimize(proxy, { ...opts, cache, runDir: `${dir}/run-fresh` });
+    const calls = await timeline(proxy);
+    if (TIMELINE_DIR !== undefined) {
+      await Deno.mkdir(TIMELINE_DIR, { recursive: true });
+      await Deno.writeTextFile(
+        `${TIMELINE_DIR}/${name.replace(/[^A-Za-z0-9]+/g, "_")}-${Date.now()}.json`,
+        JSON.stringify({ calls, samples: fresh.samples }),
+      );
+    }
+    console.log(`  ${name}, fresh cache:\n    ${fmt(analyse(calls, fresh, opts.concurrency))}`);
+    if (!opts.cachedRerun) return;
+    await control(proxy, { reset: true });
+    const again = await runOptimize(proxy, { ...opts, cache, runDir: `${dir}/run-cached` });
+    const recalls = await timeline(proxy);
+    const cpu = again.userMs + again.systemMs;
+    const fresh1 = await Deno.readTextFile(`${dir}/run-fresh/summary.json`);
+    const cached1 = await Deno.readTextFile(`${dir}/run-cached/summary.json`);
+    const same = stripDirs(fresh1) === stripDirs(cached1);
+    console.log(
+      `  ${name}, re-run on the same cache: ${recalls.length} provider calls; ` +
+        `client CPU ${cpu.toFixed(0)} ms in ${again.wallMs.toFixed(0)} ms wall, ` +
+        `${(cpu / Math.max(1, calls.length)).toFixed(3)} ms per cached call ` +
+        `(${((cpu - startupCpuMs) / Math.max(1, calls.length)).toFixed(3)} without start-up) ` +
+        `(${calls.length} calls served from the cache); summary.json ${
+          same ? "identical" : "DIFFERS"
+        }`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** summary.json without the fields that name the run directory or time. */
+function stripDirs(text: string): string {
+  const value = JSON.parse(text) as Record<string, unknown>;
+  delete value.dir;
+  delete value.elapsedMs;
+  return JSON.stringify(value, (k, v) => (k === "elapsedMs" || k === "dir" ? undefined : v));
+}
+
+async function orchestrate(args: string[]): Promise<void> {
+  const quick = args.includes("--quick");
+  const only128 = args.includes("--only-128");
+  const repeatAt = args.indexOf("--repeat");
+  const repeat = repeatAt >= 0 ? Number(args[repeatAt + 1]) : 2;
+  const server = await startLineServer(
+    ["run", "-A", CLI, "sim-server", "--port", "0", "--data-dir", dataDir()],
+    /serving SIMULATED models at (http:\/\/\S+)/,
+    false,
+  );
+  const proxy = await startLineServer(
+    ["run", "-A", SELF, "--proxy", server.url],
+    /(http:\/\/127\.0\.0\.1:\d+)/,
+    true,
+  );
+  console.log(
+    `machine: ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}; ` +
+      `sim-server ${server.url} (pid ${server.child.pid}), proxy ${proxy.url} (pid ${proxy.child.pid})`,
+  );
+  try {
+    // A cold server (data loading, JIT) answers its first calls ten times slower: that would
+    // be measured against the client. Warm it up with a small run, and measure what the
+    // client spends before its first call (a dry run loads the same modules, data and specs).
+    const warm = await Deno.makeTempDir({ prefix: "rpt-bench-warm-" });
+    await control(proxy.url, { delayMs: 0, reset: true });
+    const limits = ["--limit-train", "40", "--limit-dev", "40", "--limit-test", "40"];
+    await runOptimize(proxy.url, {
+      concurrency: 32,
+      iterations: 1,
+      cache: `${warm}/cache.sqlite`,
+      runDir: `${warm}/run`,
+      extra: limits,
+    });
+    const dry = await runOptimize(proxy.url, {
+      concurrency: 32,
+      iterations: 1,
+      cache: `${warm}/cache2.sqlite`,
+      runDir: `${warm}/dry`,
+      extra: ["--dry-run"],
+    });
+    startupCpuMs = dry.userMs + dry.systemMs;
+    console.log(`client start-up (a --dry-run): ${startupCpuMs.toFixed(0)} ms CPU`);
+    await Deno.remove(warm, { recursive: true });
+    for (let i = 1; i <= repeat; i++) {
+      console.log(`run ${i} of ${repeat}`);
+      if (!only128) {
+        await scenario(proxy.url, "C=32 L=50ms 1 iteration", {
+          concurrency: 32,
+          latencyMs: 50,
+          iterations: 1,
+          cachedRerun: true,
+        });
+      }
+      if (!quick) {
+        await scenario(proxy.url, "C=128 L=200ms 5 iterations", {
+          concurrency: 128,
+          latencyMs: 200,
+          iterations: 5,
+          cachedRerun: false,
+          // Prints each GC; the live heap after full GCs shows whether memory stays flat.
+          denoFlags: ["--v8-flags=--trace-gc"],
+        });
+      }
+    }
+  } finally {
+    await proxy.stop();
+    await server.stop();
+  }
+}
+
+if (import.meta.main) {
+  const [role, ...rest] = Deno.args;
+  if (role === "--proxy") await runProxy(rest[0] as string);
+  else if (role === "--client") await runClient(rest[0] as string, rest.slice(1));
+  else await orchestrate(Deno.args);
+}
