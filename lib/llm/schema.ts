@@ -25,10 +25,18 @@ export type JsonSchema = Record<string, unknown>;
  * ```
  */
 export function toJsonSchema(schema: z.ZodType): JsonSchema {
-  const json = z.toJSONSchema(schema, { target: "draft-2020-12", io: "input" }) as JsonSchema;
-  delete json.$schema;
-  return json;
+  let json = jsonSchemas.get(schema);
+  if (json === undefined) {
+    json = z.toJSONSchema(schema, { target: "draft-2020-12", io: "input" }) as JsonSchema;
+    delete json.$schema;
+    jsonSchemas.set(schema, json);
+  }
+  // A copy, so no caller can change another's schema; converting costs ~6x a copy and ran
+  // on every critic call.
+  return structuredClone(json);
 }
+
+const jsonSchemas = new WeakMap<z.ZodType, JsonSchema>();
 
 /** One tool call requested by a model; `arguments` is the raw JSON text (it may be malformed). */
 export const ToolCall = z.object({
