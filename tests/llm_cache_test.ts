@@ -217,3 +217,31 @@ Deno.test("several processes write to one cache file at once without losing entr
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("stores are queued and written in one transaction; exit writes what is queued", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rpt-cache-" });
+  const path = `${dir}/cache.sqlite`;
+  try {
+    const cache = new SqliteResponseCache({ path, flushDelayMs: 60_000 });
+    const other = new SqliteResponseCache({ path });
+    const parts = chatParts({});
+    const key = cacheKey(parts);
+    assert.equal(cache.putChat(key, parts, response("queued")), true);
+    // This handle reads its own queued write; another handle sees it after the flush.
+    assert.equal(cache.getChat(key)?.text, "queued");
+    assert.equal(other.getChat(key), undefined);
+    cache.flush();
+    assert.equal(other.getChat(key)?.text, "queued");
+    assert.deepEqual(cache.stats(), { hits: 1, misses: 0, writes: 1, skipped: 0 });
+    cache.close();
+    other.close();
+
+    const exited = await runFixture("write-exit", `${dir}/exit.sqlite`, "40");
+    assert.deepEqual(exited, { sent: 40 });
+    const after = new SqliteResponseCache({ path: `${dir}/exit.sqlite` });
+    assert.equal(after.count(), 40);
+    after.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

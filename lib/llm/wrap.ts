@@ -137,7 +137,10 @@ export function providerLimiter(
   baseURL?: string,
   concurrency?: number,
 ): Limiter | undefined {
-  const key = limiterKey(provider, baseURL);
+  return limiterFor(limiterKey(provider, baseURL), concurrency);
+}
+
+function limiterFor(key: string, concurrency?: number): Limiter | undefined {
   const existing = limiters.get(key);
   if (concurrency === undefined) return existing;
   if (existing && existing.concurrency <= concurrency) return existing;
@@ -214,8 +217,11 @@ class AttemptTimeout extends Error {
 }
 
 /**
- * Runs one attempt with a timeout. The attempt gets a signal combining the caller's and
- * the timeout's, and the race below settles even if a provider ignores its signal.
+ * Runs one attempt with a timeout. The attempt gets a signal that aborts when the caller's
+ * does or the timeout fires, and the race below settles even if a provider ignores its
+ * signal. The caller's signal is forwarded by a listener rather than `AbortSignal.any`,
+ * which costs more per call and keeps a dependent signal per attempt on the caller's
+ * long-lived signal.
  */
 async function withTimeout<T>(
   timeoutMs: number,
@@ -223,31 +229,31 @@ async function withTimeout<T>(
   attempt: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const controller = new AbortController();
-  const combined = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
+  let stop: (reason: unknown) => void = () => {};
+  const stopped = new Promise<never>((_, reject) => (stop = reject));
+  const onAbort = () => {
+    controller.abort(signal?.reason);
+    stop(signal?.reason);
+  };
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let onAbort: (() => void) | undefined;
-  const stopped = new Promise<never>((_, reject) => {
-    // Beyond setTimeout's 32-bit range a timer would fire at once: treat it as no timeout.
-    if (timeoutMs > 0 && timeoutMs <= 2 ** 31 - 1) {
-      timer = setTimeout(() => {
-        const reason = new AttemptTimeout(timeoutMs);
-        controller.abort(reason);
-        reject(reason);
-      }, timeoutMs);
-    }
-    if (signal) {
-      onAbort = () => reject(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-    }
-  });
-  const running = attempt(combined);
+  // Beyond setTimeout's 32-bit range a timer would fire at once: treat it as no timeout.
+  if (timeoutMs > 0 && timeoutMs <= 2 ** 31 - 1) {
+    timer = setTimeout(() => {
+      const reason = new AttemptTimeout(timeoutMs);
+      controller.abort(reason);
+      stop(reason);
+    }, timeoutMs);
+  }
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener("abort", onAbort, { once: true });
+  const running = attempt(controller.signal);
   // A late rejection of an abandoned attempt must not surface as unhandled.
   running.catch(() => {});
   try {
     return await Promise.race([running, stopped]);
   } finally {
     clearTimeout(timer);
-    if (signal && onAbort) signal.removeEventListener("abort", onAbort);
+    signal?.removeEventListener("abort", onAbort);
   }
 }
 
@@ -258,6 +264,8 @@ interface Resolved {
   provider: string;
   model: string;
   baseURL?: string;
+  /** {@linkcode limiterKey} of provider and base URL, computed once (it parses the URL). */
+  limiterKey: string;
   cache?: ResponseCache;
   ledger?: UsageLedger;
   timeoutMs: number;
@@ -288,6 +296,7 @@ function resolveOptions(
     provider: target.provider,
     model: target.model,
     baseURL,
+    limiterKey: limiterKey(target.provider, baseURL),
     cache: opts.cache,
     ledger: opts.ledger,
     timeoutMs: nonNegative(opts.timeoutMs, 180_000, "timeoutMs"),
@@ -336,7 +345,7 @@ async function callWithRetries<T>(
     let failure: ProviderError;
     try {
       // Looked up per attempt so a limit lowered by another caller applies at once.
-      const limiter = providerLimiter(r.provider, r.baseURL);
+      const limiter = limiterFor(r.limiterKey);
       return await runLimited(limiter, signal, async () => {
         let reservation: Reservation | undefined;
         if (r.ledger) {
@@ -394,7 +403,12 @@ interface CallPlan<T> {
   send(signal: AbortSignal): Promise<T>;
 }
 
-/** A call through the cache: a hit is returned and counted; a miss is sent and stored. */
+/**
+ * A call through the cache: a hit is returned and counted; a miss is sent and stored. The
+ * cache can never fail a call nor change its result: a lookup that throws is a miss and a
+ * store that throws is warned once (the bundled SQLite cache handles both itself; this
+ * guards any other {@linkcode ResponseCache}).
+ */
 async function cachedCall<T>(
   r: Resolved,
   signal: AbortSignal | undefined,
@@ -412,7 +426,7 @@ async function cachedCall<T>(
       request: plan.request,
     };
     key = cacheKey(parts);
-    const hit = plan.get(r.cache, key);
+    const hit = quietly(r.cache, "lookup", () => plan.get(r.cache as ResponseCache, key as string));
     if (hit) {
       r.ledger?.recordCacheHit(r.provider, r.model);
       return hit;
@@ -427,17 +441,27 @@ async function cachedCall<T>(
   );
   if (r.cache && key && parts) {
     const [k, p, cache] = [key, parts, r.cache];
-    storeQuietly(() => plan.put(cache, k, p, response));
+    quietly(cache, "store", () => plan.put(cache, k, p, response));
   }
   return response;
 }
 
-function storeQuietly(store: () => void): void {
+/** Caches (and what failed with them) already warned about, so each says it once. */
+const warnedCaches = new WeakMap<ResponseCache, Set<string>>();
+
+function quietly<T>(cache: ResponseCache, what: "lookup" | "store", fn: () => T): T | undefined {
   try {
-    store();
+    return fn();
   } catch (error) {
-    // A full disk or a long-held lock must not fail a call that succeeded.
-    console.warn(`rpt: response not cached: ${(error as Error).message}`);
+    // A full disk or a long-held lock must not fail a call, nor a damaged entry answer one.
+    const warned = warnedCaches.get(cache) ?? new Set<string>();
+    warnedCaches.set(cache, warned);
+    if (!warned.has(what)) {
+      warned.add(what);
+      const effect = what === "lookup" ? "treated as a miss" : "response not cached";
+      console.warn(`rpt: response cache ${what} failed (${(error as Error).message}); ${effect}`);
+    }
+    return undefined;
   }
 }
 

@@ -1,0 +1,110 @@
+/**
+ * The cache faults of issue 14 seen from the command line: a garbage cache file costs one
+ * warning line and changes no result; a cache path that is a directory is one line and
+ * exit code 2 before any call.
+ */
+import assert from "node:assert/strict";
+import { serveModels } from "../lib/llm/serve.ts";
+import { ScriptedChatModel } from "../lib/llm/scripted.ts";
+import { tempDir } from "./loop_helpers.ts";
+
+const CLI = new URL("../lib/cli.ts", import.meta.url).pathname;
+
+async function rpt(args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    clearEnv: true,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "",
+      HOME: Deno.env.get("HOME") ?? "",
+      NO_COLOR: "1",
+      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
+    },
+  }).output();
+  const d = new TextDecoder();
+  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+}
+
+function optimizeArgs(runDir: string, cache: string): string[] {
+  return [
+    "optimize",
+    "--task",
+    "synthetic",
+    "--target",
+    "sim:target",
+    "--optimizer",
+    "sim:optimizer",
+    "--iterations",
+    "2",
+    "--limit-train",
+    "16",
+    "--limit-dev",
+    "16",
+    "--limit-test",
+    "16",
+    "--run-dir",
+    runDir,
+    "--cache",
+    cache,
+    "--quiet",
+  ];
+}
+
+Deno.test("rpt optimize with a garbage cache file: one warning line, file moved aside, same summary", async () => {
+  await using dir = await tempDir();
+  const clean = await rpt(optimizeArgs(`${dir.path}/clean`, `${dir.path}/clean.sqlite`));
+  assert.equal(clean.code, 0, clean.stderr);
+  assert.equal(clean.stderr, "");
+
+  const cache = `${dir.path}/cache.sqlite`;
+  await Deno.writeTextFile(cache, "garbage, not a database ".repeat(100));
+  const r = await rpt(optimizeArgs(`${dir.path}/run`, cache));
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, r.stderr);
+  const line = lines[0] ?? "";
+  const aside = /moved it to (\S+) and started a fresh cache$/.exec(line)?.[1];
+  assert.ok(aside !== undefined, line);
+  assert.ok(line.startsWith(`rpt: response cache ${cache} could not be used (`), line);
+  assert.ok(aside.startsWith(`${cache}.corrupt-`));
+  assert.equal(await Deno.readTextFile(aside), "garbage, not a database ".repeat(100));
+  assert.ok((await Deno.stat(cache)).size > 0, "a fresh cache was started");
+  assert.equal(
+    await Deno.readTextFile(`${dir.path}/run/summary.json`),
+    await Deno.readTextFile(`${dir.path}/clean/summary.json`),
+  );
+  assert.equal(r.stdout, clean.stdout.replaceAll(`${dir.path}/clean`, `${dir.path}/run`));
+});
+
+Deno.test("rpt optimize with a directory as the cache: one line, exit 2, no call, no run dir", async () => {
+  await using dir = await tempDir();
+  const server = serveModels({ models: { m: new ScriptedChatModel(() => "unused") } });
+  try {
+    const target = `openai-compatible:m@${server.url}/v1`;
+    const r = await rpt([
+      "optimize",
+      "--task",
+      "synthetic",
+      "--target",
+      target,
+      "--optimizer",
+      target,
+      "--run-dir",
+      `${dir.path}/run`,
+      "--cache",
+      dir.path,
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(
+      r.stderr,
+      `rpt optimize: response cache ${dir.path}: is a directory, not a file; give a writable ` +
+        `file path with --cache FILE (or RPT_CACHE)\n`,
+    );
+    assert.equal(server.requests.length, 0);
+    await assert.rejects(Deno.stat(`${dir.path}/run`));
+  } finally {
+    await server.close();
+  }
+});
