@@ -104,8 +104,24 @@ async function runProxy(upstream: string): Promise<void> {
 
 /** Runs the CLI in this process, then writes this process's own rusage to `out`. */
 async function runClient(out: string, args: string[]): Promise<void> {
+  // With --expose-gc: a full GC every second, recording what survives it (the memory the
+  // run holds, without the garbage V8 leaves for its next major GC).
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const retained: { t: number; heapMiB: number; rssMiB: number }[] = [];
+  const started = performance.now();
+  const sampler = gc === undefined ? undefined : setInterval(() => {
+    gc();
+    const m = Deno.memoryUsage();
+    retained.push({
+      t: (performance.now() - started) / 1000,
+      heapMiB: m.heapUsed / 2 ** 20,
+      rssMiB: m.rss / 2 ** 20,
+    });
+  }, 1000);
+  if (sampler !== undefined) Deno.unrefTimer(sampler);
   const { main } = await import(CLI);
   const code = await main(args) as number;
+  clearInterval(sampler);
   const cpu = process.cpuUsage();
   await Deno.writeTextFile(
     out,
@@ -114,6 +130,7 @@ async function runClient(out: string, args: string[]): Promise<void> {
       userMs: cpu.user / 1000,
       systemMs: cpu.system / 1000,
       maxRssKiB: process.resourceUsage().maxRSS,
+      retained,
     }),
   );
   Deno.exit(code);
@@ -170,6 +187,31 @@ interface Sample {
   rssKiB: number;
 }
 
+/** CPU ms of each of the process's threads, by thread name (the last sample of each). */
+function threadCpu(pid: number, into: Map<string, number>): void {
+  try {
+    for (const entry of Deno.readDirSync(`/proc/${pid}/task`)) {
+      const stat = Deno.readTextFileSync(`/proc/${pid}/task/${entry.name}/stat`);
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+      into.set(`${name}#${entry.name}`, ms);
+    }
+  } catch {
+    // The process (or a thread) is gone.
+  }
+}
+
+function threadSummary(threads: Map<string, number>): string {
+  const byName = new Map<string, number>();
+  for (const [key, ms] of threads) {
+    const name = key.slice(0, key.lastIndexOf("#")).replace(/\d+$/, "N");
+    byName.set(name, (byName.get(name) ?? 0) + ms);
+  }
+  return [...byName].sort((a, b) => b[1] - a[1]).filter(([, ms]) => ms > 0)
+    .map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(", ");
+}
+
 const CLK_TCK = 100;
 
 function readProc(pid: number): { cpuMs: number; rssKiB: number } | undefined {
@@ -187,8 +229,12 @@ function readProc(pid: number): { cpuMs: number; rssKiB: number } | undefined {
 }
 
 interface ClientResult {
+  /** With --expose-gc: heap and RSS after a forced full GC, once a second. */
+  retained: { t: number; heapMiB: number; rssMiB: number }[];
   /** Live heap after each full (mark-compact) GC, MB, when the client ran with --trace-gc. */
   liveAfterFullGcMB: number[];
+  /** CPU ms by thread name, from /proc (sampled: the last 50 ms are missing). */
+  threads: string;
   code: number;
   wallMs: number;
   userMs: number;
@@ -242,9 +288,11 @@ async function runOptimize(
     env: { RPT_DATA_DIR: dataDir() },
   }).spawn();
   const samples: Sample[] = [];
+  const threads = new Map<string, number>();
   const timer = setInterval(() => {
     const s = readProc(child.pid);
     if (s) samples.push({ t: nowMs(), ...s });
+    threadCpu(child.pid, threads);
   }, 50);
   const out = await child.output();
   clearInterval(timer);
@@ -265,7 +313,14 @@ async function runOptimize(
       /Mark-Compact [\d.]+ \([\d.]+\) -> ([\d.]+) \(/g,
     ),
   ].map((m) => Number(m[1]));
-  return { ...usage, wallMs, samples, runDir: opts.runDir, liveAfterFullGcMB };
+  return {
+    ...usage,
+    wallMs,
+    samples,
+    runDir: opts.runDir,
+    liveAfterFullGcMB,
+    threads: threadSummary(threads),
+  };
 }
 
 async function control(proxy: string, body: unknown): Promise<void> {
@@ -335,6 +390,7 @@ interface Figures {
   maxRssMiB: number;
   rssByFifthMiB: number[];
   liveAfterFullGcMB: number[];
+  threads: string;
 }
 
 /** CPU of a `--dry-run` (modules, data, specs: everything before the first call). */
@@ -382,6 +438,7 @@ function analyse(calls: CallRecord[], client: ClientResult, c: number): Figures 
     maxRssMiB: client.maxRssKiB / 1024,
     rssByFifthMiB: fifths,
     liveAfterFullGcMB: client.liveAfterFullGcMB,
+    threads: client.threads,
   };
 }
 
@@ -398,6 +455,7 @@ function fmt(f: Figures): string {
     `${f.cpuPerCallMs.toFixed(3)} ms/call overall, ${f.netCpuPerCallMs.toFixed(3)} ms/call ` +
     `without start-up, ${f.windowCpuPerCallMs.toFixed(3)} ms/call between first and last ` +
     `call; ${f.cpuPerTargetCallMs.toFixed(3)} ms per target call overall`,
+    `client CPU by thread (ms): ${f.threads}`,
     `RSS max ${f.maxRssMiB.toFixed(0)} MiB; max per fifth of the run ` +
     `${f.rssByFifthMiB.map((x) => x.toFixed(0)).join(" / ")} MiB` +
     (f.liveAfterFullGcMB.length > 0
@@ -415,6 +473,8 @@ async function scenario(
     iterations: number;
     cachedRerun: boolean;
     denoFlags?: string[];
+    /** Run once more with a forced full GC every second, to show the memory retained. */
+    memoryRun?: boolean;
   },
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "rpt-bench-cli-" });
@@ -431,6 +491,7 @@ async function scenario(
       );
     }
     console.log(`  ${name}, fresh cache:\n    ${fmt(analyse(calls, fresh, opts.concurrency))}`);
+    if (opts.memoryRun) await memoryRun(proxy, name, { ...opts, cache: `${dir}/mem.sqlite`, dir });
     if (!opts.cachedRerun) return;
     await control(proxy, { reset: true });
     const again = await runOptimize(proxy, { ...opts, cache, runDir: `${dir}/run-cached` });
@@ -451,6 +512,33 @@ async function scenario(
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** The same run with a full GC forced every second: what the run retains, fifth by fifth. */
+async function memoryRun(
+  proxy: string,
+  name: string,
+  opts: { concurrency: number; iterations: number; cache: string; dir: string },
+): Promise<void> {
+  await control(proxy, { reset: true });
+  const run = await runOptimize(proxy, {
+    ...opts,
+    runDir: `${opts.dir}/run-memory`,
+    denoFlags: ["--v8-flags=--expose-gc"],
+  });
+  const fifths = (pick: (r: ClientResult["retained"][number]) => number) =>
+    [1, 2, 3, 4, 5].map((k) => {
+      const at = run
+        .retained[
+          Math.min(run.retained.length - 1, Math.ceil((k * run.retained.length) / 5) - 1)
+        ];
+      return at === undefined ? "-" : pick(at).toFixed(0);
+    }).join(" / ");
+  console.log(
+    `  ${name}, memory after a forced full GC (once a second, ${run.retained.length} samples), ` +
+      `at the end of each fifth of the run: heap ${fifths((r) => r.heapMiB)} MiB, ` +
+      `RSS ${fifths((r) => r.rssMiB)} MiB`,
+  );
 }
 
 /** summary.json without the fields that name the run directory or time. */
@@ -518,10 +606,11 @@ async function orchestrate(args: string[]): Promise<void> {
         await scenario(proxy.url, "C=128 L=200ms 5 iterations", {
           concurrency: 128,
           latencyMs: 200,
-          iterations: 5,
+          iterations: Number(Deno.env.get("BENCH_ITERATIONS") ?? 5),
           cachedRerun: false,
           // Prints each GC; the live heap after full GCs shows whether memory stays flat.
           denoFlags: ["--v8-flags=--trace-gc"],
+          memoryRun: true,
         });
       }
     }
