@@ -264,16 +264,13 @@ export class SqliteResponseCache implements ResponseCache {
     this.#options = {
       busyTimeoutMs: options.busyTimeoutMs ?? 10_000,
       maxBytes: options.maxBytes,
-      warn: (message) => {
-        if (message.startsWith(`response cache ${this.path} could not be used`)) {
-          this.#health.movedAside.push(/moved it to (.*) and started/.exec(message)?.[1] ?? "");
-        }
-        onWarning(message);
-      },
+      warn: onWarning,
+      onMovedAside: (aside) => this.#health.movedAside.push(aside),
     };
     this.#flushDelayMs = Math.max(0, options.flushDelayMs ?? 0);
     this.#attach(openCacheDatabase(this.path, this.#options));
-    globalThis.addEventListener?.("unload", this.#onUnload);
+    // What waits at exit is written then (an in-memory cache has nothing to keep).
+    if (this.path !== ":memory:") globalThis.addEventListener?.("unload", this.#onUnload);
   }
 
   /** Looks up a chat response; a hit comes back with `cached: true`. */
@@ -505,7 +502,9 @@ export class SqliteResponseCache implements ResponseCache {
     if (this.path === ":memory:" || this.#closed) return false;
     this.#detach();
     try {
-      moveAside(this.path, (error as Error).message, this.#options.warn);
+      this.#health.movedAside.push(
+        moveAside(this.path, (error as Error).message, this.#options.warn),
+      );
       this.#attach(openCacheDatabase(this.path, this.#options));
       return true;
     } catch (failure) {

@@ -61,6 +61,8 @@ export interface OpenCacheOptions {
   maxBytes?: number;
   /** Where the one-line warning about a file moved aside goes. */
   warn: (message: string) => void;
+  /** Told the new path of each damaged file moved aside. */
+  onMovedAside?: (aside: string) => void;
 }
 
 /**
@@ -90,12 +92,12 @@ export function openCacheDatabase(path: string, options: OpenCacheOptions): Data
   if (path === ":memory:") return configure(new DatabaseSync(path), path, options);
   checkLocation(path);
   const damage = headerDamage(path);
-  if (damage !== undefined) moveAside(path, damage, options.warn);
+  if (damage !== undefined) options.onMovedAside?.(moveAside(path, damage, options.warn));
   try {
     return configure(new DatabaseSync(path), path, options);
   } catch (error) {
     if (!isCorruptionError(error)) throw unusable(path, error);
-    moveAside(path, (error as Error).message, options.warn);
+    options.onMovedAside?.(moveAside(path, (error as Error).message, options.warn));
   }
   try {
     return configure(new DatabaseSync(path), path, options);
