@@ -393,6 +393,9 @@ interface Figures {
   threads: string;
 }
 
+/** Process ids of the sim-server and the proxy, whose CPU per call is reported too. */
+let serverPids: number[] = [];
+
 /** CPU of a `--dry-run` (modules, data, specs: everything before the first call). */
 let startupCpuMs = 0;
 
@@ -481,8 +484,11 @@ async function scenario(
   try {
     const cache = `${dir}/cache.sqlite`;
     await control(proxy, { delayMs: opts.latencyMs, reset: true });
+    const others = () => serverPids.map((pid) => readProc(pid)?.cpuMs ?? 0);
+    const othersBefore = others();
     const fresh = await runOptimize(proxy, { ...opts, cache, runDir: `${dir}/run-fresh` });
     const calls = await timeline(proxy);
+    const [serverMs, proxyMs] = others().map((ms, i) => ms - (othersBefore[i] ?? 0));
     if (TIMELINE_DIR !== undefined) {
       await Deno.mkdir(TIMELINE_DIR, { recursive: true });
       await Deno.writeTextFile(
@@ -490,7 +496,12 @@ async function scenario(
         JSON.stringify({ calls, samples: fresh.samples }),
       );
     }
-    console.log(`  ${name}, fresh cache:\n    ${fmt(analyse(calls, fresh, opts.concurrency))}`);
+    console.log(
+      `  ${name}, fresh cache:\n    ${fmt(analyse(calls, fresh, opts.concurrency))}\n    ` +
+        `the other processes on the same 2 cores: sim-server ` +
+        `${((serverMs ?? 0) / calls.length).toFixed(3)} ms CPU per call, proxy ` +
+        `${((proxyMs ?? 0) / calls.length).toFixed(3)} ms`,
+    );
     if (opts.memoryRun) await memoryRun(proxy, name, { ...opts, cache: `${dir}/mem.sqlite`, dir });
     if (!opts.cachedRerun) return;
     await control(proxy, { reset: true });
@@ -564,6 +575,7 @@ async function orchestrate(args: string[]): Promise<void> {
     /(http:\/\/127\.0\.0\.1:\d+)/,
     true,
   );
+  serverPids = [server.child.pid, proxy.child.pid];
   console.log(
     `machine: ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}; ` +
       `sim-server ${server.url} (pid ${server.child.pid}), proxy ${proxy.url} (pid ${proxy.child.pid})`,
