@@ -10,6 +10,7 @@ import { DatabaseSync } from "node:sqlite";
 import { evaluatePrompt } from "../lib/diagnose.ts";
 import { UsageLedger } from "../lib/llm/accounting.ts";
 import { CacheUnusableError, type ResponseCache, SqliteResponseCache } from "../lib/llm/cache.ts";
+import { moveAside } from "../lib/llm/cache_file.ts";
 import type { ChatModel } from "../lib/llm/model.ts";
 import { createChatModel } from "../lib/llm/spec.ts";
 import { resetProviderLimiters, wrapChatModel } from "../lib/llm/wrap.ts";
@@ -178,6 +179,41 @@ Deno.test("corrupt pages in the middle: lookups are misses, the file is replaced
     assert.equal(again.sent, 0);
   } finally {
     cache.close();
+  }
+});
+
+/** Overwrites the middle third of a database file's pages. */
+async function corruptMiddle(path: string): Promise<void> {
+  const bytes = await Deno.readFile(path);
+  const pageSize = new DataView(bytes.buffer).getUint16(16);
+  const pages = bytes.length / pageSize;
+  for (let p = Math.floor(pages / 3); p < Math.floor((2 * pages) / 3); p++) {
+    bytes.fill(0xa5, p * pageSize, (p + 1) * pageSize);
+  }
+  await Deno.writeFile(path, bytes);
+}
+
+Deno.test("a damaged file another process already replaced is reopened, not moved again", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/cache.sqlite`;
+  await filledCache(path);
+  const { cache: mine, warnings } = openCache(path);
+  // Another process finds the file damaged first, moves it aside and starts a fresh one.
+  const aside = moveAside(path, "damaged", () => {});
+  const { cache: theirs } = openCache(path);
+  await corruptMiddle(aside);
+  try {
+    assertSameAsUncached(await evaluate(mine));
+    assert.ok(mine.health().readErrors >= 1);
+    assert.deepEqual(mine.health().movedAside, [], warnings.join("\n"));
+    assert.equal((await asideFiles(dir.path)).filter((n) => !/-(wal|shm)$/.test(n)).length, 1);
+    // Both handles now share the fresh file: what this one stored, the other one serves.
+    const served = await evaluate(theirs);
+    assertSameAsUncached(served);
+    assert.equal(served.sent, 0);
+  } finally {
+    mine.close();
+    theirs.close();
   }
 });
 

@@ -189,6 +189,16 @@ function isEmbedValue(value: unknown): value is EmbedResponse {
     v.usage !== null && typeof v.usage.inputTokens === "number";
 }
 
+/** `dev:ino` of a file, or undefined when it is not there. */
+function fileIdentity(path: string): string | undefined {
+  try {
+    const s = statSync(path);
+    return `${s.dev}:${s.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A response waiting to be written. */
 interface PendingRow {
   kind: CacheKind;
@@ -244,6 +254,9 @@ export class SqliteResponseCache implements ResponseCache {
   readonly #pending = new Map<string, PendingRow>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  /** Device and inode of the file this handle opened, to tell it from a replacement. */
+  #identity: string | undefined;
+  #recovered = false;
   readonly #stats: CacheStats = { hits: 0, misses: 0, writes: 0, skipped: 0 };
   readonly #health: CacheHealth = {
     readErrors: 0,
@@ -375,6 +388,7 @@ export class SqliteResponseCache implements ResponseCache {
 
   #attach(db: DatabaseSync): void {
     this.#db = db;
+    this.#identity = this.path === ":memory:" ? undefined : fileIdentity(this.path);
     this.#get = db.prepare("SELECT key, value FROM responses WHERE key = ? AND kind = ?");
     this.#put = db.prepare(
       `INSERT INTO responses (key, kind, provider, model, value, created_at)
@@ -497,14 +511,23 @@ export class SqliteResponseCache implements ResponseCache {
     );
   }
 
-  /** Moves a file found damaged aside and starts a fresh one; false when that fails too. */
+  /**
+   * Moves a file found damaged aside and starts a fresh one; false when that fails too.
+   * Once per handle: a fresh file that is damaged again means something below SQLite is
+   * failing, and the run goes on without a cache. When another process has already
+   * replaced the file (not the one this handle opened), it is reopened, not moved.
+   */
   #recover(error: unknown): boolean {
     if (this.path === ":memory:" || this.#closed) return false;
+    const opened = this.#identity;
     this.#detach();
     try {
-      this.#health.movedAside.push(
-        moveAside(this.path, (error as Error).message, this.#options.warn),
-      );
+      if (this.#recovered) throw new Error("it was damaged again after being replaced");
+      this.#recovered = true;
+      if (opened === fileIdentity(this.path)) {
+        const aside = moveAside(this.path, (error as Error).message, this.#options.warn);
+        this.#health.movedAside.push(aside);
+      }
       this.#attach(openCacheDatabase(this.path, this.#options));
       return true;
     } catch (failure) {
