@@ -13,12 +13,13 @@ import { TfidfEmbedder } from "./llm/tfidf.ts";
 import { computeMetrics } from "./metrics.ts";
 import { buildReport, type DiagnosticReport } from "./report.ts";
 import type { Task } from "./tasks/task.ts";
+import type { ChatMessage, ChatResponse } from "./llm/schema.ts";
 import type { Example, Metrics, Split } from "./tasks/schema.ts";
 import type { PromptProgram } from "./prompt.ts";
 import type { TraceItem } from "./trace.ts";
 import { TARGET_SCHEMA_NAME } from "./protocol_names.ts";
 import { ConfigError } from "./util/errors.ts";
-import { mapConcurrent } from "./util/limit.ts";
+import { createLimiter, mapConcurrent } from "./util/limit.ts";
 
 /** `outputSchema.name` of target requests (defined in `protocol_names.ts`). */
 export { TARGET_SCHEMA_NAME };
@@ -89,28 +90,43 @@ export function isFailure(trace: TraceItem): boolean {
     !trace.full;
 }
 
-async function runExample(
+/** What one target call gave: its response, or the error that ended it. */
+interface Sent {
+  messages: ChatMessage[];
+  response?: ChatResponse;
+  error?: unknown;
+  latencyMs: number;
+}
+
+async function sendExample(
   prompt: PromptProgram,
   example: Example,
   opts: EvaluateOptions,
-): Promise<TraceItem> {
+): Promise<Sent> {
   const { task, target } = opts;
   const messages = task.render(prompt, example);
-  const base = {
-    exampleId: example.id,
-    ...(example.subtask !== undefined ? { subtask: example.subtask } : {}),
-    messages,
-  };
   const started = performance.now();
-  let response;
   try {
-    response = await target.chat({
+    const response = await target.chat({
       messages,
       outputSchema: { name: TARGET_SCHEMA_NAME, schema: task.outputSchema },
       temperature: opts.temperature ?? 0,
     }, { signal: opts.signal });
+    return { messages, response, latencyMs: performance.now() - started };
   } catch (error) {
     if (isFatalCallError(error, opts.signal)) throw error;
+    return { messages, error, latencyMs: performance.now() - started };
+  }
+}
+
+function scoreExample(sent: Sent, example: Example, task: Task): TraceItem {
+  const base = {
+    exampleId: example.id,
+    ...(example.subtask !== undefined ? { subtask: example.subtask } : {}),
+    messages: sent.messages,
+  };
+  const { response, error, latencyMs } = sent;
+  if (response === undefined) {
     return {
       ...base,
       rawText: "",
@@ -121,10 +137,9 @@ async function runExample(
       impact: 0,
       details: {},
       usage: { inputTokens: 0, cachedTokens: 0, outputTokens: 0 },
-      latencyMs: performance.now() - started,
+      latencyMs,
     };
   }
-  const latencyMs = performance.now() - started;
   // Some providers return structured output only as a parsed object.
   const rawText = response.text !== "" || response.parsed === undefined
     ? response.text
@@ -194,11 +209,15 @@ export async function evaluatePrompt(
   let done = 0;
   const total = examples.length;
   opts.onProgress?.({ phase: "target", done, total });
-  const traces = await mapConcurrent(examples, concurrency, async (example) => {
-    const trace = await runExample(prompt, example, opts);
+  // A call's slot is given back as soon as its answer is in, before the answer is parsed
+  // and scored: the next call is built and sent first, so a slot never waits on scoring.
+  const slots = createLimiter(concurrency);
+  const traces = await Promise.all(examples.map(async (example) => {
+    const sent = await slots.run(() => sendExample(prompt, example, opts));
+    const trace = scoreExample(sent, example, opts.task);
     opts.onProgress?.({ phase: "target", done: ++done, total });
     return trace;
-  });
+  }));
   return { traces, metrics: computeMetrics(traces) };
 }
 
