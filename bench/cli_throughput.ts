@@ -367,6 +367,21 @@ function longestStartGap(starts: number[]): number {
   return gap;
 }
 
+/**
+ * The median time a slot stays empty between a call's end and the next call's start: the
+ * k-th start after the first C follows the k-th end. It is the client's (and the
+ * machine's) turnaround, the whole of what occupancy loses.
+ */
+function medianIdle(calls: CallRecord[], c: number): number {
+  const starts = calls.map((x) => x.start).sort((a, b) => a - b);
+  const ends = calls.map((x) => x.end).sort((a, b) => a - b);
+  const gaps: number[] = [];
+  for (let k = 0; k + c < starts.length; k++) {
+    gaps.push((starts[k + c] as number) - (ends[k] as number));
+  }
+  return median(gaps);
+}
+
 function cpuAt(samples: Sample[], t: number): number {
   let last = samples[0]?.cpuMs ?? 0;
   for (const s of samples) {
@@ -386,6 +401,7 @@ interface Figures {
   occupancy: number;
   peakInFlight: number;
   longestGapMs: number;
+  medianIdleMs: number;
   cpuPerCallMs: number;
   windowCpuPerCallMs: number;
   cpuPerTargetCallMs: number;
@@ -437,6 +453,7 @@ function analyse(calls: CallRecord[], client: ClientResult, c: number): Figures 
     occupancy,
     peakInFlight: maxInFlight(first),
     longestGapMs: longestStartGap(first.map((x) => x.start)),
+    medianIdleMs: medianIdle(first, c),
     cpuPerCallMs: cpuMs / Math.max(1, sorted.length),
     windowCpuPerCallMs: windowCpu / Math.max(1, sorted.length),
     cpuPerTargetCallMs: cpuMs / Math.max(1, target.length),
@@ -458,7 +475,8 @@ function fmt(f: Figures): string {
     `occupancy while queued ${
       (f.occupancy * 100).toFixed(1)
     }%, peak ${f.peakInFlight} in flight, ` +
-    `longest gap between starts ${f.longestGapMs.toFixed(0)} ms`,
+    `longest gap between starts ${f.longestGapMs.toFixed(0)} ms, median slot turnaround ` +
+    `${f.medianIdleMs.toFixed(1)} ms`,
     `client CPU ${f.cpuMs.toFixed(0)} ms in ${f.wallMs.toFixed(0)} ms wall: ` +
     `${f.cpuPerCallMs.toFixed(3)} ms/call overall, ${f.netCpuPerCallMs.toFixed(3)} ms/call ` +
     `without start-up, ${f.windowCpuPerCallMs.toFixed(3)} ms/call between first and last ` +
