@@ -89,10 +89,11 @@ async function main(): Promise<void> {
   const dataDir = Deno.env.get("RPT_DATA_DIR") ?? "/work/shared/data";
   const task = await getTask("hotpotqa");
   const train = await task.load("train", { dataDir });
-  const examples: Example[] = Array.from(
-    { length: calls },
-    (_, i) => train[i % train.length] as Example,
-  );
+  // Distinct questions, so that no call repeats another (a repeat would be a cache hit).
+  const examples: Example[] = Array.from({ length: calls }, (_, i) => {
+    const e = train[i % train.length] as Example;
+    return { ...e, id: `${e.id}-${i}`, question: `${e.question} [${i}]` };
+  });
   const server = await startServer(latencyMs);
   const baseURL = `${server.url}/v1`;
   const outputSchema = { name: "answer", schema: task.outputSchema };
