@@ -29,7 +29,8 @@ import { ScriptedChatModel } from "../lib/llm/scripted.ts";
 import { serveModels } from "../lib/llm/serve.ts";
 import { resetProviderLimiters, wrapChatModel } from "../lib/llm/wrap.ts";
 import { getTask } from "../lib/tasks/registry.ts";
-import type { ChatRequest, Example } from "../lib/types.ts";
+import type { ChatRequest } from "../lib/llm/schema.ts";
+import type { Example } from "../lib/tasks/schema.ts";
 import { mapConcurrent } from "../lib/util/limit.ts";
 
 const ANSWER = JSON.stringify({

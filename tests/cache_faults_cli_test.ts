@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { serveModels } from "../lib/llm/serve.ts";
 import { ScriptedChatModel } from "../lib/llm/scripted.ts";
-import { tempDir } from "./loop_helpers.ts";
+import { tempDir } from "./support/toy_loop.ts";
 
 const CLI = new URL("../lib/cli.ts", import.meta.url).pathname;
 

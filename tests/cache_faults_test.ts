@@ -15,8 +15,8 @@ import type { ChatModel } from "../lib/llm/model.ts";
 import { createChatModel } from "../lib/llm/spec.ts";
 import { resetProviderLimiters, wrapChatModel } from "../lib/llm/wrap.ts";
 import { getTask } from "../lib/tasks/registry.ts";
-import type { Example } from "../lib/types.ts";
-import { tempDir } from "./loop_helpers.ts";
+import type { Example } from "../lib/tasks/schema.ts";
+import { tempDir } from "./support/toy_loop.ts";
 
 const task = await getTask("synthetic");
 const examples: Example[] = (await task.load("train")).slice(0, 60);
