@@ -337,23 +337,26 @@ Deno.test("a cache path under a regular file is a typed error", async () => {
   assert.equal(await Deno.readTextFile(`${dir.path}/plain`), "a file");
 });
 
-// As root, permission bits do not stop writes: this case runs only as another user.
-Deno.test({
-  name: "a read-only cache directory is a typed error (skipped as root)",
-  ignore: Deno.uid() === 0,
-  async fn() {
-    await using dir = await tempDir();
-    const ro = `${dir.path}/ro`;
+// As root, permission bits do not stop writes, so root is shown a directory no one may write
+// in: sysfs, mounted read-only (creating a file there fails even for root).
+Deno.test("a read-only cache directory is a typed error", async () => {
+  await using dir = await tempDir();
+  const asRoot = Deno.uid() === 0;
+  const ro = asRoot ? "/sys" : `${dir.path}/ro`;
+  if (!asRoot) {
     await Deno.mkdir(ro);
     await Deno.chmod(ro, 0o555);
-    try {
-      assert.throws(
-        () => new SqliteResponseCache({ path: `${ro}/cache.sqlite` }),
-        (e: unknown) =>
-          e instanceof CacheUnusableError && /cannot be opened for writing/.test(e.message),
-      );
-    } finally {
-      await Deno.chmod(ro, 0o755);
-    }
-  },
+  }
+  try {
+    const path = `${ro}/rpt-cache-${crypto.randomUUID()}.sqlite`;
+    assert.throws(
+      () => new SqliteResponseCache({ path }),
+      (e: unknown) =>
+        e instanceof CacheUnusableError &&
+        e.message.startsWith(`response cache ${path}: cannot be opened for writing`),
+    );
+    await assert.rejects(Deno.stat(path), Deno.errors.NotFound);
+  } finally {
+    if (!asRoot) await Deno.chmod(ro, 0o755);
+  }
 });
