@@ -136,6 +136,17 @@ Deno.test("gemini: tool choice auto and none map to AUTO and NONE", async () => 
   assert.deepEqual(server.model.requests.map((r) => r.toolChoice), ["auto", "none"]);
 });
 
+Deno.test("gemini: the thinking level reaches generationConfig.thinkingConfig; absent, none is sent", async () => {
+  await using server = startScriptedServer(["a", "b", "c"]);
+  await client(server.url).chat({ ...ask, thinkingLevel: "high" });
+  await client(server.url).chat({ ...ask, thinkingLevel: "medium" });
+  await client(server.url).chat(ask);
+  assert.deepEqual(
+    server.requests.map((r) => (r.body as Body).generationConfig?.thinkingConfig),
+    [{ thinkingLevel: "HIGH" }, { thinkingLevel: "MEDIUM" }, undefined],
+  );
+});
+
 Deno.test("gemini: 429 with Retry-After is retryable with the delay; 500/503 retryable; 400/404 not", async () => {
   await using server = startScriptedServer([]);
   server.faults.queue = [

@@ -15,6 +15,7 @@ import {
   type GenerateContentResponse,
   GoogleGenAI,
   type Part,
+  ThinkingLevel,
 } from "@google/genai";
 import type { ChatMessage, ChatRequest, ChatResponse, EmbedResponse, ToolCall } from "./schema.ts";
 import { hashString } from "../util/random.ts";
@@ -71,6 +72,14 @@ function makeClient(opts: GeminiOptions): GoogleGenAI {
     httpOptions: { ...(opts.baseURL ? { baseUrl: opts.baseURL } : {}), fetch },
   });
 }
+
+// `ChatRequest.thinkingLevel` as the SDK spells it.
+const THINKING_LEVELS: Record<NonNullable<ChatRequest["thinkingLevel"]>, ThinkingLevel> = {
+  minimal: ThinkingLevel.MINIMAL,
+  low: ThinkingLevel.LOW,
+  medium: ThinkingLevel.MEDIUM,
+  high: ThinkingLevel.HIGH,
+};
 
 /**
  * A {@linkcode ChatModel} on the Gemini API.
@@ -137,6 +146,9 @@ export class GeminiChatModel implements ChatModel {
     if (request.temperature !== undefined) config.temperature = request.temperature;
     if (request.maxTokens !== undefined) config.maxOutputTokens = request.maxTokens;
     if (request.seed !== undefined) config.seed = request.seed;
+    if (request.thinkingLevel !== undefined) {
+      config.thinkingConfig = { thinkingLevel: THINKING_LEVELS[request.thinkingLevel] };
+    }
     const contents = toContents(request.messages, this.provider, this.model, this.#signatures);
     return { contents, config };
   }

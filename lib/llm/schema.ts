@@ -95,6 +95,16 @@ export const OutputSchema = z.object({
 /** A structured-output request. */
 export type OutputSchema = z.infer<typeof OutputSchema>;
 
+/** Reasoning effort of OpenAI reasoning models (the Responses API's `reasoning.effort`). */
+export const ReasoningEffort = z.enum(["none", "minimal", "low", "medium", "high", "xhigh", "max"]);
+/** A reasoning effort. */
+export type ReasoningEffort = z.infer<typeof ReasoningEffort>;
+
+/** Thinking level of Gemini thinking models (`thinkingConfig.thinkingLevel`). */
+export const ThinkingLevel = z.enum(["minimal", "low", "medium", "high"]);
+/** A thinking level. */
+export type ThinkingLevel = z.infer<typeof ThinkingLevel>;
+
 /**
  * Everything that determines a model's response. It is plain JSON so that it can be
  * hashed for the cache, recorded in the run record and sent over the wire.
@@ -112,8 +122,12 @@ export const ChatRequest = z.object({
    * Reasoning effort of OpenAI reasoning models (gpt-5*, o*); other models ignore it. Part
    * of the request, and so of the cache key, because it changes the answer.
    */
-  reasoningEffort: z.enum(["none", "minimal", "low", "medium", "high", "xhigh", "max"])
-    .optional(),
+  reasoningEffort: ReasoningEffort.optional(),
+  /**
+   * Thinking level of Gemini thinking models (`thinkingConfig.thinkingLevel`); other
+   * providers ignore it. Part of the cache key, like the reasoning effort.
+   */
+  thinkingLevel: ThinkingLevel.optional(),
   /** Distinguishes repeated samples of the same request (part of the cache key). */
   sampleIndex: z.number().int().min(0).optional(),
 });
