@@ -85,6 +85,16 @@ export const RunEvent = z.discriminatedUnion("type", [
     attempt: z.number().int(),
     problem: z.string(),
   }),
+  ev("memory_compacted", {
+    step: stepNo,
+    /** Past reports shown as metrics and topic names only. */
+    compacted: z.number().int().min(0),
+    /** Oldest reports left out entirely. */
+    omitted: z.number().int().min(0),
+    /** Estimated tokens of the payload sent, and the budget it had to fit. */
+    tokens: z.number().int().min(0),
+    budget: z.number().int().min(0),
+  }),
   ev("patch_rejected", {
     step: stepNo,
     attempt: z.number().int(),

@@ -106,7 +106,12 @@ export const MemoryEntry = z.object({
   iteration: z.number().int().min(1),
   prompt: PromptProgram,
   metrics: Metrics,
-  topics: z.array(z.object({ name: z.string(), description: z.string() })),
+  /** Retained topics; `examples` (whole reports) absent in checkpoints written before them. */
+  topics: z.array(z.object({
+    name: z.string(),
+    description: z.string(),
+    examples: z.array(z.string()).optional(),
+  })),
   /** What followed the report: the accepted patch (with rationale), a stop, or nothing. */
   action: z.enum(["patch", "stop", "none"]),
   patch: Patch.nullable(),
@@ -240,6 +245,11 @@ export const StepSummary = z.object({
   optimizerPromptTokens: z.number().int().min(0),
   /** Estimated tokens of the memory payload the optimizer received. */
   memoryTokens: z.number().int().min(0),
+  /** Past reports compacted (and left out) to fit the memory budget; absent when none. */
+  memoryCompaction: z.object({
+    compacted: z.number().int().min(0),
+    omitted: z.number().int().min(0),
+  }).optional(),
   warnings: z.array(z.string()),
   /** `hand` when the patch was a person's edit (`Session.accept`); absent for the optimizer. */
   by: DecidedBy.optional(),
