@@ -10,10 +10,12 @@
  */
 import { resolve as resolvePath } from "node:path";
 import { defaultCachePath } from "../llm/cache.ts";
+import { defaultMemoryBudget } from "../llm/context_windows.ts";
 import { parseRunConfig, type RunConfig, type RunConfigInput } from "../run/config.ts";
 import type { Task } from "../tasks/task.ts";
 import { ConfigError } from "../util/errors.ts";
 import type { RunModels } from "./models.ts";
+import { applyPreset } from "./presets.ts";
 
 /** A run config in which `task`, `target` and `optimizer` may come from objects instead. */
 export type SessionConfigInput =
@@ -27,8 +29,10 @@ function nameOf(model: { provider: string; model: string }): string {
 
 /**
  * The full config of a session: the input, with `task` and model specs filled in from
- * the given objects when absent, validated (a {@linkcode ConfigError} names the field),
- * and the response cache resolved to an absolute path (`resume` must find it again).
+ * the given objects when absent, its preset's defaults filled in (`presets.ts`), validated
+ * (a {@linkcode ConfigError} names the field), the memory budget sized to the optimizer's
+ * context window when not given, and the response cache resolved to an absolute path
+ * (`resume` must find it again).
  *
  * @example
  * ```ts
@@ -49,7 +53,7 @@ export function resolveRunConfig(
   } = {},
 ): RunConfig {
   const models = given.models ?? {};
-  const filled: Record<string, unknown> = { ...input };
+  const filled: Record<string, unknown> = { ...applyPreset(input) };
   if (filled.task === undefined && given.task) filled.task = given.task.name;
   if (filled.target === undefined && models.target) filled.target = nameOf(models.target);
   if (filled.optimizer === undefined && models.optimizer) {
@@ -73,7 +77,12 @@ export function resolveRunConfig(
     }
   }
   const parsed = parseRunConfig(filled);
-  return { ...parsed, cache: resolvePath(parsed.cache ?? defaultCachePath(given.env)) };
+  return {
+    ...parsed,
+    // The budget `config.json` records: the optimizer's context window when not given.
+    memoryTokenBudget: parsed.memoryTokenBudget ?? defaultMemoryBudget(parsed.optimizer),
+    cache: resolvePath(parsed.cache ?? defaultCachePath(given.env)),
+  };
 }
 
 /** The default run directory of a config: `runs/<task>-<time>`. */

@@ -5,8 +5,9 @@
  *
  * @module
  */
-import type { RunConfig } from "../run/config.ts";
-import { getTask } from "../tasks/registry.ts";
+import type { RunConfig, SeedPromptValue } from "../run/config.ts";
+import { getTask, type GetTaskOptions } from "../tasks/registry.ts";
+import { PAPER_SEED_TASKS, paperSeedPrompt, type PaperSeedTask } from "../tasks/paper_seed.ts";
 import type { Task } from "../tasks/task.ts";
 import type { Example, Split } from "../tasks/schema.ts";
 import { ConfigError } from "../util/errors.ts";
@@ -25,9 +26,62 @@ export interface RunDataInput {
   test?: Example[];
 }
 
+/**
+ * The config with `seedPrompt: "paper"` resolved into the prompt itself, read from the data
+ * directory's `<task>/seed_prompt.json` (checked against the manifest; a missing file is a
+ * `ConfigError` naming it and `data:fetch`), so `config.json` holds the exact text the run
+ * starts from. Other configs come back unchanged.
+ */
+export async function resolveSeedPrompt(config: RunConfig): Promise<RunConfig> {
+  if (config.seedPrompt !== "paper") return config;
+  if (!(PAPER_SEED_TASKS as readonly string[]).includes(config.task)) {
+    throw new ConfigError(
+      `seedPrompt "paper": task '${config.task}' has no paper seed prompt ` +
+        `(${PAPER_SEED_TASKS.join(", ")} have)`,
+    );
+  }
+  const seed = await paperSeedPrompt(config.task as PaperSeedTask, { dataDir: config.dataDir });
+  const s = seed.source;
+  const value: SeedPromptValue = {
+    system: seed.prompt.system,
+    instruction: seed.prompt.instruction,
+    knobs: { ...seed.knobs },
+    source: `${seed.path}: ${s.repository}@${s.commit} ${s.file} ${s.function} (${s.license})`,
+  };
+  return { ...config, seedPrompt: value };
+}
+
+/**
+ * The task a config names, configured as it says: its protocol, LiveBench's olympiad rule
+ * and, under the reference protocol, the JSON-only knob of a given seed; with the seed
+ * prompt replaced when the config gives one. `seedPrompt: "paper"` must be resolved first
+ * ({@linkcode resolveSeedPrompt}).
+ */
+export async function loadConfiguredTask(
+  config: RunConfig,
+  options: Pick<GetTaskOptions, "baseDir"> = {},
+): Promise<Task> {
+  const seed = config.seedPrompt;
+  if (seed === "paper") {
+    throw new Error("loadConfiguredTask: resolve seedPrompt 'paper' first (resolveSeedPrompt)");
+  }
+  const opts: GetTaskOptions = { ...options };
+  if (config.taskProtocol !== "project") opts.protocol = config.taskProtocol;
+  if (config.task === "livebench_math") {
+    if (config.olympiadScoring !== undefined) opts.olympiadScoring = config.olympiadScoring;
+    const jsonOnly = typeof seed === "object" ? seed.knobs?.enforce_json_only : undefined;
+    if (config.taskProtocol === "reference" && jsonOnly !== undefined) {
+      opts.enforceJsonOnly = jsonOnly;
+    }
+  }
+  const task = await getTask(config.task, opts);
+  if (typeof seed !== "object") return task;
+  return { ...task, seedPrompt: { system: seed.system, instruction: seed.instruction } };
+}
+
 /** Loads the task and its three splits (cut to `limits`). */
 export async function loadRunData(config: RunConfig): Promise<{ task: Task; data: RunData }> {
-  const task = await getTask(config.task);
+  const task = await loadConfiguredTask(await resolveSeedPrompt(config));
   return { task, data: await loadSplits(task, config) };
 }
 

@@ -8,9 +8,10 @@
 import type { UsageLedger } from "../llm/accounting.ts";
 import type { ResponseCache } from "../llm/cache.ts";
 import type { ChatModel, Embedder } from "../llm/model.ts";
+import { type RequestSettings, withRequestSettings } from "../llm/request_settings.ts";
 import { createChatModel, createEmbedder } from "../llm/spec.ts";
 import { wrapChatModel, wrapEmbedder } from "../llm/wrap.ts";
-import type { RunConfig } from "../run/config.ts";
+import { type Role, ROLES, type RunConfig } from "../run/config.ts";
 
 /** The models of a run. */
 export interface RunModels {
@@ -18,6 +19,25 @@ export interface RunModels {
   optimizer: ChatModel;
   critic: ChatModel;
   embedder: Embedder;
+  /** ClusterFusion's LLM (topic extraction and assignment); absent: the critic. */
+  cluster?: ChatModel;
+}
+
+/**
+ * The per-role request settings of a config (temperature, output-token limit, reasoning
+ * effort, thinking level), as `wrapRunModels` applies them.
+ */
+export function roleSettings(config: RunConfig): Record<Role, RequestSettings> {
+  const out = {} as Record<Role, RequestSettings>;
+  for (const role of ROLES) {
+    out[role] = {
+      temperature: config.temperature[role],
+      maxTokens: config.maxOutputTokens[role],
+      reasoningEffort: config.reasoningEffort[role],
+      thinkingLevel: config.thinkingLevel[role],
+    };
+  }
+  return out;
 }
 
 /** Creates the run's models from its specs (keys checked here, before any call). */
@@ -35,7 +55,11 @@ export async function createRunModels(
     (criticSpec === config.optimizer && given.optimizer ? given.optimizer : await make(criticSpec));
   const embedder = given.embedder ??
     await createEmbedder(config.embedder, { env: opts.env, sim });
-  return { target, optimizer, critic, embedder };
+  const cluster = given.cluster ??
+    (config.clusterModel === undefined || config.clusterModel === criticSpec
+      ? undefined
+      : await make(config.clusterModel));
+  return { target, optimizer, critic, embedder, ...(cluster ? { cluster } : {}) };
 }
 
 /** What every model of a run is wrapped with. */
@@ -45,18 +69,30 @@ export interface RunWrapping {
   concurrency: number;
   timeoutMs?: number;
   maxRetries?: number;
+  /** Request settings per role, put on every request of that role. */
+  settings?: Partial<Record<Role, RequestSettings>>;
 }
 
 /**
  * Wraps the raw models once each. A model in two roles (the optimizer as its own critic)
- * gets one wrapper, so both roles share its accounting entry.
+ * gets one wrapper, so both roles share its accounting entry; each role's request settings
+ * go on top.
  */
 export function wrapRunModels(raw: RunModels, wrap: RunWrapping): RunModels {
-  const optimizer = wrapChatModel(raw.optimizer, wrap);
+  const { settings = {}, ...common } = wrap;
+  const optimizer = wrapChatModel(raw.optimizer, common);
+  const critic = raw.critic === raw.optimizer ? optimizer : wrapChatModel(raw.critic, common);
+  const cluster = raw.cluster === undefined || raw.cluster === raw.critic
+    ? critic
+    : raw.cluster === raw.optimizer
+    ? optimizer
+    : wrapChatModel(raw.cluster, common);
+  const as = (role: Role, model: ChatModel) => withRequestSettings(model, settings[role] ?? {});
   return {
-    target: wrapChatModel(raw.target, wrap),
-    optimizer,
-    critic: raw.critic === raw.optimizer ? optimizer : wrapChatModel(raw.critic, wrap),
-    embedder: wrapEmbedder(raw.embedder, wrap),
+    target: as("target", wrapChatModel(raw.target, common)),
+    optimizer: as("optimizer", optimizer),
+    critic: as("critic", critic),
+    embedder: wrapEmbedder(raw.embedder, common),
+    cluster: as("cluster", cluster),
   };
 }

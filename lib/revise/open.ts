@@ -15,14 +15,19 @@ import { parseEvents, readRunJson } from "../run/reader.ts";
 import { RUN_FILES, RunState, STEP_FILES, stepDirName, type UsageSession } from "../run/schema.ts";
 import { previousSessions, UsageLog } from "../run/usage.ts";
 import { RunWriter } from "../run/writer.ts";
-import { getTask } from "../tasks/registry.ts";
 import type { Task } from "../tasks/task.ts";
 import { PromptProgram } from "../prompt.ts";
 import { ConfigError } from "../util/errors.ts";
 import { defaultRunDir, resolveRunConfig, type SessionConfigInput } from "./config.ts";
 import type { RunContext } from "./context.ts";
-import { givenData, loadSplits, type RunDataInput } from "./data.ts";
-import { createRunModels, type RunModels, wrapRunModels } from "./models.ts";
+import {
+  givenData,
+  loadConfiguredTask,
+  loadSplits,
+  resolveSeedPrompt,
+  type RunDataInput,
+} from "./data.ts";
+import { createRunModels, roleSettings, type RunModels, wrapRunModels } from "./models.ts";
 import type { LoopListeners } from "./progress.ts";
 import { Session } from "./session.ts";
 
@@ -57,7 +62,12 @@ async function openContext(
   options: SessionOptions,
   before: readonly UsageSession[],
 ): Promise<RunContext> {
-  const task = options.task ?? await getTask(config.task);
+  const seed = config.seedPrompt;
+  const task = options.task === undefined
+    ? await loadConfiguredTask(config)
+    : typeof seed === "object"
+    ? { ...options.task, seedPrompt: { system: seed.system, instruction: seed.instruction } }
+    : options.task;
   const data = options.data ? givenData(task, options.data) : await loadSplits(task, config);
   const raw = await createRunModels(config, { env: options.env, given: options.models });
   const writer = new RunWriter(dir);
@@ -72,6 +82,7 @@ async function openContext(
     concurrency: config.concurrency,
     timeoutMs: options.timeoutMs,
     maxRetries: options.maxRetries,
+    settings: roleSettings(config),
   });
   return {
     config,
@@ -118,7 +129,7 @@ export async function openSession(
   input: SessionConfigInput,
   options: SessionOptions = {},
 ): Promise<Session> {
-  const config = resolveRunConfig(input, options);
+  const config = await resolveSeedPrompt(resolveRunConfig(input, options));
   const dir = resolvePath(options.runDir ?? defaultRunDir(config));
   await assertNoRun(dir);
   const ctx = await openContext(config, dir, options, []);

@@ -1,17 +1,20 @@
 /**
  * Selection (DESIGN section 1, "Selection"): every prompt, the seed included, is scored on
- * the dev split, and the final prompt maximises the task's selection function, which
- * already holds the length penalty P = 0.0025 per 1,000 prompt characters (see
- * `selectionPenalty` in `tasks/common.ts`) and a Brier term weighted w = 0.05 in the
- * confidence-aware setting, 0 otherwise. The best changes only on a strictly higher value,
- * so on a tie the earlier (usually shorter-lived, simpler) prompt stays. The selected
- * prompt is compared with the seed on test by a paired bootstrap.
+ * the dev split, and the final prompt maximises the task's selection function with the
+ * run's weights ({@linkcode SelectionWeights}): a Brier term weighted w (the `brierWeight`
+ * setting; absent, 0.05 in the confidence-aware setting and 0 otherwise) and a length
+ * penalty P per 1,000 prompt characters (the `lengthPenalty` setting, 0.0025 by default, as
+ * in the paper's runs; see `selectionPenalty` in `tasks/common.ts`). The best changes only
+ * on a strictly higher value, so on a tie the earlier prompt stays. The selected prompt is
+ * compared with the seed on test by a paired bootstrap.
  *
  * @module
  */
 import { pairedBootstrap } from "../metrics.ts";
 import { promptChars, type PromptProgram } from "../prompt.ts";
+import type { RunConfig } from "../run/config.ts";
 import type { FinalComparison, ScoredItem } from "../run/schema.ts";
+import { PROMPT_PENALTY_PER_1000_CHARS } from "../tasks/common.ts";
 import type { Metrics } from "../tasks/schema.ts";
 import type { Task } from "../tasks/task.ts";
 
@@ -23,8 +26,47 @@ export function brierWeight(confidenceAware: boolean): number {
   return confidenceAware ? CONFIDENCE_AWARE_BRIER_WEIGHT : 0;
 }
 
+/** The weights of the selection function's two penalty terms. */
+export interface SelectionWeights {
+  /** Weight w of the Brier term. */
+  brierWeight: number;
+  /** Penalty P per 1,000 prompt characters. */
+  lengthPenalty: number;
+}
+
 /**
- * The selection value of a prompt from its dev metrics (higher is better).
+ * A run's selection weights: its `brierWeight` (else 0.05 when confidence-aware, 0
+ * otherwise) and its `lengthPenalty`.
+ *
+ * @example
+ * ```ts
+ * import { selectionWeights } from "./select.ts";
+ * const w = selectionWeights({ confidenceAware: true, lengthPenalty: 0 });
+ * if (w.brierWeight !== 0.05 || w.lengthPenalty !== 0) throw new Error();
+ * if (selectionWeights({ confidenceAware: true, brierWeight: 0, lengthPenalty: 0 }).brierWeight !== 0) {
+ *   throw new Error("an explicit weight wins");
+ * }
+ * ```
+ */
+export function selectionWeights(
+  config: Pick<RunConfig, "confidenceAware" | "brierWeight" | "lengthPenalty">,
+): SelectionWeights {
+  return {
+    brierWeight: config.brierWeight ?? brierWeight(config.confidenceAware),
+    lengthPenalty: config.lengthPenalty,
+  };
+}
+
+// A boolean is the confidence-aware switch with the default length penalty.
+function weightsOf(setting: boolean | SelectionWeights): SelectionWeights {
+  return typeof setting === "boolean"
+    ? { brierWeight: brierWeight(setting), lengthPenalty: PROMPT_PENALTY_PER_1000_CHARS }
+    : setting;
+}
+
+/**
+ * The selection value of a prompt from its dev metrics (higher is better), with the run's
+ * weights, or (a boolean) the confidence-aware switch and the default length penalty.
  *
  * @example
  * ```ts
@@ -35,18 +77,23 @@ export function brierWeight(confidenceAware: boolean): number {
  * // Formula: 0.5 * accuracy - w * Brier - 0.0025 per 1,000 characters.
  * const v = selectionValue(formula, metrics, { system: "", instruction: "x".repeat(1000) }, false);
  * if (Math.abs(v - (0.5 - 0.0025)) > 1e-12) throw new Error(String(v));
+ * const none = selectionValue(formula, metrics, { system: "", instruction: "x".repeat(1000) },
+ *   { brierWeight: 0, lengthPenalty: 0 });
+ * if (none !== 0.5) throw new Error(String(none));
  * ```
  */
 export function selectionValue(
   task: Pick<Task, "selectionScore">,
   metrics: Metrics,
   prompt: PromptProgram,
-  confidenceAware: boolean,
+  setting: boolean | SelectionWeights,
 ): number {
+  const w = weightsOf(setting);
   return task.selectionScore({
     metrics,
     promptChars: promptChars(prompt),
-    brierWeight: brierWeight(confidenceAware),
+    brierWeight: w.brierWeight,
+    lengthPenalty: w.lengthPenalty,
   });
 }
 
@@ -83,13 +130,31 @@ export function selectionBreakdown(
   task: Pick<Task, "selectionScore">,
   metrics: Metrics,
   prompt: PromptProgram,
-  confidenceAware: boolean,
+  setting: boolean | SelectionWeights,
 ): SelectionBreakdown {
-  const w = brierWeight(confidenceAware);
-  const taskTerm = task.selectionScore({ metrics, promptChars: 0, brierWeight: 0 });
-  const withBrier = task.selectionScore({ metrics, promptChars: 0, brierWeight: w });
-  const value = selectionValue(task, metrics, prompt, confidenceAware);
+  const w = weightsOf(setting);
+  const none = { promptChars: 0, lengthPenalty: 0 };
+  const taskTerm = task.selectionScore({ metrics, ...none, brierWeight: 0 });
+  const withBrier = task.selectionScore({ metrics, ...none, brierWeight: w.brierWeight });
+  const value = selectionValue(task, metrics, prompt, w);
   return { task: taskTerm, brier: withBrier - taskTerm, length: value - withBrier, value };
+}
+
+/**
+ * The train score memory ranks reports by: the task's selection function with the run's
+ * Brier weight and no length term.
+ */
+export function trainScore(
+  task: Pick<Task, "selectionScore">,
+  weights: SelectionWeights,
+): (metrics: Metrics) => number {
+  return (metrics) =>
+    task.selectionScore({
+      metrics,
+      promptChars: 0,
+      brierWeight: weights.brierWeight,
+      lengthPenalty: 0,
+    });
 }
 
 /** A scored candidate: the step that produced it and its selection value. */

@@ -26,7 +26,7 @@ import { evaluateSplit } from "./evaluate.ts";
 import { memoryEntry } from "./memory.ts";
 import { emit } from "./progress.ts";
 import { logStepEvents } from "./step_log.ts";
-import { selectionValue, updateBest } from "./select.ts";
+import { selectionValue, selectionWeights, updateBest } from "./select.ts";
 
 /** Whether step `step` scores its prompt on test (step 1 and every `testEvery`, when held). */
 export function testsAt(ctx: RunContext, step: number): boolean {
@@ -42,7 +42,7 @@ export async function scoreStep(
 ): Promise<StepScores> {
   const dev = await evaluateSplit(ctx, prompt, "dev", step);
   emit(ctx.listeners, { type: "evaluated", step, split: "dev", prompt, metrics: dev.metrics });
-  const selection = selectionValue(ctx.task, dev.metrics, prompt, ctx.config.confidenceAware);
+  const selection = selectionValue(ctx.task, dev.metrics, prompt, selectionWeights(ctx.config));
   const { best, replaced } = updateBest(state.best, { step, selection });
   const test = testsAt(ctx, step) ? await evaluateSplit(ctx, prompt, "test", step) : null;
   if (test) {
@@ -115,6 +115,11 @@ export function stepSummary(
     optimizerCalls: outcome?.optimizerCalls ?? 0,
     optimizerPromptTokens: outcome?.optimizerPromptTokens ?? 0,
     memoryTokens: outcome?.memoryTokens ?? 0,
+    ...(outcome?.memory && (outcome.memory.compacted > 0 || outcome.memory.omitted > 0)
+      ? {
+        memoryCompaction: { compacted: outcome.memory.compacted, omitted: outcome.memory.omitted },
+      }
+      : {}),
     warnings: outcome?.warnings ?? [],
     ...(outcome?.by !== undefined ? { by: outcome.by } : {}),
   };

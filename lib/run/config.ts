@@ -7,6 +7,7 @@
  * @module
  */
 import { z } from "zod";
+import { ReasoningEffort, ThinkingLevel } from "../llm/schema.ts";
 import { redactURL } from "../util/redact.ts";
 import { ConfigError, describeSchemaIssue } from "../util/errors.ts";
 
@@ -29,6 +30,46 @@ export const MemoryMode = z.enum([
 /** A memory mode. */
 export type MemoryMode = z.infer<typeof MemoryMode>;
 
+/** The presets (`lib/revise/presets.ts`): named sets of defaults that flags override. */
+export const Preset = z.enum(["paper", "reference-cli"]);
+/**
+ * `paper`: the runs behind the paper's figures as the reference implementation records them;
+ * `reference-cli`: the reference scripts' command-line defaults.
+ */
+export type Preset = z.infer<typeof Preset>;
+
+/** The roles a per-role request setting names (`cluster`: ClusterFusion's LLM). */
+export const ROLES = ["target", "optimizer", "critic", "cluster"] as const;
+/** A role of a per-role request setting. */
+export type Role = (typeof ROLES)[number];
+
+function perRole<T extends z.ZodType>(value: T) {
+  return z.object({
+    target: value.optional(),
+    optimizer: value.optional(),
+    critic: value.optional(),
+    cluster: value.optional(),
+  }).strict().default({});
+}
+
+/**
+ * A prompt a run starts from, given as data: the fields, the reference's prompt knobs when
+ * it came from a `seed_prompt.json` (LiveBench's reference rendering reads
+ * `enforce_json_only`), and where it came from.
+ */
+export const SeedPromptValue = z.object({
+  system: z.string(),
+  instruction: z.string(),
+  knobs: z.object({
+    enforce_json_only: z.boolean().optional(),
+    max_justification_sentences: z.number().int().optional(),
+  }).strict().optional(),
+  /** Where the text came from (a file, the reference's function). */
+  source: z.string().optional(),
+}).strict();
+/** A prompt a run starts from, given as data. */
+export type SeedPromptValue = z.infer<typeof SeedPromptValue>;
+
 /** Everything that defines an RPT run; `config.json` of a run directory holds it. */
 export const RunConfig = z.object({
   /** Task name: `hotpotqa`, `livebench_math`, `formula`, `synthetic` or `custom:<path>`. */
@@ -43,10 +84,13 @@ export const RunConfig = z.object({
   /** Selection with the Brier term (w = 0.05) and a controller that names calibration. */
   confidenceAware: z.boolean().default(false),
   memory: MemoryMode.default("history_summary"),
-  /** Past reports shown in `last_k` mode. */
-  memoryK: z.number().int().min(1).default(3),
-  /** Estimated tokens the memory payload may take before old entries are compacted. */
-  memoryTokenBudget: z.number().int().min(100).default(12_000),
+  /** Reports shown in `last_k` mode, the current one included (the reference's 5). */
+  memoryK: z.number().int().min(1).default(5),
+  /**
+   * Estimated tokens the memory payload may take before old entries are compacted; absent,
+   * the optimizer's context window less a reserve (`lib/llm/context_windows.ts`).
+   */
+  memoryTokenBudget: z.number().int().min(100).optional(),
   protocol: Protocol.default("paper"),
   /** Diagnose calls per iteration in the `explore` protocol, the first one included. */
   exploreCalls: z.number().int().min(1).default(4),
@@ -64,8 +108,8 @@ export const RunConfig = z.object({
   maxPatchAttempts: z.number().int().min(1).default(5),
   /** Requests asking for the `diagnose` tool call before a missing call stops the run. */
   maxToolAttempts: z.number().int().min(1).default(3),
-  /** Largest prompt program a patch may produce, in characters (all fields). */
-  maxPromptChars: z.number().int().min(100).default(8_000),
+  /** Largest prompt program a patch may produce, in characters (all fields); absent: no cap. */
+  maxPromptChars: z.number().int().min(100).optional(),
   /** Test is scored at step 1 and every `testEvery` steps (curves only, never for selection). */
   testEvery: z.number().int().min(1).default(5),
   /** Use only the first N examples of a split (quick runs); absent = the whole split. */
@@ -78,6 +122,47 @@ export const RunConfig = z.object({
   showPrevalence: z.boolean().default(false),
   /** Response cache file (default: `RPT_CACHE`, then `.rpt/cache.sqlite`); resume reuses it. */
   cache: z.string().min(1).optional(),
+  /** The preset the defaults came from (`lib/revise/presets.ts`); given fields override it. */
+  preset: Preset.optional(),
+  /** How a built-in task talks to the target: rpt's own protocol or the reference's. */
+  taskProtocol: z.enum(["project", "reference"]).default("project"),
+  /** LiveBench's olympiad rule (absent: the task's default, edit distance). */
+  olympiadScoring: z.enum(["edit_distance", "positional"]).optional(),
+  /**
+   * The prompt the run starts from: the task's own seed, the paper's (the data directory's
+   * `seed_prompt.json`, written here as data when the run opens), or a given prompt.
+   */
+  seedPrompt: z.union([z.enum(["task", "paper"]), SeedPromptValue]).default("task"),
+  /** Weight w of the Brier term in selection; absent: 0.05 when confidence-aware, else 0. */
+  brierWeight: z.number().min(0).optional(),
+  /** Selection's length penalty per 1,000 prompt characters (all fields). */
+  lengthPenalty: z.number().min(0).default(0.0025),
+  /** ClusterFusion's LLM for topic extraction and assignment (default: the critic). */
+  clusterModel: z.string().min(1).optional(),
+  /** Records shown to ClusterFusion's topic extraction. */
+  clusterSample: z.number().int().min(1).default(100),
+  /** Topic descriptions ClusterFusion asks for: one sentence, or comprehensive. */
+  topicDescriptions: z.enum(["sentence", "comprehensive"]).default("sentence"),
+  /** The critic also judges whether the stated confidence fit the outcome. */
+  criticConfidence: z.boolean().default(true),
+  /** Memory entries carry the patch that followed each report and its rationale. */
+  memoryPatches: z.boolean().default(true),
+  /** Where memory goes: in the tool result, or in a user message after it (the reference). */
+  memoryPlacement: z.enum(["tool_result", "user_message"]).default("tool_result"),
+  /** Reject patches holding meta-edit text ("apply this patch", "[revised ..."). */
+  metaEditGuard: z.boolean().default(true),
+  /** Reject patches holding training examples' gold answers. */
+  copiedAnswerGuard: z.boolean().default(true),
+  /** Tell the optimizer when the target's format-error rate collapses. */
+  formatCollapseWarning: z.boolean().default(true),
+  /** Sampling temperature per role (absent: 0; reasoning models are sent none). */
+  temperature: perRole(z.number().min(0).max(2)),
+  /** Output-token limit per role (absent: the provider's default). */
+  maxOutputTokens: perRole(z.number().int().positive()),
+  /** OpenAI reasoning effort per role (absent: the provider's default). */
+  reasoningEffort: perRole(ReasoningEffort),
+  /** Gemini thinking level per role (absent: the model's default). */
+  thinkingLevel: perRole(ThinkingLevel),
 }).strict();
 /** Everything that defines an RPT run. */
 export type RunConfig = z.infer<typeof RunConfig>;
@@ -131,5 +216,6 @@ export function configForDisk(config: RunConfig): RunConfig {
     optimizer: redactSpec(config.optimizer),
     ...(config.critic !== undefined ? { critic: redactSpec(config.critic) } : {}),
     embedder: redactSpec(config.embedder),
+    ...(config.clusterModel !== undefined ? { clusterModel: redactSpec(config.clusterModel) } : {}),
   };
 }

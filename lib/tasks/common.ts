@@ -363,12 +363,22 @@ export const PROMPT_PENALTY_PER_1000_CHARS = 0.0025;
 
 /**
  * The part of every default selection function after the task metric:
- * `w * Brier + 0.0025 * chars / 1000`. A split with no parsed item has no Brier; it counts
- * as the worst Brier (1) so that format collapse is never rewarded.
+ * `w * Brier + lengthPenalty * chars / 1000` (the length penalty 0.0025 unless the input
+ * gives one). A split with no parsed item has no Brier; it counts as the worst Brier (1) so
+ * that format collapse is never rewarded.
+ *
+ * @example
+ * ```ts
+ * import { selectionPenalty } from "./common.ts";
+ * const metrics = { brier: 0.2 } as Parameters<typeof selectionPenalty>[0]["metrics"];
+ * const p = selectionPenalty({ metrics, promptChars: 2000, brierWeight: 0.05, lengthPenalty: 0 });
+ * if (Math.abs(p - 0.01) > 1e-12) throw new Error(String(p));
+ * ```
  */
 export function selectionPenalty(input: SelectionInput): number {
   const brier = input.metrics.brier ?? 1;
-  return input.brierWeight * brier + PROMPT_PENALTY_PER_1000_CHARS * input.promptChars / 1000;
+  const perThousand = input.lengthPenalty ?? PROMPT_PENALTY_PER_1000_CHARS;
+  return input.brierWeight * brier + perThousand * input.promptChars / 1000;
 }
 
 /**

@@ -68,8 +68,10 @@ export interface SelectionInput {
   metrics: Metrics;
   /** Total characters of the prompt program's fields. */
   promptChars: number;
-  /** Weight of the Brier term: 0.05 when confidence-aware, else 0. */
+  /** Weight of the Brier term: 0.05 when confidence-aware, else 0 (a run setting). */
   brierWeight: number;
+  /** Length penalty per 1,000 prompt characters (absent: 0.0025, the paper runs'). */
+  lengthPenalty?: number;
 }
 
 /** A benchmark task: data, rendering, parsing, scoring and selection. */
