@@ -105,6 +105,11 @@ export interface ClusterOptions {
   sampleSize?: number;
   /** What the records are, for the LLM's instructions (default "failure diagnoses"). */
   subject?: string;
+  /**
+   * Topic descriptions the extraction asks for: one sentence (default), or comprehensive
+   * (the reference's `topic_desc_mode`).
+   */
+  descriptions?: "sentence" | "comprehensive";
   /** Sampling temperature of the LLM calls (default 0). */
   temperature?: number;
   /** Attempts per LLM call when its output is malformed (default 2). */
@@ -127,15 +132,29 @@ const KMEANS_MAX_DIMS = 256;
 const SKETCH_NONZEROS = 4;
 const EXAMPLE_CHARS = 200;
 
-const TopicExtraction = z.object({
-  topics: z.array(z.object({
-    name: z.string().describe("2-6 words, generic"),
-    description: z.string().describe("one sentence"),
-    examples: z.array(z.string()).max(MAX_TOPIC_EXAMPLES).describe(
-      "representative records, quoted or paraphrased",
-    ),
-  })),
-});
+function topicExtraction(description: string) {
+  return z.object({
+    topics: z.array(z.object({
+      name: z.string().describe("2-6 words, generic"),
+      description: z.string().describe(description),
+      examples: z.array(z.string()).max(MAX_TOPIC_EXAMPLES).describe(
+        "representative records, quoted or paraphrased",
+      ),
+    })),
+  });
+}
+const DESCRIPTIONS = {
+  sentence: { schema: "one sentence", prompt: "a one-sentence description" },
+  comprehensive: {
+    schema: "a comprehensive explanation of the topic",
+    prompt: "a comprehensive description (what the failures have in common, how they show in " +
+      "the records, and what sets the topic apart from the others)",
+  },
+} as const;
+const TopicExtraction = {
+  sentence: topicExtraction(DESCRIPTIONS.sentence.schema),
+  comprehensive: topicExtraction(DESCRIPTIONS.comprehensive.schema),
+};
 // Parsing is laxer than the schema sent: a missing or long example list is repaired, not retried.
 const TopicExtractionLax = z.object({
   topics: z.array(z.object({
@@ -197,6 +216,7 @@ export async function clusterFusion(
     maxAttempts: Math.max(1, opts.maxAttempts ?? 2),
     signal: opts.signal,
     subject: opts.subject ?? "failure diagnoses",
+    descriptions: opts.descriptions ?? "sentence",
   };
 
   calls.embedding++;
@@ -703,6 +723,7 @@ interface CallContext {
   maxAttempts: number;
   signal?: AbortSignal;
   subject: string;
+  descriptions: "sentence" | "comprehensive";
 }
 
 function callOptions(ctx: CallContext) {
@@ -720,9 +741,10 @@ async function extractTopics(
     {
       role: "system",
       content: `You organise ${ctx.subject} into recurring topics. A topic has a short, ` +
-        `generic name (2-6 words, no entity names, numbers or dates), a one-sentence ` +
-        `description, and up to ${MAX_TOPIC_EXAMPLES} representative examples taken from ` +
-        `the records. Topics should be distinct and together cover the records.`,
+        `generic name (2-6 words, no entity names, numbers or dates), ` +
+        `${DESCRIPTIONS[ctx.descriptions].prompt}, and up to ${MAX_TOPIC_EXAMPLES} ` +
+        `representative examples taken from the records. Topics should be distinct and ` +
+        `together cover the records.`,
     },
     {
       role: "user",
@@ -734,7 +756,7 @@ async function extractTopics(
   const out = await callStructured(ctx.model, messages, {
     ...callOptions(ctx),
     name: TOPIC_EXTRACTION_SCHEMA_NAME,
-    schema: TopicExtraction,
+    schema: TopicExtraction[ctx.descriptions],
   }, (v) => {
     const parsed = TopicExtractionLax.safeParse(v);
     if (!parsed.success) return { ok: false, error: z.prettifyError(parsed.error) };

@@ -1,6 +1,7 @@
 /**
  * The critic: one structured call per failure that names 0-3 generic failure modes
- * `{label, definition, why, basis}` and judges the stated confidence.
+ * `{label, definition, why, basis}` and (unless `judgeConfidence` is off; the reference's
+ * critic does not) judges the stated confidence.
  *
  * Labels must cluster across examples, so they are checked: no digits, no month names, no
  * words that look like this example's entities (capitalised words of the question and of
@@ -72,11 +73,13 @@ export interface CritiqueOptions {
   maxAttempts?: number;
   /** Sampling temperature (default 0). */
   temperature?: number;
+  /** Ask the critic to judge the stated confidence too (default true). */
+  judgeConfidence?: boolean;
   /** Aborts the call. */
   signal?: AbortSignal;
 }
 
-const SYSTEM = [
+const SYSTEM_MODES = [
   "You are a critic. A language model answered one example of a task and did not get full " +
   "credit. Diagnose why, as failure modes that recur across examples.",
   "",
@@ -88,11 +91,17 @@ const SYSTEM = [
   "- why: how this example shows the mode.",
   "- basis: the evidence in the reasoning, answer or confidence (quote briefly).",
   "",
-  "Also judge the stated confidence against the outcome. A high confidence on a wrong " +
-  "answer is a failure mode of its own (label it, for example, 'overconfident wrong answer'). " +
-  "Return no modes when the prediction is in fact acceptable (for example, equivalent to the " +
-  "gold answer).",
-].join("\n");
+];
+const CONFIDENCE_JUDGEMENT = "Also judge the stated confidence against the outcome. A high " +
+  "confidence on a wrong answer is a failure mode of its own (label it, for example, " +
+  "'overconfident wrong answer'). ";
+const ACCEPTABLE = "Return no modes when the prediction is in fact acceptable (for example, " +
+  "equivalent to the gold answer).";
+
+function systemPrompt(judgeConfidence: boolean): string {
+  return [...SYSTEM_MODES, `${judgeConfidence ? CONFIDENCE_JUDGEMENT : ""}${ACCEPTABLE}`]
+    .join("\n");
+}
 
 /**
  * The critic's chat messages for one failure. The user message carries, at line starts,
@@ -115,7 +124,7 @@ const SYSTEM = [
  * if (!/^Stated confidence: 0\.9$/m.test(messages[1]?.content ?? "")) throw new Error("unexpected");
  * ```
  */
-export function critiqueMessages(input: CritiqueInput): ChatMessage[] {
+export function critiqueMessages(input: CritiqueInput, judgeConfidence = true): ChatMessage[] {
   const { example, trace, task } = input;
   const parsed = trace.parsed;
   const lines = [`Task: ${task.name}`, `Question: ${example.question}`];
@@ -129,7 +138,10 @@ export function critiqueMessages(input: CritiqueInput): ChatMessage[] {
     `Stated confidence: ${parsed?.confidence ?? "(none)"}`,
     `Score: ${trace.score} (full credit: ${trace.full ? "yes" : "no"})`,
   );
-  return [{ role: "system", content: SYSTEM }, { role: "user", content: lines.join("\n") }];
+  return [
+    { role: "system", content: systemPrompt(judgeConfidence) },
+    { role: "user", content: lines.join("\n") },
+  ];
 }
 
 /**
@@ -248,7 +260,7 @@ export async function critiqueFailure(
   opts: CritiqueOptions = {},
 ): Promise<CritiqueOutcome> {
   const maxAttempts = Math.max(1, opts.maxAttempts ?? 2);
-  const messages = critiqueMessages(input);
+  const messages = critiqueMessages(input, opts.judgeConfidence ?? true);
   const entities = entityWordsOf(input.example, input.trace);
   const exampleId = input.example.id;
   // The modes of the last well-formed answer whose labels were not all generic.

@@ -12,7 +12,7 @@ import { type ChatModel, type Embedder, isFatalCallError } from "./llm/model.ts"
 import { TfidfEmbedder } from "./llm/tfidf.ts";
 import { computeMetrics } from "./metrics.ts";
 import { buildReport, type DiagnosticReport } from "./report.ts";
-import type { Task } from "./tasks/task.ts";
+import { type Task, taskOutputMode } from "./tasks/task.ts";
 import type { ChatMessage, ChatResponse } from "./llm/schema.ts";
 import type { Example, Metrics, Split } from "./tasks/schema.ts";
 import type { PromptProgram } from "./prompt.ts";
@@ -66,6 +66,12 @@ export interface DiagnoseOptions extends EvaluateOptions {
   critiqueAttempts?: number;
   /** Records per topic-assignment call (default 25). */
   clusterBatchSize?: number;
+  /** Records shown to ClusterFusion's topic extraction (default 100). */
+  clusterSample?: number;
+  /** Topic descriptions ClusterFusion asks for (default one sentence). */
+  topicDescriptions?: "sentence" | "comprehensive";
+  /** The critic also judges the stated confidence (default true). */
+  criticConfidence?: boolean;
   /** Kept for the tool-result form; the report itself always holds prevalence. */
   showPrevalence?: boolean;
   /** Extra warnings to put in the report (e.g. the loop's format-collapse warning). */
@@ -107,9 +113,13 @@ async function sendExample(
   const messages = task.render(prompt, example);
   const started = performance.now();
   try {
+    // A task that reads free text (the reference's LiveBench) is sent no output schema.
+    const structured = taskOutputMode(task) === "structured";
     const response = await target.chat({
       messages,
-      outputSchema: { name: TARGET_SCHEMA_NAME, schema: task.outputSchema },
+      ...(structured
+        ? { outputSchema: { name: TARGET_SCHEMA_NAME, schema: task.outputSchema } }
+        : {}),
       temperature: opts.temperature ?? 0,
     }, { signal: opts.signal });
     return { messages, response, latencyMs: performance.now() - started };
@@ -168,7 +178,7 @@ function scoreExample(sent: Sent, example: Example, task: Task): TraceItem {
  * @example
  * ```ts
  * import { evaluatePrompt } from "./diagnose.ts";
- * import type { Task } from "./tasks/task.ts";
+ * import { type Task, taskOutputMode } from "./tasks/task.ts";
  * import type { ChatModel } from "./llm/model.ts";
  * const task = {
  *   name: "demo", reasoningField: "reasoning", seedPrompt: { system: "", instruction: "" },
@@ -259,6 +269,7 @@ export async function diagnose(
         const outcome = await critiqueFailure(critic, { task: opts.task, example, trace }, {
           maxAttempts: opts.critiqueAttempts,
           temperature: opts.criticTemperature,
+          judgeConfidence: opts.criticConfidence,
           signal: opts.signal,
         });
         opts.onProgress?.({ phase: "critique", done: ++done, total: failures.length });
@@ -277,6 +288,8 @@ export async function diagnose(
       k: opts.k,
       seed: opts.seed,
       batchSize: opts.clusterBatchSize,
+      sampleSize: opts.clusterSample,
+      descriptions: opts.topicDescriptions,
       concurrency: opts.concurrency,
       temperature: opts.criticTemperature,
       signal: opts.signal,

@@ -40,6 +40,14 @@ export const ACE_CURATION_SCHEMA = "ace_curation";
 export const PATCH_REJECTED_PREFIX = "Patch rejected:";
 /** How the re-ask begins when the optimizer answered without calling the tool. */
 export const MISSING_TOOL_PREFIX = `You must call the ${DIAGNOSE_TOOL} tool`;
+/**
+ * How the user message that carries memory begins when memory follows the tool result
+ * (`memoryPlacement: "user_message"`, as the reference sends it): {@linkcode memoryMessage}
+ * writes it, {@linkcode readMemoryMessage} reads its payload back.
+ */
+export const MEMORY_MESSAGE_PREFIX = "Memory of this run";
+/** `outputSchema.name` of the trace analyses' topic-labelling call. */
+export const TOPIC_LABELS_SCHEMA_NAME = "topic_labels";
 /** How the first user message of an iteration begins (`Iteration t of T`). */
 export const ITERATION_PREFIX = "Iteration";
 
@@ -72,6 +80,34 @@ export function readPromptBlock(text: string): unknown {
   if (block === undefined) return undefined;
   try {
     return JSON.parse(block);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The user message that carries memory: the prefix and the mode on the first line, `text`
+ * (what to do with it), a blank line, then the payload as indented JSON, last.
+ *
+ * @example
+ * ```ts
+ * import { memoryMessage, readMemoryMessage } from "./protocol_names.ts";
+ * const m = memoryMessage("history_summary", "Decide.", { history: [], note: "a {b}" });
+ * if (JSON.stringify(readMemoryMessage(m)) !== '{"history":[],"note":"a {b}"}') throw new Error(m);
+ * if (readMemoryMessage("Iteration 1 of 2") !== undefined) throw new Error();
+ * ```
+ */
+export function memoryMessage(mode: string, text: string, payload: unknown): string {
+  return `${MEMORY_MESSAGE_PREFIX} (mode ${mode}).\n${text}\n\n${JSON.stringify(payload, null, 2)}`;
+}
+
+/** The payload of a {@linkcode memoryMessage}; undefined for any other text. */
+export function readMemoryMessage(text: string): unknown {
+  if (!text.startsWith(MEMORY_MESSAGE_PREFIX)) return undefined;
+  const at = text.indexOf("\n\n{");
+  if (at < 0) return undefined;
+  try {
+    return JSON.parse(text.slice(at + 2));
   } catch {
     return undefined;
   }

@@ -75,9 +75,9 @@ Deno.test("a 3-iteration run end to end: patches, dev selection, test curve, run
   const second = JSON.parse(
     models.optimizer.requests[3]!.messages.find((m) => m.role === "tool")!.content,
   );
-  assert.equal(second.memory.past_reports.length, 1);
-  assert.match(second.memory.past_reports[0].followed_by.rationale, /rule/);
-  assert.equal(second.memory.current.non_improving_streak, 0);
+  assert.equal(second.memory.history.length, 1);
+  assert.match(second.memory.history[0].followed_by.rationale, /rule/);
+  assert.equal(second.memory.current_summary.non_improving_streak, 0);
 
   const run = await loadRun(result.dir, { records: true });
   assert.equal(run.steps.length, 4);
@@ -335,6 +335,12 @@ Deno.test("the loop keeps the memory payload within a small token budget by comp
   const third = JSON.parse(
     models.optimizer.requests[5]!.messages.find((m) => m.role === "tool")!.content,
   );
-  assert.equal(third.memory.past_reports[0].compacted, true);
-  assert.ok(third.memory.current.best_so_far);
+  assert.equal(third.memory.history[0].compacted, true);
+  assert.ok(third.memory.current_summary.best_so_far);
+  // Compaction is recorded: in the step summary and as an event.
+  assert.ok(steps.some((s) => (s.memoryCompaction?.compacted ?? 0) > 0));
+  const events = (await Deno.readTextFile(`${result.dir}/events.jsonl`)).trim().split("\n")
+    .map((l) => JSON.parse(l));
+  const compacted = events.filter((e) => e.type === "memory_compacted");
+  assert.ok(compacted.length > 0 && compacted.every((e) => e.budget === 260));
 });

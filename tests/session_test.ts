@@ -100,7 +100,7 @@ Deno.test("a session stepped by hand: diagnose, step, tryPrompt, accept, step, f
   const payload = JSON.parse(
     models.optimizer.requests[3]!.messages.find((m) => m.role === "tool")!.content,
   );
-  assert.equal(payload.memory.past_reports[1].followed_by.rationale, HAND_RATIONALE);
+  assert.equal(payload.memory.history[1].followed_by.rationale, HAND_RATIONALE);
   assert.equal(three?.summary.train?.score, 0.75);
   assert.equal(s.finished, false, "the last patch's prompt is not scored yet");
 

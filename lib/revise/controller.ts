@@ -6,9 +6,11 @@
  *
  * @module
  */
+import type { MemoryPayload } from "./memory.ts";
 import {
   DIAGNOSE_TOOL,
   ITERATION_PREFIX,
+  memoryMessage,
   MISSING_TOOL_PREFIX,
   PATCH_REJECTED_PREFIX,
   promptBlock,
@@ -25,7 +27,12 @@ export interface ControllerOptions {
   protocol: Protocol;
   /** Diagnose calls per iteration in `explore`. */
   exploreCalls: number;
-  maxPromptChars: number;
+  /** The prompt-length cap; absent: none. */
+  maxPromptChars?: number;
+  /** Whether memory entries carry the patch that followed each report (default true). */
+  memoryPatches?: boolean;
+  /** Where memory arrives (default in the tool result). */
+  memoryPlacement?: "tool_result" | "user_message";
 }
 
 /**
@@ -63,10 +70,7 @@ export function controllerInstructions(o: ControllerOptions): string {
     "",
     "Each iteration:",
     `1. ${tool}`,
-    "2. The tool result holds `report` (metrics, counts and the recurring failure topics " +
-    "with representative examples), `memory` (past reports, each with the patch that " +
-    "followed it and its rationale, and a summary of where the current prompt stands) and " +
-    "`warnings`.",
+    `2. ${toolResultDescription(o)}`,
     '3. Return a decision as JSON: `{"action": "patch", "patch": {"system"?, "instruction"?, ' +
     '"rationale"}}` or `{"action": "stop", "stop_reason": "..."}`.',
     "",
@@ -75,7 +79,9 @@ export function controllerInstructions(o: ControllerOptions): string {
     "give replaces the old field whole, so write its complete new text. Omit a field to " +
     "keep it.",
     "- Revise, merge or delete existing rules rather than piling on new ones; keep the " +
-    `prompt short (at most ${o.maxPromptChars} characters in all).`,
+    (o.maxPromptChars === undefined
+      ? "prompt short."
+      : `prompt short (at most ${o.maxPromptChars} characters in all).`),
     "- Keep the output contract stable: the target must still answer with one JSON object " +
     "holding its reasoning field, `answer` and `confidence` in [0, 1].",
     "- Write general instructions. Never put answers of specific examples into the prompt, " +
@@ -84,6 +90,18 @@ export function controllerInstructions(o: ControllerOptions): string {
     "- Stop when the metric has plateaued (memory shows the non-improving streak) or " +
     "nothing worth fixing remains.",
   ].join("\n");
+}
+
+function toolResultDescription(o: ControllerOptions): string {
+  const reports = o.memoryPatches === false
+    ? "past reports"
+    : "past reports, each with the patch that followed it and its rationale";
+  const memory = `(${reports}, and a summary of where the current prompt stands)`;
+  const report = "(metrics, counts and the recurring failure topics with representative examples)";
+  return o.memoryPlacement === "user_message"
+    ? `The tool result is the diagnostic report ${report}, with \`warnings\`. A user message ` +
+      `then gives the memory ${memory} and asks for your decision.`
+    : `The tool result holds \`report\` ${report}, \`memory\` ${memory} and \`warnings\`.`;
 }
 
 /**
@@ -106,4 +124,28 @@ export function missingToolMessage(detail?: string): string {
 export function patchRejectedMessage(reason: string): string {
   return `${PATCH_REJECTED_PREFIX} ${reason}. Return a corrected decision as JSON matching the ` +
     `decision schema (or stop).`;
+}
+
+const MEMORY_HINTS: Record<MemoryPayload["mode"], string> = {
+  all_reports: "The history holds every report so far, the current one last: use it to avoid " +
+    "oscillating edits and to keep fixed failures fixed.",
+  last_report: "Only the summary of the current report is given; earlier reports are not shown.",
+  history_summary: "The history holds the past reports and the current summary says where the " +
+    "current prompt stands (best so far, deltas, streak): read the history for the trajectory " +
+    "and decide on the summary.",
+  last_k: "The history holds the most recent reports, the current one last.",
+  none: "",
+};
+
+/**
+ * The user message that carries memory after the tool result (the reference's placement):
+ * the mode, what the payload is, the request for the decision, then the payload as JSON.
+ */
+export function memoryUserMessage(payload: MemoryPayload): string {
+  return memoryMessage(
+    payload.mode,
+    `${MEMORY_HINTS[payload.mode]} The ${DIAGNOSE_TOOL} result above is the current report. ` +
+      "Return your decision as JSON: patch or stop.",
+    payload,
+  );
 }

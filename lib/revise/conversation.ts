@@ -5,8 +5,10 @@
  * 1. system: the controller instructions; user: "Iteration t of T" and the current prompt;
  * 2. the optimizer must call the `diagnose` tool (`toolChoice: required`); a turn without a
  *    valid call is re-asked (at most `maxToolAttempts` requests), then the run stops;
- * 3. the tool result (report, memory, warnings) is sent back and the decision is asked for
- *    with the decision schema; in `explore` the optimizer may diagnose candidates first;
+ * 3. the tool result (report, memory, warnings) is sent back, or the report alone followed by
+ *    a user message with memory (`memoryPlacement: "user_message"`, the reference's way), and
+ *    the decision is asked for with the decision schema; in `explore` the optimizer may
+ *    diagnose candidates first;
  * 4. the decision goes through the patch guards; a rejection is fed back ("Patch
  *    rejected: ...") for a corrected decision, at most `maxPatchAttempts` decisions.
  *
@@ -22,10 +24,11 @@ import { progress } from "./context.ts";
 import {
   controllerInstructions,
   iterationMessage,
+  memoryUserMessage,
   missingToolMessage,
   patchRejectedMessage,
 } from "./controller.ts";
-import { checkDecision, readDecision } from "./guards.ts";
+import { checkDecision, guardSettings, readDecision } from "./guards.ts";
 import { answerToolCalls, diagnoseTool, type ToolTally, type ToolTurn } from "./tools.ts";
 
 /** Everything one conversation produced. */
@@ -63,7 +66,9 @@ class Conversation {
           confidenceAware: config.confidenceAware,
           protocol: config.protocol,
           exploreCalls: config.exploreCalls,
-          maxPromptChars: config.maxPromptChars,
+          ...(config.maxPromptChars !== undefined ? { maxPromptChars: config.maxPromptChars } : {}),
+          memoryPatches: config.memoryPatches,
+          memoryPlacement: config.memoryPlacement,
         }),
       },
       { role: "user", content: iterationMessage(turn.step, config.iterations, turn.prompt) },
@@ -109,13 +114,27 @@ class Conversation {
     });
   }
 
-  /** Appends the assistant's turn and the answers to its tool calls. */
+  /**
+   * Appends the assistant's turn and the answers to its tool calls; then, when memory goes
+   * in a user message (the reference's placement), that message, once.
+   */
   async pushToolTurn(res: ChatResponse): Promise<void> {
     this.pushAssistant(res);
     this.out.messages.push(
       ...await answerToolCalls({ ...this.turn, tally: this.out }, res.toolCalls),
     );
+    const { config } = this.turn.ctx;
+    const memory = this.out.memory;
+    if (
+      config.memoryPlacement === "user_message" && memory !== undefined && !this.#memorySent &&
+      memory.mode !== "none"
+    ) {
+      this.#memorySent = true;
+      this.out.messages.push({ role: "user", content: memoryUserMessage(memory) });
+    }
   }
+
+  #memorySent = false;
 }
 
 /** Phase 1: asks until the optimizer made a valid diagnose call; false when it never did. */
@@ -180,7 +199,7 @@ async function requestDecision(c: Conversation): Promise<void> {
     const checked = checkDecision(readDecision(res.parsed, res.text), {
       current: prompt,
       trainAnswers: ctx.trainAnswers,
-      maxPromptChars: config.maxPromptChars,
+      ...guardSettings(config),
     });
     c.pushAssistant(res);
     if (checked.ok) {

@@ -1,11 +1,13 @@
 /**
  * The dry run: what a run is expected to cost at most, before anything is spent (`rpt
- * optimize --dry-run`).
+ * optimize --dry-run`). It needs no API key: nothing is called, only specs are read.
  *
  * @module
  */
 import { UsageLedger } from "../llm/accounting.ts";
+import { defaultMemoryBudget } from "../llm/context_windows.ts";
 import { parseModelSpec } from "../llm/spec.ts";
+import { promptTokens } from "../prompt.ts";
 import type { RunConfig } from "../run/config.ts";
 import type { Task } from "../tasks/task.ts";
 import type { Example } from "../tasks/schema.ts";
@@ -14,7 +16,7 @@ import type { RunData } from "./data.ts";
 
 /** One line of a dry-run estimate. */
 export interface EstimateLine {
-  role: "target" | "critic" | "optimizer";
+  role: "target" | "critic" | "cluster" | "embedder" | "optimizer";
   model: string;
   calls: number;
   inputTokens: number;
@@ -34,12 +36,51 @@ export interface RunEstimate {
   assumptions: string[];
 }
 
+/** Assumed sizes, in tokens unless named otherwise. */
+const ASSUME = {
+  failureRate: 0.5,
+  modesPerFailure: 1.5,
+  targetOut: 250,
+  criticIn: 600,
+  criticOut: 300,
+  recordTokens: 40,
+  topicTokens: { sentence: 60, comprehensive: 150 },
+  exampleTokens: 40,
+  retainedTopics: 5,
+  controller: 1_000,
+  toolCallOut: 500,
+  decisionOut: 3_000,
+  assignBatch: 25,
+};
+
+/** Steps 1..T+1 that score test (step 1 and every `testEvery`), plus the selected prompt. */
+function testEvaluations(config: RunConfig): number {
+  let n = 1;
+  for (let s = 1; s <= config.iterations + 1; s++) {
+    if (s === 1 || s % config.testEvery === 0) n++;
+  }
+  return n;
+}
+
+/** Memory tokens the optimizer reads at iteration t (1-based), within the budget. */
+function memoryTokensAt(config: RunConfig, t: number, report: number, budget: number): number {
+  const reports = {
+    all_reports: t,
+    history_summary: t - 1 + 1,
+    last_k: Math.min(config.memoryK, t),
+    last_report: 1,
+    none: 0,
+  }[config.memory];
+  return Math.min(budget, reports * report);
+}
+
 /**
  * Estimates the calls, tokens and dollars of a run before anything is spent: target calls
  * on train (T iterations), dev (T + 1 prompts) and test (scheduled steps and the final
- * score); critic calls for half the train examples failing; clustering calls; two
- * optimizer calls per iteration with a report and a full memory payload. Token sizes
- * come from the rendered seed prompt (about 4 characters a token).
+ * score); critic calls for half the train examples failing; ClusterFusion's extraction and
+ * assignment calls and embeddings; two optimizer calls per iteration, the decision with the
+ * memory the mode shows (growing with the run, within the budget). Token sizes come from
+ * the rendered seed prompt (about 4 characters a token).
  */
 export function estimateRun(config: RunConfig, task: Task, data: RunData): RunEstimate {
   const T = config.iterations;
@@ -51,19 +92,33 @@ export function estimateRun(config: RunConfig, task: Task, data: RunData): RunEs
         0,
       ) / examples.length,
     );
-  const outTarget = 250;
-  const testSteps = 1 + Math.floor((T + 1) / config.testEvery) + 1;
-  const targetCalls = T * data.train.length + (T + 1) * data.dev.length +
-    testSteps * data.test.length;
-  const targetIn = T * data.train.length * avgTokens(data.train) +
-    (T + 1) * data.dev.length * avgTokens(data.dev) +
-    testSteps * data.test.length * avgTokens(data.test);
-  const failures = Math.ceil(data.train.length * 0.5);
-  const clusterCalls = 1 + Math.ceil(failures * 1.5 / 25);
-  const criticCalls = T * (failures + clusterCalls);
-  const criticIn = T * (failures * (avgTokens(data.train) + 600) + clusterCalls * 3000);
-  const optimizerCalls = 2 * T;
-  const optimizerIn = T * (2 * 1500 + 2 * (2500 + config.memoryTokenBudget / 2));
+  const trainIn = avgTokens(data.train);
+  const tests = testEvaluations(config);
+  const targetCalls = T * data.train.length + (T + 1) * data.dev.length + tests * data.test.length;
+  const targetIn = T * data.train.length * trainIn + (T + 1) * data.dev.length *
+      avgTokens(data.dev) +
+    tests * data.test.length * avgTokens(data.test);
+
+  const failures = Math.ceil(data.train.length * ASSUME.failureRate);
+  const records = Math.ceil(failures * ASSUME.modesPerFailure);
+  const topic = ASSUME.topicTokens[config.topicDescriptions] + 8 * ASSUME.exampleTokens;
+  const sample = Math.min(config.clusterSample, records);
+  const batches = Math.ceil(records / ASSUME.assignBatch);
+  const clusterIn = T *
+    (600 + sample * 2 * ASSUME.recordTokens +
+      batches *
+        (config.k * ASSUME.topicTokens.sentence + ASSUME.assignBatch * ASSUME.recordTokens));
+  const clusterOut = T * (config.k * topic + batches * ASSUME.assignBatch * 15);
+
+  const prompt = promptTokens(task.seedPrompt);
+  const report = prompt + 250 + ASSUME.retainedTopics * topic;
+  const budget = config.memoryTokenBudget ?? defaultMemoryBudget(config.optimizer);
+  let optimizerIn = 0;
+  for (let t = 1; t <= T; t++) {
+    const base = ASSUME.controller + prompt;
+    optimizerIn += base + (base + report + memoryTokensAt(config, t, report, budget));
+  }
+
   const ledger = new UsageLedger();
   const line = (
     role: EstimateLine["role"],
@@ -82,16 +137,25 @@ export function estimateRun(config: RunConfig, task: Task, data: RunData): RunEs
     });
     return { role, model: spec, calls, inputTokens, outputTokens, usd: e.usd, priced: e.priced };
   };
+  const critic = config.critic ?? config.optimizer;
   const lines = [
-    line("target", config.target, targetCalls, targetIn, targetCalls * outTarget),
+    line("target", config.target, targetCalls, targetIn, targetCalls * ASSUME.targetOut),
     line(
       "critic",
-      config.critic ?? config.optimizer,
-      criticCalls,
-      criticIn,
-      T * (failures * 250 + clusterCalls * 800),
+      critic,
+      T * failures,
+      T * failures * (trainIn + ASSUME.criticIn),
+      T * failures * ASSUME.criticOut,
     ),
-    line("optimizer", config.optimizer, optimizerCalls, optimizerIn, T * 1200),
+    line("cluster", config.clusterModel ?? critic, T * (1 + batches), clusterIn, clusterOut),
+    line("embedder", config.embedder, T, T * records * ASSUME.recordTokens, 0),
+    line(
+      "optimizer",
+      config.optimizer,
+      2 * T,
+      optimizerIn,
+      T * (ASSUME.toolCallOut + ASSUME.decisionOut),
+    ),
   ];
   return {
     lines,
@@ -100,10 +164,12 @@ export function estimateRun(config: RunConfig, task: Task, data: RunData): RunEs
     usd: lines.reduce((n, l) => n + l.usd, 0),
     unpriced: lines.filter((l) => !l.priced).map((l) => l.model),
     assumptions: [
-      `${T} iterations, none stopping early, no cache hits`,
-      "half of the train examples fail and are critiqued",
-      `${outTarget} output tokens per target answer`,
-      `optimizer context up to the memory budget (${config.memoryTokenBudget} tokens)`,
+      `${T} iterations, none stopping early, no cache hits, no retries`,
+      `${ASSUME.failureRate * 100}% of the train examples fail and are critiqued ` +
+      `(${ASSUME.modesPerFailure} modes each)`,
+      `${ASSUME.targetOut} output tokens per target answer, ${ASSUME.decisionOut} per decision ` +
+      `(reasoning included)`,
+      `memory as the ${config.memory} mode shows it, within ${budget} tokens`,
     ],
   };
 }

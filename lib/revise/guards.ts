@@ -9,6 +9,7 @@
  */
 import { structuredValue } from "../llm/structured.ts";
 import { applyPatch, promptChars, type PromptProgram } from "../prompt.ts";
+import type { RunConfig } from "../run/config.ts";
 import { Decision } from "../run/schema.ts";
 import type { Metrics } from "../tasks/schema.ts";
 import { percent } from "../util/format.ts";
@@ -19,8 +20,23 @@ export interface GuardContext {
   current: PromptProgram;
   /** Gold answers of the training examples (the optimizer saw them in failure examples). */
   trainAnswers: readonly string[];
-  /** Largest prompt program allowed, in characters over all fields. */
-  maxPromptChars: number;
+  /** Largest prompt program allowed, in characters over all fields; absent: no cap. */
+  maxPromptChars?: number;
+  /** Reject meta-edit text (default true). */
+  metaEdit?: boolean;
+  /** Reject training answers copied into the patch (default true). */
+  copiedAnswers?: boolean;
+}
+
+/** The guard settings of a run config (the cap, the meta-edit and copied-answer guards). */
+export function guardSettings(
+  config: Pick<RunConfig, "maxPromptChars" | "metaEditGuard" | "copiedAnswerGuard">,
+): Pick<GuardContext, "maxPromptChars" | "metaEdit" | "copiedAnswers"> {
+  return {
+    ...(config.maxPromptChars !== undefined ? { maxPromptChars: config.maxPromptChars } : {}),
+    metaEdit: config.metaEditGuard,
+    copiedAnswers: config.copiedAnswerGuard,
+  };
 }
 
 /** A checked decision: the decision and, for a patch, the prompt it produces. */
@@ -151,8 +167,9 @@ export function readDecision(parsed: unknown, text: string): unknown {
 
 /**
  * Checks a raw decision against every guard. A stop passes as it is; a patch must give at
- * least one field, change the prompt, leave no field empty, carry a rationale, contain no
- * meta-edit text or copied training answer, and keep the prompt within the cap.
+ * least one field, change the prompt, leave no field empty, carry a rationale, and (each
+ * guard a setting) contain no meta-edit text or copied training answer and keep the prompt
+ * within the cap when there is one.
  *
  * @example
  * ```ts
@@ -203,7 +220,7 @@ export function checkDecision(raw: unknown, ctx: GuardContext): GuardResult {
   if (fields.every((f) => next[f] === ctx.current[f])) {
     return { ok: false, reason: "the patch does not change the prompt" };
   }
-  for (const field of fields) {
+  for (const field of ctx.metaEdit === false ? [] : fields) {
     const meta = findMetaEditText(next[field] as string);
     if (meta !== undefined) {
       return {
@@ -215,7 +232,9 @@ export function checkDecision(raw: unknown, ctx: GuardContext): GuardResult {
   }
   const newText = fields.map((f) => next[f]).join("\n");
   const oldText = fields.map((f) => ctx.current[f]).join("\n");
-  const copied = findCopiedAnswers(newText, ctx.trainAnswers, oldText);
+  const copied = ctx.copiedAnswers === false
+    ? []
+    : findCopiedAnswers(newText, ctx.trainAnswers, oldText);
   if (copied.length > 0) {
     const shown = copied.slice(0, 3).map((a) => `"${a}"`).join(", ");
     return {
@@ -226,7 +245,7 @@ export function checkDecision(raw: unknown, ctx: GuardContext): GuardResult {
     };
   }
   const total = promptChars(next);
-  if (total > ctx.maxPromptChars) {
+  if (ctx.maxPromptChars !== undefined && total > ctx.maxPromptChars) {
     return {
       ok: false,
       reason:

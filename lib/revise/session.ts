@@ -43,6 +43,7 @@ import {
   sessionStep,
   type StepOutcome,
 } from "./outcome.ts";
+import { guardSettings } from "./guards.ts";
 import { runStep } from "./step.ts";
 
 /** A run being driven one step at a time. */
@@ -191,7 +192,7 @@ export class Session implements AsyncDisposable {
     const decision = handDecision(edited, opts.rationale, {
       current: this.#state.prompt,
       trainAnswers: this.#ctx.trainAnswers,
-      maxPromptChars: config.maxPromptChars,
+      ...guardSettings(config),
     });
     return await this.#run(step, "iteration", async () => {
       const record = await this.#diagnoseCurrent(step);

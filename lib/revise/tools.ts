@@ -4,7 +4,8 @@
  * OpenAI- and Gemini-style function calls are answered the same way and recorded alike.
  *
  * The first valid call of an iteration always diagnoses the current prompt; its result is
- * the report, the memory payload and the warnings. In the `explore` protocol later calls
+ * the report, the memory payload (unless memory goes in a user message after it,
+ * `memoryPlacement: "user_message"`) and the warnings. In the `explore` protocol later calls
  * may diagnose a candidate prompt (fields left out are the current prompt's), up to
  * `exploreCalls` calls in all. Anything else is answered with an error the optimizer can
  * act on, never silently ignored.
@@ -12,6 +13,7 @@
  * @module
  */
 import type { DiagnosticRecord } from "../diagnose.ts";
+import { defaultMemoryBudget } from "../llm/context_windows.ts";
 import type { Protocol } from "../run/config.ts";
 import { type CandidateRecord, DiagnoseArgs, type MemoryEntry } from "../run/schema.ts";
 import { reportForOptimizer } from "../report.ts";
@@ -23,7 +25,8 @@ import { describeSchemaIssue } from "../util/errors.ts";
 import type { RunContext } from "./context.ts";
 import { diagnoseTrain } from "./evaluate.ts";
 import { formatCollapseWarning } from "./guards.ts";
-import { buildMemoryPayload, payloadTokens } from "./memory.ts";
+import { buildMemoryPayload, type MemoryPayload, payloadTokens } from "./memory.ts";
+import { selectionWeights, trainScore } from "./select.ts";
 
 /** The `diagnose` tool as the optimizer sees it, worded for the protocol. */
 export function diagnoseTool(protocol: Protocol): ToolSpec {
@@ -49,6 +52,8 @@ export interface ToolTally {
   diagnoseCalls: number;
   /** Estimated tokens of the memory payload sent with the report. */
   memoryTokens: number;
+  /** The memory payload of this iteration, once built (the conversation may send it apart). */
+  memory?: MemoryPayload;
   /** Warnings added to the report (format collapse, ignored candidate fields). */
   warnings: string[];
 }
@@ -107,7 +112,9 @@ async function answerFirst(turn: ToolTurn, call: ToolCall, args: DiagnoseArgs) {
   }
   turn.tally.diagnoseCalls++;
   const base = await turn.diagnoseCurrent();
-  const collapse = formatCollapseWarning(base.report.metrics, turn.lastTrain);
+  const collapse = config.formatCollapseWarning
+    ? formatCollapseWarning(base.report.metrics, turn.lastTrain)
+    : undefined;
   if (collapse !== undefined) warnings.unshift(collapse);
   const record: DiagnosticRecord = {
     ...base,
@@ -118,14 +125,30 @@ async function answerFirst(turn: ToolTurn, call: ToolCall, args: DiagnoseArgs) {
   const payload = buildMemoryPayload(turn.memory, record.report, {
     mode: config.memory,
     k: config.memoryK,
-    tokenBudget: config.memoryTokenBudget,
+    tokenBudget: config.memoryTokenBudget ?? defaultMemoryBudget(config.optimizer),
+    patches: config.memoryPatches,
+    score: trainScore(turn.ctx.task, selectionWeights(config)),
   });
   turn.tally.memoryTokens = payloadTokens(payload);
-  return toolMessage(call, {
-    report: reportForOptimizer(record.report, { showPrevalence: config.showPrevalence }),
-    memory: payload,
-    warnings: record.report.warnings,
-  });
+  turn.tally.memory = payload;
+  if (payload.compacted > 0 || payload.omitted > 0) {
+    await turn.ctx.writer.event({
+      type: "memory_compacted",
+      step: turn.step,
+      compacted: payload.compacted,
+      omitted: payload.omitted,
+      tokens: turn.tally.memoryTokens,
+      budget: config.memoryTokenBudget ?? defaultMemoryBudget(config.optimizer),
+    });
+  }
+  const report = reportForOptimizer(record.report, { showPrevalence: config.showPrevalence });
+  // With memory in a user message after the tool result (the reference), the result is the report.
+  return toolMessage(
+    call,
+    config.memoryPlacement === "user_message"
+      ? { report, warnings: record.report.warnings }
+      : { report, memory: payload, warnings: record.report.warnings },
+  );
 }
 
 /** A later call in `explore`: a candidate's report, without memory. */
