@@ -15,6 +15,8 @@ export interface SimExample extends Example {
   task: string;
   /** The split it was loaded from. */
   split: Split;
+  /** The example's context as other protocols render it (the target ignores it as prompt text). */
+  contextVariants?: string[];
 }
 
 /** All examples the simulator knows, with a lookup from rendered text. */
@@ -65,11 +67,21 @@ async function loadTaskExamples(task: string, dataDir: string): Promise<SimExamp
   try {
     const { getTask } = await import("../tasks/registry.ts");
     const impl = await getTask(task);
+    // The reference protocol renders HotPotQA's contexts with other spacing.
+    const reference = task === "hotpotqa"
+      ? await getTask(task, { protocol: "reference" })
+      : undefined;
     const out: SimExample[] = [];
     for (const split of SPLITS) {
       // Checksums are the loaders' business; the simulator only needs the rows.
-      const rows = await impl.load(split, { dataDir, verify: false } as { dataDir: string });
-      for (const ex of rows) out.push({ ...ex, task, split });
+      const options = { dataDir, verify: false } as { dataDir: string };
+      const rows = await impl.load(split, options);
+      const variants = reference ? await reference.load(split, options) : [];
+      rows.forEach((ex, i) => {
+        const other = variants[i]?.context;
+        const differs = other !== undefined && other !== ex.context && other.length > 10;
+        out.push({ ...ex, task, split, ...(differs ? { contextVariants: [other] } : {}) });
+      });
     }
     return out;
   } catch {

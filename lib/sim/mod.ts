@@ -69,7 +69,7 @@ export type SimRole = "target" | "optimizer" | "critic";
  * SimChatModel.baseURL}, which the response cache keys on, so bump it whenever the
  * simulation changes: cached answers of an older simulator are then not replayed.
  */
-export const SIM_VERSION = 4;
+export const SIM_VERSION = 5;
 
 /** A simulated chat model; `baseURL` identifies seed, data and version for caching. */
 export interface SimChatModel extends ChatModel {

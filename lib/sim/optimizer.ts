@@ -24,7 +24,7 @@
  */
 import type { ChatMessage } from "../llm/schema.ts";
 import type { PromptProgram } from "../prompt.ts";
-import { PATCH_REJECTED_PREFIX, readPromptBlock } from "../protocol_names.ts";
+import { PATCH_REJECTED_PREFIX, readMemoryMessage, readPromptBlock } from "../protocol_names.ts";
 import type { Decision } from "../run/schema.ts";
 import { hashUnit } from "../util/random.ts";
 import {
@@ -93,26 +93,35 @@ function num(v: unknown): number | undefined {
 
 /**
  * The non-improving streak: the memory's own streak field (lib/revise/memory.ts writes
- * `current.non_improving_streak` in `history_summary` mode), else counted over the past
- * reports' scores followed by the current score.
+ * `current_summary.non_improving_streak` in `history_summary` and `last_report` modes), else
+ * counted over the reports' scores followed by the current score (unless the reports end
+ * with the current one, as in `all_reports`).
  */
-export function plateauStreak(memory: unknown, currentScore?: number): number {
+export function plateauStreak(
+  memory: unknown,
+  currentScore?: number,
+  currentIteration?: number,
+): number {
   const explicit = num(findKey(memory, /streak/i));
   if (explicit !== undefined) return explicit;
   const scores: number[] = [];
+  let lastIteration: number | undefined;
   const walk = (v: unknown, depth: number): void => {
     if (depth > 6) return;
     if (Array.isArray(v)) {
       for (const item of v) {
         const metrics = isRecord(item) ? item.metrics : undefined;
         const score = isRecord(metrics) ? num(metrics.score) : undefined;
-        if (score !== undefined) scores.push(score);
-        else walk(item, depth + 1);
+        if (score !== undefined) {
+          scores.push(score);
+          lastIteration = isRecord(item) ? num(item.iteration) : undefined;
+        } else walk(item, depth + 1);
       }
     } else if (isRecord(v)) { for (const x of Object.values(v)) walk(x, depth + 1); }
   };
   walk(memory, 0);
-  if (currentScore !== undefined) scores.push(currentScore);
+  const shown = currentIteration !== undefined && lastIteration === currentIteration;
+  if (currentScore !== undefined && !shown) scores.push(currentScore);
   let best = -Infinity;
   let streak = 0;
   for (const s of scores) {
@@ -149,6 +158,17 @@ export function currentPrompt(messages: ChatMessage[], report: unknown): PromptP
     return { system: String(p.system ?? ""), instruction: p.instruction };
   }
   return { system: "", instruction: "" };
+}
+
+/** The memory payload of the last memory user message, if any. */
+export function memoryFromMessages(messages: ChatMessage[]): unknown {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i] as ChatMessage;
+    if (m.role !== "user") continue;
+    const payload = readMemoryMessage(m.content);
+    if (payload !== undefined) return payload;
+  }
+  return undefined;
 }
 
 /** The parsed content of the last `diagnose` tool result, if any. */
@@ -249,12 +269,16 @@ export interface DecideOptions {
 export function decide(messages: ChatMessage[], opts: DecideOptions): Decision {
   const result = lastToolResult(messages);
   const report = isRecord(result) && result.report !== undefined ? result.report : result;
-  const memory = isRecord(result) ? result.memory : undefined;
+  // Memory rides in the tool result, or in a user message after it (the reference's way).
+  const memory = isRecord(result) && result.memory !== undefined
+    ? result.memory
+    : memoryFromMessages(messages);
   const prompt = currentPrompt(messages, report);
   const promptText = `${prompt.system}\n${prompt.instruction}`;
   const metricsRaw = findKey(report, /^metrics$/);
   const metrics = isRecord(metricsRaw) ? metricsRaw : {};
-  const streak = plateauStreak(memory, num(metrics.score));
+  const iteration = isRecord(report) ? num(report.iteration) : undefined;
+  const streak = plateauStreak(memory, num(metrics.score), iteration);
   if (streak >= PLATEAU_STEPS) {
     return {
       action: "stop",

@@ -67,6 +67,7 @@ export function promptTextOf(messages: ChatMessage[], ex: SimExample | undefined
   if (ex !== undefined) {
     remove.push(ex.question);
     if (ex.context !== undefined) remove.push(ex.context);
+    remove.push(...(ex.contextVariants ?? []));
     for (const key of ["answer_format_hint", "raw_question", "context"]) {
       const v = ex.row[key];
       if (typeof v === "string" && v.length > 10) remove.push(v);
