@@ -14,20 +14,25 @@
  *
  * @module
  */
-import { loadRunData } from "../revise/data.ts";
+import { loadRunData, resolveSeedPrompt } from "../revise/data.ts";
+import { resolveRunConfig } from "../revise/config.ts";
 import { estimateRun } from "../revise/estimate.ts";
 import { createRunModels } from "../revise/models.ts";
 import { optimize, type OptimizeOptions, type OptimizeResult } from "../revise/optimize.ts";
 import type { LoopProgress } from "../revise/progress.ts";
 import { ProviderError } from "../llm/model.ts";
-import { specsAreSimulated } from "../llm/spec.ts";
-import { parseRunConfig, type RunConfigInput } from "../run/config.ts";
+import { parseModelSpec, specsAreSimulated } from "../llm/spec.ts";
+import { parseRunConfig, type RunConfig, type RunConfigInput } from "../run/config.ts";
+import { settingsLines } from "./settings_text.ts";
 import type { StepSummary } from "../run/schema.ts";
 import { ConfigError } from "../util/errors.ts";
 import { fixed, signed, usd } from "../util/format.ts";
 import { parseCommandArgs } from "./args.ts";
+import { applyRunSettingFlags, RUN_SETTING_FLAGS, RUN_SETTING_HELP } from "./run_flags.ts";
+import { applyPreset } from "../revise/presets.ts";
 
 const HELP = `usage: rpt optimize --task T --target SPEC --optimizer SPEC [flags]
+       rpt optimize --preset paper --task T [flags]
 
   --task T              hotpotqa | livebench_math | formula | synthetic | custom:<task.json>
   --target SPEC         target model, e.g. openai:gpt-4.1-mini, gemini:gemini-2.5-flash, sim:target
@@ -48,8 +53,11 @@ const HELP = `usage: rpt optimize --task T --target SPEC --optimizer SPEC [flags
   --cache FILE          response cache (default RPT_CACHE, then .rpt/cache.sqlite)
   --limit-train N, --limit-dev N, --limit-test N   use the first N examples of a split
   --config FILE         read settings from a JSON RunConfig (flags override it)
-  --dry-run             print the expected calls, tokens and dollars, then exit
-  --quiet               no progress output`;
+  --dry-run             print the settings and the expected calls, tokens and dollars, then
+                        exit (no API key needed)
+  --quiet               no progress output
+
+${RUN_SETTING_HELP}`;
 
 /** The parsed command line of `rpt optimize`. */
 export interface OptimizeCommand {
@@ -116,6 +124,7 @@ export async function parseOptimizeArgs(args: string[]): Promise<OptimizeCommand
       "dry-run": { type: "boolean" },
       quiet: { type: "boolean" },
       help: { type: "boolean", short: "h" },
+      ...RUN_SETTING_FLAGS,
     },
   }, " (see 'rpt optimize --help')");
   let base: Record<string, unknown> = {};
@@ -155,6 +164,9 @@ export async function parseOptimizeArgs(args: string[]): Promise<OptimizeCommand
     ),
   };
   if (Object.keys(limits).length > 0) base.limits = limits;
+  await applyRunSettingFlags(values, base);
+  // The preset fills what neither the config file nor a flag gives.
+  if (!values.help) base = applyPreset(base);
   for (const required of ["task", "target", "optimizer"]) {
     if (!values.help && base[required] === undefined) {
       throw new ConfigError(`--${required} is required (see 'rpt optimize --help')`);
@@ -290,6 +302,23 @@ export function reportResult(result: OptimizeResult): number {
   return 0;
 }
 
+/**
+ * What a real run of `config` would still need (an API key, say): the dry run calls nothing,
+ * so it says so instead of failing. A bad spec is still an error.
+ */
+async function missingKeys(config: RunConfig): Promise<string[]> {
+  for (const spec of [config.target, config.optimizer, config.critic, config.clusterModel]) {
+    if (spec !== undefined) parseModelSpec(spec);
+  }
+  try {
+    await createRunModels(config); // checks keys; creating a model calls nothing
+    return [];
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return [`${error.message} (a real run needs it; the dry run calls nothing)`];
+  }
+}
+
 /** `rpt optimize`. */
 export async function run(args: string[]): Promise<number> {
   const cmd = await parseOptimizeArgs(args);
@@ -298,14 +327,16 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   if (cmd.dryRun) {
-    const config = parseRunConfig(cmd.config);
+    const config = await resolveSeedPrompt(resolveRunConfig(cmd.config));
     const { task, data } = await loadRunData(config);
-    await createRunModels(config); // checks specs and keys; creating a model calls nothing
+    const notes = await missingKeys(config);
     const e = estimateRun(config, task, data);
     console.log(
       `dry run: ${task.name}, ${config.iterations} iterations, train/dev/test ` +
         `${data.train.length}/${data.dev.length}/${data.test.length}`,
     );
+    for (const line of settingsLines(config)) console.log(`  ${line}`);
+
     for (const l of e.lines) {
       console.log(
         `  ${l.role.padEnd(9)} ${l.model.padEnd(28)} ${String(l.calls).padStart(7)} calls ` +
@@ -318,6 +349,7 @@ export async function run(args: string[]): Promise<number> {
         (e.unpriced.length ? ` (+ unpriced: ${e.unpriced.join(", ")})` : ""),
     );
     console.log(`  assumptions: ${e.assumptions.join("; ")}`);
+    for (const note of notes) console.log(`  note: ${note}`);
     return 0;
   }
   if (specsAreSimulated(parseRunConfig(cmd.config))) console.log(SIMULATED_NOTE);
