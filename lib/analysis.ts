@@ -16,8 +16,15 @@
  * 4. Tables (`analysis_tables.ts`): per transition the failure topics present at t (by
  *    default those retained at t, see {@linkcode AnalysisOptions.failurePresence}) and the
  *    patch topics of the edit t -> t+1; alignment P(patch | failure); per topic the mean
- *    next-step change of task score and Brier on the optimization split with bootstrap
- *    intervals; persistence of failure topics; prompt length (estimated tokens) vs dev score.
+ *    next-step change of the task metric ({@linkcode AnalysisOptions.deltaMetric}) and Brier
+ *    on the optimization split with bootstrap intervals; persistence of failure topics;
+ *    repeated / resolved / new failure topics per pair of diagnosed steps; prompt length
+ *    (estimated tokens) vs dev score.
+ * 5. Optionally, readable topic labels ({@linkcode AnalysisOptions.labelTopics}).
+ *
+ * The reference's choices (megagonlabs/RPT `rpt/analysis/`): presence `every`, deltas of the
+ * task's headline (HotPotQA EM), labels on; `rpt analyze --preset paper` sets them, and so
+ * does analysing a run made with the `paper` preset.
  *
  * A transition needs the optimization-split metrics of both steps, so the last patch of a
  * run (never diagnosed) is not one. Several runs are pooled: topics are found over the
@@ -39,7 +46,7 @@ import { clusterFusion, type ClusterRecord, ClusterResult } from "./cluster.ts";
 import type { ChatModel, Embedder } from "./llm/model.ts";
 import { specsAreSimulated } from "./llm/spec.ts";
 import { callStructured } from "./llm/structured.ts";
-import { PATCH_EDITS_SCHEMA_NAME } from "./protocol_names.ts";
+import { PATCH_EDITS_SCHEMA_NAME, TOPIC_LABELS_SCHEMA_NAME } from "./protocol_names.ts";
 import {
   promptFields,
   type PromptProgram,
@@ -122,9 +129,21 @@ export interface AnalysisOptions {
    * step's clustering retained, which are what the optimizer's report showed and so what a
    * patch can respond to; or `all` topics with a diagnosis, below the retention threshold
    * included (with k = 10 nearly every topic then shows at nearly every step, which flattens
-   * alignment and persistence). The corpus and its topics are the same either way.
+   * alignment and persistence); or `every` topic of the step's clustering, those with no
+   * diagnosis included, as the reference's corpus holds them (the corpus then holds them too).
    */
-  failurePresence?: "all" | "retained";
+  failurePresence?: "all" | "retained" | "every";
+  /**
+   * The metric of the next-step deltas (default the metrics' `score`): the reference measures
+   * the task's headline (HotPotQA EM, not F1); `name` is recorded in the settings.
+   */
+  deltaMetric?: { name: string; of: (metrics: Metrics) => number };
+  /**
+   * Ask the LLM for a short readable label of every analysis topic, one call per topic set
+   * (failure topics, patch topics): the reference's labelling step (whose output its
+   * figures never read; the topic names stay the analysis's keys).
+   */
+  labelTopics?: boolean;
   /** Attempts per `patch_edits` call when the output is malformed (default 2). */
   maxAttempts?: number;
   onProgress?: (p: AnalysisProgress) => void;
@@ -331,9 +350,10 @@ function stepsInOrder(trace: RunTrace): TraceStep[] {
 
 function failureRecords(
   trace: RunTrace,
+  every: boolean,
 ): (ClusterRecord & { run: string; step: number; retained: boolean })[] {
   return stepsInOrder(trace).flatMap((s) =>
-    (s.clustering?.topics ?? []).filter((t) => t.count > 0).map((t) => ({
+    (s.clustering?.topics ?? []).filter((t) => every || t.count > 0).map((t) => ({
       run: trace.name,
       step: s.step,
       text: normalizeCorpusText(`${t.name}: ${t.description}`),
@@ -407,7 +427,8 @@ export async function analyzeTraces(
   }
 
   // (a), (c) Corpora and their topics.
-  const failures = traces.flatMap(failureRecords);
+  const failurePresence = opts.failurePresence ?? "retained";
+  const failures = traces.flatMap((t) => failureRecords(t, failurePresence === "every"));
   const patches = transitionEdits.flatMap((t) =>
     t.edits.map((e) => ({
       run: t.run,
@@ -453,10 +474,9 @@ export async function analyzeTraces(
   }));
 
   // (d)-(g) Tables.
-  const failurePresence = opts.failurePresence ?? "retained";
-  const counted = failurePresence === "all"
-    ? failureCorpus
-    : failureCorpus.filter((r) => r.retained === true);
+  const counted = failurePresence === "retained"
+    ? failureCorpus.filter((r) => r.retained === true)
+    : failureCorpus;
   const present = (records: CorpusRecord[], run: string, step: number) =>
     [...new Set(records.filter((r) => r.run === run && r.step === step).map((r) => r.topic))]
       .sort();
@@ -467,6 +487,7 @@ export async function analyzeTraces(
       failureTopics: present(counted, trace.name, s.step),
     }))
   );
+  const metricOf = opts.deltaMetric?.of ?? ((m: Metrics) => m.score);
   const transitions: Transition[] = pairs.map((p) => {
     const from = p.from.train as Metrics;
     const to = p.to.train as Metrics;
@@ -475,7 +496,7 @@ export async function analyzeTraces(
       step: p.from.step,
       failureTopics: present(counted, p.trace.name, p.from.step),
       patchTopics: present(patchCorpus, p.trace.name, p.from.step),
-      deltaScore: to.score - from.score,
+      deltaScore: metricOf(to) - metricOf(from),
       deltaBrier: from.brier === null || to.brier === null ? null : to.brier - from.brier,
     };
   });
@@ -526,6 +547,19 @@ export async function analyzeTraces(
     warnings.push(`${shortEdits.length} changed transition(s) kept fewer than ${MIN_EDITS} edits`);
   }
   if (transitions.length === 0) warnings.push("no transition with both steps diagnosed");
+  const topicLabels = opts.labelTopics === true
+    ? {
+      failure: await labelTopics(opts.clusterModel ?? opts.model, failureClustering, opts),
+      patch: await labelTopics(opts.clusterModel ?? opts.model, patchClustering, opts),
+    }
+    : null;
+  if (topicLabels !== null) {
+    for (const [kind, labels] of Object.entries(topicLabels)) {
+      const missing = (kind === "failure" ? failureClustering : patchClustering).topics
+        .filter((t) => labels[t.name] === undefined).length;
+      if (missing > 0) warnings.push(`${kind} topic labels: ${missing} topic(s) left unlabelled`);
+    }
+  }
 
   return {
     version: 1,
@@ -537,6 +571,8 @@ export async function analyzeTraces(
       embedder: `${opts.embedder.provider}:${opts.embedder.model}`,
       bootstrapIterations: iterations,
       failurePresence,
+      deltaMetric: opts.deltaMetric?.name ?? "score",
+      labels: opts.labelTopics === true,
     },
     runs: traces.map((t) => ({
       name: t.name,
@@ -555,6 +591,8 @@ export async function analyzeTraces(
     },
     stepTopics,
     transitions,
+    topicChanges: topicChanges(traces, stepTopics),
+    topicLabels,
     alignment: alignmentTable(transitions),
     deltas: {
       failure: topicDeltas(transitions, "failure", bootstrap),
@@ -568,6 +606,86 @@ export async function analyzeTraces(
     },
     warnings,
   };
+}
+
+/**
+ * Repeated / resolved / new failure topics between consecutive diagnosed steps of each run
+ * (the reference's transition summary): |A n B|, |A - B| and |B - A| of the topics present.
+ */
+function topicChanges(
+  traces: readonly RunTrace[],
+  stepTopics: readonly { run: string; step: number; failureTopics: string[] }[],
+): AnalysisResult["topicChanges"] {
+  return traces.flatMap((trace) => {
+    const diagnosed = new Set(
+      trace.steps.filter((s) => s.clustering !== null).map((s) => s.step),
+    );
+    const seq = stepTopics.filter((s) => s.run === trace.name && diagnosed.has(s.step));
+    return seq.slice(0, -1).map((a, i) => {
+      const b = seq[i + 1] as (typeof seq)[number];
+      const before = new Set(a.failureTopics);
+      const after = new Set(b.failureTopics);
+      const repeated = [...before].filter((t) => after.has(t)).length;
+      return {
+        run: trace.name,
+        step: a.step,
+        next: b.step,
+        repeated,
+        resolved: before.size - repeated,
+        new: after.size - repeated,
+      };
+    });
+  });
+}
+
+const TopicLabels = z.object({
+  labels: z.array(z.object({
+    topic: z.string().describe("the topic's name, exactly as listed"),
+    label: z.string().describe("a short readable label, 2-5 words"),
+  })),
+});
+
+/** One labelling call for a topic set: topic name -> readable label (names as listed). */
+async function labelTopics(
+  model: ChatModel,
+  clustering: ClusterResult,
+  opts: Pick<AnalysisOptions, "maxAttempts" | "signal">,
+): Promise<Record<string, string>> {
+  if (clustering.topics.length === 0) return {};
+  const messages: ChatMessage[] = [
+    {
+      role: "system",
+      content: "You give topics short, readable labels for figures: 2-5 plain words each, " +
+        "distinct from one another, faithful to the description.",
+    },
+    {
+      role: "user",
+      content: `Topics:\n${
+        clustering.topics.map((t) => `- ${t.name}: ${t.description}`).join("\n")
+      }\n\nLabel each of the ${clustering.topics.length} topics; give its name exactly as listed.`,
+    },
+  ];
+  const names = new Set(clustering.topics.map((t) => t.name));
+  const out = await callStructured(model, messages, {
+    name: TOPIC_LABELS_SCHEMA_NAME,
+    schema: TopicLabels,
+    maxAttempts: Math.max(1, opts.maxAttempts ?? 2),
+    what: "topic labels",
+    signal: opts.signal,
+  }, (value) => {
+    const parsed = TopicLabels.safeParse(value);
+    return parsed.success
+      ? { ok: true, value: parsed.data.labels }
+      : { ok: false, error: z.prettifyError(parsed.error) };
+  });
+  const labels: Record<string, string> = {};
+  for (const l of out.value ?? []) {
+    const name = l.topic.trim();
+    if (names.has(name) && l.label.trim() !== "" && labels[name] === undefined) {
+      labels[name] = l.label.trim();
+    }
+  }
+  return labels;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -731,10 +849,21 @@ export function analysisToMarkdown(result: AnalysisResult): string {
   ));
   for (const kind of ["failure", "patch"] as const) {
     out.push("", `## ${sim}Next-step change on the optimization split, by ${kind} topic`, "");
+    const labels = result.topicLabels?.[kind] ?? {};
     out.push(table(
-      ["topic", "n", "mean d score", "95% CI", "n (Brier)", "mean d Brier", "95% CI"],
+      [
+        "topic",
+        "n",
+        `mean d ${result.settings.deltaMetric}`,
+        "95% CI",
+        "n (Brier)",
+        "mean d Brier",
+        "95% CI",
+      ],
       result.deltas[kind].map((d) => [
-        d.topic,
+        labels[d.topic] !== undefined && labels[d.topic] !== d.topic
+          ? `${labels[d.topic]} (${d.topic})`
+          : d.topic,
         String(d.count),
         signed(d.meanDeltaScore),
         `[${signed(d.scoreInterval[0])}, ${signed(d.scoreInterval[1])}]`,
@@ -759,6 +888,20 @@ export function analysisToMarkdown(result: AnalysisResult): string {
       String(p.reappeared),
     ]),
   ));
+  if (result.topicChanges.length > 0) {
+    out.push("", `## ${sim}Failure topics repeated, resolved and new per transition`, "");
+    out.push(table(
+      ["run", "step", "next", "repeated", "resolved", "new"],
+      result.topicChanges.map((c) => [
+        c.run,
+        String(c.step),
+        String(c.next),
+        String(c.repeated),
+        String(c.resolved),
+        String(c.new),
+      ]),
+    ));
+  }
   const l = result.lengthVsScore;
   out.push(
     "",

@@ -85,8 +85,15 @@ export const AnalysisResult = z.object({
     /** `provider:model` of the embedder. */
     embedder: z.string(),
     bootstrapIterations: z.number().int().min(1),
-    /** Which failure topics count as present at a step: all observed, or only retained ones. */
-    failurePresence: z.enum(["all", "retained"]),
+    /**
+     * Which failure topics count as present at a step: only retained ones, all observed
+     * (with a diagnosis), or every topic of the step's clustering (the reference's).
+     */
+    failurePresence: z.enum(["all", "retained", "every"]),
+    /** The metric whose next-step change the deltas measure (`score`, or the task's headline). */
+    deltaMetric: z.string().default("score"),
+    /** Whether topic labels were asked for (one LLM call per topic set). */
+    labels: z.boolean().default(false),
   }),
   runs: z.array(z.object({
     name: z.string(),
@@ -119,6 +126,23 @@ export const AnalysisResult = z.object({
     failureTopics: z.array(z.string()),
   })),
   transitions: z.array(Transition),
+  /**
+   * Per pair of consecutive diagnosed steps, the failure topics present at both (repeated),
+   * only at the first (resolved) and only at the second (new).
+   */
+  topicChanges: z.array(z.object({
+    run: z.string(),
+    step: z.number().int(),
+    next: z.number().int(),
+    repeated: z.number().int().min(0),
+    resolved: z.number().int().min(0),
+    new: z.number().int().min(0),
+  })).default([]),
+  /** Readable labels of the analysis topics, by topic name (when asked for). */
+  topicLabels: z.object({
+    failure: z.record(z.string(), z.string()),
+    patch: z.record(z.string(), z.string()),
+  }).nullable().default(null),
   alignment: z.array(AlignmentCell),
   deltas: z.object({ failure: z.array(TopicDelta), patch: z.array(TopicDelta) }),
   persistence: z.array(Persistence),

@@ -17,6 +17,10 @@ const COMMANDS: Record<string, { module: string; help: string }> = {
   demo: { module: "./cli/demo.ts", help: "run a short offline RPT optimization on the simulator" },
   optimize: { module: "./cli/optimize.ts", help: "run RPT on a task" },
   resume: { module: "./cli/resume.ts", help: "resume an interrupted run: rpt resume RUN_DIR" },
+  evaluate: {
+    module: "./cli/evaluate.ts",
+    help: "score a prompt on train, dev and test (the reference's --evaluate_only)",
+  },
   show: { module: "./cli/show.ts", help: "summarise a run: rpt show RUN_DIR" },
   score: { module: "./cli/score.ts", help: "score a predictions file against a task split" },
   "data:fetch": { module: "./cli/data_fetch.ts", help: "rebuild the paper's splits from upstream" },

@@ -63,6 +63,9 @@ export {
 } from "./llm/spec.ts";
 export type { CreateModelOptions, ModelSpec } from "./llm/spec.ts";
 export { wrapChatModel, wrapEmbedder } from "./llm/wrap.ts";
+export { withRequestSettings } from "./llm/request_settings.ts";
+export type { RequestSettings } from "./llm/request_settings.ts";
+export { CONTEXT_WINDOWS, contextWindow, defaultMemoryBudget } from "./llm/context_windows.ts";
 export type { WrapOptions } from "./llm/wrap.ts";
 export { defaultCachePath, SqliteResponseCache } from "./llm/cache.ts";
 export type { ResponseCache } from "./llm/cache.ts";
@@ -156,6 +159,9 @@ export { createRunModels } from "./revise/models.ts";
 export type { RunModels } from "./revise/models.ts";
 export { loadRunData } from "./revise/data.ts";
 export type { RunData, RunDataInput } from "./revise/data.ts";
+export { applyPreset, PRESET_SOURCES, presetDefaults, PRESETS } from "./revise/presets.ts";
+export { evaluatePromptOnly, PromptEvaluation } from "./revise/evaluate_only.ts";
+export { loadConfiguredTask, resolveSeedPrompt } from "./revise/data.ts";
 export { estimateRun } from "./revise/estimate.ts";
 export type { RunEstimate } from "./revise/estimate.ts";
 export { controllerInstructions } from "./revise/controller.ts";
@@ -167,12 +173,21 @@ export {
   compareWithSeed,
   selectionBreakdown,
   selectionValue,
+  selectionWeights,
   updateBest,
 } from "./revise/select.ts";
-export type { SelectionBreakdown } from "./revise/select.ts";
+export type { SelectionBreakdown, SelectionWeights } from "./revise/select.ts";
 
 // The run record: config.json, the step files, events.jsonl, the typed reader.
-export { MemoryMode, parseRunConfig, Protocol, RunConfig } from "./run/config.ts";
+export {
+  MemoryMode,
+  parseRunConfig,
+  Preset,
+  Protocol,
+  ROLES,
+  RunConfig,
+  SeedPromptValue,
+} from "./run/config.ts";
 export type { RunConfigInput } from "./run/config.ts";
 export {
   Decision,

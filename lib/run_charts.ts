@@ -7,7 +7,7 @@
  * @module
  */
 import { specsAreSimulated } from "./llm/spec.ts";
-import { reliabilityBins, type TraceLike } from "./metrics.ts";
+import { CALIBRATION_TARGET_KEY, reliabilityBins, type TraceLike } from "./metrics.ts";
 import {
   alignmentHeatmap,
   type AlignmentInput,
@@ -48,7 +48,8 @@ export function trajectoryPoints(run: RunRecord): TrajectoryPoint[] {
 
 /**
  * Scored dev/test items in the shape the calibration metrics read: an item without a
- * confidence, a format error or a provider error counts as unparsed.
+ * confidence, a format error or a provider error counts as unparsed; an item's calibration
+ * target (HotPotQA: EM) is what its confidence is binned against.
  *
  * @example
  * ```ts
@@ -64,7 +65,10 @@ export function scoredItemsAsTraces(items: readonly ScoredItem[]): TraceLike[] {
   return items.map((item) => ({
     score: item.score,
     full: item.full,
-    details: {},
+    // HotPotQA's confidence is calibrated against EM, not the F1 score.
+    details: item.calibrationTarget !== undefined
+      ? { [CALIBRATION_TARGET_KEY]: item.calibrationTarget }
+      : {},
     parsed: item.confidence === null || item.formatError !== undefined || item.error !== undefined
       ? null
       : { reasoning: "", answer: item.answer ?? "", confidence: item.confidence },

@@ -147,6 +147,10 @@ function scriptedAnalyst(): ScriptedChatModel {
       }
       return { parsed: { edits } };
     }
+    if (kind === "topic_labels") {
+      const topics = [...text.matchAll(/^- (.+?): /gm)].map((m) => m[1] as string);
+      return { parsed: { labels: topics.map((t) => ({ topic: t, label: `label of ${t}` })) } };
+    }
     const isPatch = /rule/.test(text);
     const names = isPatch ? ["Unit rules", "Calibration rules"] : ["Unit errors", "Confidence"];
     if (kind === "topic_extraction") {
@@ -283,6 +287,39 @@ Deno.test("analyzeTraces: with all topics present, a topic below the threshold c
     ["Confidence"],
   ]);
   assert.deepEqual(result.persistence.find((p) => p.topic === "Confidence")?.runs, [3]);
+});
+
+Deno.test("analyzeTraces with the reference's choices: every topic present, a headline delta, repeated/resolved/new, labels", async () => {
+  const model = scriptedAnalyst();
+  const result = await analyzeTraces([handMadeRun()], {
+    model,
+    embedder: new TfidfEmbedder(),
+    k: 2,
+    bootstrapIterations: 20,
+    failurePresence: "every",
+    deltaMetric: { name: "twice the score", of: (m) => 2 * m.score },
+    labelTopics: true,
+  });
+  AnalysisResult.parse(JSON.parse(JSON.stringify(result)));
+  // The padding topics without records are part of the corpus too (8 records, not 6).
+  assert.equal(result.failureCorpus.records.length, 8);
+  assert.ok(result.failureCorpus.records.some((r) => r.text.startsWith("other a:")));
+  assert.deepEqual(result.settings.failurePresence, "every");
+  assert.equal(result.settings.deltaMetric, "twice the score");
+  assert.deepEqual(result.transitions.map((t) => t.deltaScore), [0.25, -0.125, 0.375]);
+  assert.deepEqual(
+    result.topicChanges.map((c) => [c.step, c.next, c.repeated, c.resolved, c.new]),
+    [[1, 2, 2, 0, 0], [2, 3, 1, 1, 0], [3, 4, 0, 1, 1]],
+  );
+  assert.equal(model.requests.filter((r) => r.outputSchema?.name === "topic_labels").length, 2);
+  assert.deepEqual(result.topicLabels?.failure, {
+    "Unit errors": "label of Unit errors",
+    "Confidence": "label of Confidence",
+  });
+  const md = analysisToMarkdown(result);
+  assert.match(md, /\| label of Unit errors \(Unit errors\) \|/);
+  assert.match(md, /mean d twice the score/);
+  assert.match(md, /repeated, resolved and new/);
 });
 
 Deno.test("analyzeTraces: pooled runs keep their names and transitions apart", async () => {

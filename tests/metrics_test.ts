@@ -6,6 +6,7 @@ import {
   reliabilityBins,
   type TraceLike,
 } from "../lib/metrics.ts";
+import { scoredItemsAsTraces } from "../lib/run_charts.ts";
 
 const close = (a: number | null | undefined, b: number, what: string) =>
   assert.ok(a !== null && a !== undefined && Math.abs(a - b) < 1e-12, `${what}: ${a} != ${b}`);
@@ -152,4 +153,23 @@ Deno.test("pairedBootstrap: delta = stat(a) - stat(b) with shared indices", () =
   // a >= b on every example, so no resample can have a negative delta
   assert.ok(r.lo >= 0 && r.hi <= 1 && r.probabilityAGreater > 0.9);
   assert.throws(() => pairedBootstrap([1], [1, 2], mean), RangeError);
+});
+
+Deno.test("run charts: stored dev/test items bin the confidence against their calibration target (HotPotQA EM)", () => {
+  // F1 0.5 scored, EM 0 stated: the reliability bin must read 0, not 0.5.
+  const items = scoredItemsAsTraces([
+    {
+      exampleId: "a",
+      answer: "x",
+      confidence: 0.85,
+      score: 0.5,
+      full: false,
+      calibrationTarget: 0,
+    },
+    { exampleId: "b", answer: "y", confidence: 0.85, score: 1, full: true, calibrationTarget: 1 },
+    { exampleId: "c", answer: "z", confidence: 0.15, score: 0.4, full: false },
+  ]);
+  const bins = reliabilityBins(items);
+  close(bins[8]?.avgScore, 0.5, "EM 0 and 1 average 0.5 (F1 would give 0.75)");
+  close(bins[1]?.avgScore, 0.4, "no target: the score");
 });

@@ -28,18 +28,30 @@ import type { ChatModel, Embedder } from "../llm/model.ts";
 import { createChatModel, createEmbedder, specsAreSimulated } from "../llm/spec.ts";
 import { wrapChatModel, wrapEmbedder } from "../llm/wrap.ts";
 import { loadRun, type RunRecord } from "../run/reader.ts";
+import { Preset } from "../run/config.ts";
+import { getTask } from "../tasks/registry.ts";
+import type { Metrics } from "../tasks/schema.ts";
+import { taskHeadline } from "../tasks/task.ts";
 import { ConfigError } from "../util/errors.ts";
 import { integerFlag, positiveIntFlag } from "./args.ts";
 
-const HELP = `usage: rpt analyze RUN_DIR... [--k 10] [--model SPEC] [--embedder SPEC]
-                   [--presence retained|all] [--seed S] [--concurrency C]
-                   [--bootstrap N] [--out DIR] [--json]
+const HELP = `usage: rpt analyze RUN_DIR... [--preset paper] [--k 10] [--model SPEC]
+                   [--embedder SPEC] [--presence retained|all|every]
+                   [--delta-metric score|headline] [--[no-]labels] [--seed S]
+                   [--concurrency C] [--bootstrap N] [--out DIR] [--json]
 
   RUN_DIR...     one or more run directories; several are pooled
+  --preset       paper (or reference-cli): the reference's analyses: presence every, deltas
+                 of the task's headline (HotPotQA EM), topic labels, ClusterFusion's model;
+                 the default for runs made with a preset
   --k            topics per corpus (default 10)
-  --model        LLM for the patch edits and topics (default: the run's critic/optimizer)
+  --model        LLM for the patch edits and topics (default: the run's critic/optimizer;
+                 under a preset its cluster model)
   --embedder     embedder for ClusterFusion (default: the run's embedder)
-  --presence     failure topics present at a step: retained (default) or all
+  --presence     failure topics present at a step: retained (default), all (with a
+                 diagnosis) or every (every topic of the step, as the reference)
+  --delta-metric the next-step change of: score (default) or headline (the task's headline)
+  --labels       one extra LLM call per topic set for readable topic labels
   --seed         seed of clustering and bootstrap (default: the first run's seed)
   --concurrency  calls in flight (default 4)
   --bootstrap    bootstrap resamples of the delta intervals (default 1000)
@@ -56,6 +68,35 @@ export function defaultOutDir(runs: readonly RunRecord[]): string {
   return join(first.dir, "analysis", `pooled-${short}`);
 }
 
+/** The task's headline figure as the delta metric (HotPotQA: EM), by the run's task name. */
+async function headlineMetric(
+  run: RunRecord,
+): Promise<{ name: string; of: (m: Metrics) => number }> {
+  const task = await getTask(
+    run.config.task,
+    run.config.taskProtocol === "reference" ? { protocol: "reference" } : {},
+  );
+  return {
+    name: `headline: ${taskHeadline(task, metricsProbe).name}`,
+    of: (m) => taskHeadline(task, m).value,
+  };
+}
+
+// Metrics only to read a headline's name.
+const metricsProbe: Metrics = {
+  n: 0,
+  parsed: 0,
+  score: 0,
+  fullCredit: 0,
+  avgConfidence: null,
+  brier: null,
+  ece: null,
+  formatErrorRate: 0,
+  errorRate: 0,
+  perSubtask: {},
+  extra: {},
+};
+
 /** Runs `rpt analyze`; returns the exit code. */
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -66,6 +107,10 @@ export async function run(args: string[]): Promise<number> {
       model: { type: "string" },
       embedder: { type: "string" },
       presence: { type: "string" },
+      preset: { type: "string" },
+      "delta-metric": { type: "string" },
+      labels: { type: "boolean" },
+      "no-labels": { type: "boolean" },
       seed: { type: "string" },
       concurrency: { type: "string" },
       bootstrap: { type: "string" },
@@ -79,19 +124,35 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length === 0) throw new ConfigError(`no run directory given\n\n${HELP}`);
-  const presence = values.presence ?? "retained";
-  if (presence !== "retained" && presence !== "all") {
-    throw new ConfigError(`--presence: expected retained or all, got "${presence}"`);
+  const runs: RunRecord[] = [];
+  for (const dir of positionals) runs.push(await loadRun(dir, { records: true }));
+  const first = runs[0] as RunRecord;
+  const preset = values.preset ?? first.config.preset;
+  if (preset !== undefined && !Preset.safeParse(preset).success) {
+    throw new ConfigError(`--preset: expected ${Preset.options.join(" or ")}, got "${preset}"`);
   }
+  const reference = preset !== undefined;
+  const presence = values.presence ?? (reference ? "every" : "retained");
+  if (presence !== "retained" && presence !== "all" && presence !== "every") {
+    throw new ConfigError(`--presence: expected retained, all or every, got "${presence}"`);
+  }
+  const deltaName = values["delta-metric"] ?? (reference ? "headline" : "score");
+  if (deltaName !== "score" && deltaName !== "headline") {
+    throw new ConfigError(`--delta-metric: expected score or headline, got "${deltaName}"`);
+  }
+  if (values.labels && values["no-labels"]) {
+    throw new ConfigError("--labels and --no-labels contradict each other");
+  }
+  const labelTopics = values.labels === true || (reference && values["no-labels"] !== true);
   const k = positiveIntFlag(values.k, "k", 10);
   const concurrency = positiveIntFlag(values.concurrency, "concurrency", 4);
   const bootstrapIterations = positiveIntFlag(values.bootstrap, "bootstrap", 1000);
 
-  const runs: RunRecord[] = [];
-  for (const dir of positionals) runs.push(await loadRun(dir, { records: true }));
-  const first = runs[0] as RunRecord;
   const seed = integerFlag(values.seed, "seed", first.config.seed);
-  const modelSpec = values.model ?? first.config.critic ?? first.config.optimizer;
+  const modelSpec = values.model ??
+    (reference ? first.config.clusterModel : undefined) ??
+    first.config.critic ?? first.config.optimizer;
+  const deltaMetric = deltaName === "headline" ? await headlineMetric(first) : undefined;
   const embedderSpec = values.embedder ?? first.config.embedder;
   const sim = { seed, ...(first.config.dataDir ? { dataDir: first.config.dataDir } : {}) };
   let model: ChatModel = await createChatModel(modelSpec, { sim });
@@ -121,6 +182,8 @@ export async function run(args: string[]): Promise<number> {
       concurrency,
       bootstrapIterations,
       failurePresence: presence,
+      ...(deltaMetric ? { deltaMetric } : {}),
+      labelTopics,
       onProgress: progress,
     });
     if (tty) console.error("");

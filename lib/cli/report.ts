@@ -17,6 +17,7 @@ import type { StepSummary } from "../run/schema.ts";
 import type { Metrics } from "../tasks/schema.ts";
 import { ConfigError } from "../util/errors.ts";
 import { writeTextAtomic } from "../util/fs.ts";
+import { settingsLines } from "./settings_text.ts";
 import { fixed, simulatedSuffix } from "../util/format.ts";
 
 const USAGE = "usage: rpt report RUN_DIR [--out FILE]";
@@ -159,6 +160,11 @@ export function runReportHtml(
         `simulator, not from a real model.</p>`,
     );
   }
+  parts.push(
+    `<details><summary>Settings</summary><ul>${
+      settingsLines(c).map((l) => `<li>${escapeHtml(l)}</li>`).join("")
+    }</ul></details>`,
+  );
 
   parts.push(`<h2>Outcome</h2>`);
   if (summary === null) {
@@ -180,6 +186,14 @@ export function runReportHtml(
       metricsRow(`seed, test${tag}`, summary.seed.test),
       metricsRow(`selected, test${tag}`, summary.selected.test),
     ]));
+    const h = summary.headline;
+    if (h !== undefined) {
+      parts.push(
+        `<p>Headline, ${escapeHtml(h.name)}${tag}: selected ${fixed(h.selected.dev)} on dev, ` +
+          `${fixed(h.selected.test)} on test; seed ${fixed(h.seed.dev)} on dev, ` +
+          `${fixed(h.seed.test)} on test.</p>`,
+      );
+    }
     const cmp = summary.comparison;
     if (cmp !== null) {
       parts.push(
@@ -209,6 +223,17 @@ export function runReportHtml(
     `<p class="muted">★ the prompt became the best so far on dev (selection value).` +
       ` Test is scored at step 1 and every ${c.testEvery} steps for the curves only.</p>`,
   );
+  const compacted = steps.filter((s) => s.memoryCompaction !== undefined);
+  if (compacted.length > 0) {
+    parts.push(
+      `<p>Memory was compacted to fit its budget at step(s) ${
+        compacted.map((s) =>
+          `${s.step} (${s.memoryCompaction?.compacted} compacted, ` +
+          `${s.memoryCompaction?.omitted} left out)`
+        ).join(", ")
+      }.</p>`,
+    );
+  }
 
   parts.push(`<h2>Prompts</h2>`);
   const first = run.steps[0];

@@ -10,6 +10,7 @@ import { loadRun, type RunRecord } from "../run/reader.ts";
 import type { StepSummary } from "../run/schema.ts";
 import { fixed, signed, usd } from "../util/format.ts";
 import { exactlyOneRunDir, parseCommandArgs } from "./args.ts";
+import { settingsLines } from "./settings_text.ts";
 
 const HELP = `usage: rpt show RUN_DIR [--json]
 
@@ -36,13 +37,7 @@ export function formatRun(run: RunRecord): string {
   const simulated = run.summary?.simulated ?? specsAreSimulated(c);
   lines.push(
     `run ${run.dir}${simulated ? "  [SIMULATED models]" : ""}`,
-    `task ${c.task}; target ${c.target}; optimizer ${c.optimizer}; critic ${
-      c.critic ?? c.optimizer
-    }; embedder ${c.embedder}`,
-    `T = ${c.iterations}, memory ${c.memory}, protocol ${c.protocol}, ` +
-      `${
-        c.confidenceAware ? "confidence-aware (w = 0.05)" : "plain selection (w = 0)"
-      }, seed ${c.seed}`,
+    ...settingsLines(c),
     "",
     "step  kind       train   dev     test    brier(dev) chars  select   action",
   );
@@ -57,6 +52,17 @@ export function formatRun(run: RunRecord): string {
     );
   }
   lines.push("", "* = best so far (strictly higher selection value on dev)");
+  const compacted = steps.filter((s) => s.memoryCompaction !== undefined);
+  if (compacted.length > 0) {
+    lines.push(
+      `memory compacted to fit its budget at step(s) ${
+        compacted.map((s) =>
+          `${s.step} (${s.memoryCompaction?.compacted} compacted, ` +
+          `${s.memoryCompaction?.omitted} left out)`
+        ).join(", ")
+      }`,
+    );
+  }
   const sum = run.summary;
   if (sum === null) {
     const done = run.state?.completedSteps ?? 0;
@@ -67,6 +73,13 @@ export function formatRun(run: RunRecord): string {
       `selected: step ${sum.selected.step}, dev ${f(sum.selected.dev.score, 4)}, ` +
         `test ${f(sum.selected.test?.score, 4)} (seed test ${f(sum.seed.test?.score, 4)})`,
     );
+    if (sum.headline) {
+      const h = sum.headline;
+      lines.push(
+        `${h.name}: selected dev ${f(h.selected.dev, 4)}, test ${f(h.selected.test, 4)}; ` +
+          `seed dev ${f(h.seed.dev, 4)}, test ${f(h.seed.test, 4)}`,
+      );
+    }
     if (sum.comparison) {
       const k = sum.comparison;
       lines.push(

@@ -29,8 +29,8 @@ import { BudgetExceededError } from "./model.ts";
 
 /**
  * List prices in US dollars per million tokens (standard tier, prompts up to 200k tokens
- * for Gemini), as published by OpenAI and Google in 2025. Prices change: pass your own
- * table to {@linkcode UsageLedger} to override any entry.
+ * for Gemini), as published by OpenAI and Google in 2025 (Gemini 3.1: early 2026). Prices
+ * change: pass your own table to {@linkcode UsageLedger} to override any entry.
  */
 export const DEFAULT_PRICES: Readonly<PriceTable> = Object.freeze({
   "gpt-4.1": { inputPerMTok: 2.0, cachedInputPerMTok: 0.5, outputPerMTok: 8.0 },
@@ -44,6 +44,9 @@ export const DEFAULT_PRICES: Readonly<PriceTable> = Object.freeze({
   "gemini-2.5-pro": { inputPerMTok: 1.25, cachedInputPerMTok: 0.125, outputPerMTok: 10.0 },
   "gemini-2.5-flash": { inputPerMTok: 0.3, cachedInputPerMTok: 0.03, outputPerMTok: 2.5 },
   "gemini-2.5-flash-lite": { inputPerMTok: 0.1, cachedInputPerMTok: 0.01, outputPerMTok: 0.4 },
+  // Gemini 3.1 (preview list prices, prompts up to 200k tokens), the paper's Gemini optimizers.
+  "gemini-3.1-pro": { inputPerMTok: 2.0, cachedInputPerMTok: 0.2, outputPerMTok: 12.0 },
+  "gemini-3.1-flash-lite": { inputPerMTok: 0.25, cachedInputPerMTok: 0.025, outputPerMTok: 1.5 },
   "text-embedding-3-small": { inputPerMTok: 0.02, outputPerMTok: 0 },
   "text-embedding-3-large": { inputPerMTok: 0.13, outputPerMTok: 0 },
   "gemini-embedding-001": { inputPerMTok: 0.15, outputPerMTok: 0 },

@@ -7,8 +7,10 @@
  * @module
  */
 import { diagnose, type DiagnosticRecord, evaluatePrompt } from "../diagnose.ts";
+import { CALIBRATION_TARGET_KEY } from "../metrics.ts";
 import type { Evaluation, ScoredItem } from "../run/schema.ts";
 import type { PromptProgram } from "../prompt.ts";
+import type { Split } from "../tasks/schema.ts";
 import type { TraceItem } from "../trace.ts";
 import { progress, type RunContext } from "./context.ts";
 
@@ -21,16 +23,19 @@ export function scoredItems(traces: readonly TraceItem[]): ScoredItem[] {
     confidence: t.parsed?.confidence ?? null,
     score: t.score,
     full: t.full,
+    ...(typeof t.details[CALIBRATION_TARGET_KEY] === "number"
+      ? { calibrationTarget: t.details[CALIBRATION_TARGET_KEY] as number }
+      : {}),
     ...(t.formatError !== undefined ? { formatError: t.formatError } : {}),
     ...(t.error !== undefined ? { error: t.error } : {}),
   }));
 }
 
-/** Scores `prompt` on the dev or test split for `step`. */
+/** Scores `prompt` on a split for `step` (train only for `rpt evaluate`: the loop diagnoses it). */
 export async function evaluateSplit(
   ctx: RunContext,
   prompt: PromptProgram,
-  split: "dev" | "test",
+  split: Split,
   step: number,
 ): Promise<Evaluation> {
   const { traces, metrics } = await evaluatePrompt(prompt, ctx.data[split], {
@@ -38,7 +43,7 @@ export async function evaluateSplit(
     target: ctx.models.target,
     concurrency: ctx.config.concurrency,
     signal: ctx.signal,
-    onProgress: (p) => progress(ctx, step, split, p.done, p.total),
+    onProgress: (p) => progress(ctx, step, split === "train" ? "target" : split, p.done, p.total),
   });
   return { split, step, metrics, items: scoredItems(traces) };
 }

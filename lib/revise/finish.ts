@@ -19,6 +19,8 @@ import {
   stepDirName,
 } from "../run/schema.ts";
 import type { PromptProgram } from "../prompt.ts";
+import type { Metrics } from "../tasks/schema.ts";
+import { type Task, taskHeadline } from "../tasks/task.ts";
 import type { RunContext } from "./context.ts";
 import { evaluateSplit } from "./evaluate.ts";
 import { emit } from "./progress.ts";
@@ -63,6 +65,25 @@ async function finalTest(
   }
 }
 
+/** The task's headline figure of the seed and the selected prompt. */
+function headlineOf(
+  task: Task,
+  seedDev: Metrics,
+  seedTest: Metrics | null,
+  selectedDev: Metrics,
+  selectedTest: Evaluation | null,
+): NonNullable<RunSummary["headline"]> {
+  const value = (m: Metrics | null) => m === null ? null : taskHeadline(task, m).value;
+  return {
+    name: taskHeadline(task, seedDev).name,
+    seed: { dev: taskHeadline(task, seedDev).value, test: value(seedTest) },
+    selected: {
+      dev: taskHeadline(task, selectedDev).value,
+      test: value(selectedTest?.metrics ?? null),
+    },
+  };
+}
+
 /**
  * Selects, scores on test, compares with the seed and writes `summary.json`. `prompts`
  * holds the prompt of every step (the selected one is read from it).
@@ -101,6 +122,7 @@ export async function finalize(
     seed: { dev: first.dev, test: seedTest?.metrics ?? null },
     comparison,
     testCurve: state.steps.flatMap((s) => s.test ? [{ step: s.step, test: s.test }] : []),
+    headline: headlineOf(ctx.task, first.dev, seedTest?.metrics ?? null, selected.dev, test),
   };
   await ctx.writer.write(RUN_FILES.summary, summary);
   await ctx.writer.event({

@@ -56,7 +56,12 @@ export interface SessionOptions extends LoopListeners {
   maxRetries?: number;
 }
 
-async function openContext(
+/**
+ * The shared state of a session on `dir` (task, data, wrapped models, writer, usage log),
+ * for a config already resolved; `before` are the usage sessions of earlier processes.
+ * Sessions and `evaluatePromptOnly` build theirs here; nothing is written yet.
+ */
+export async function openContext(
   config: RunConfig,
   dir: string,
   options: SessionOptions,

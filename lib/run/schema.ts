@@ -141,6 +141,8 @@ export const ScoredItem = z.object({
   confidence: z.number().nullable(),
   score: z.number(),
   full: z.boolean(),
+  /** What the confidence is calibrated against when it is not the score (HotPotQA: EM). */
+  calibrationTarget: z.number().min(0).max(1).optional(),
   formatError: z.string().optional(),
   error: z.string().optional(),
 });
@@ -296,6 +298,15 @@ export const RunSummary = z.object({
   seed: z.object({ dev: Metrics, test: Metrics.nullable() }),
   comparison: FinalComparison.nullable(),
   testCurve: z.array(z.object({ step: z.number().int(), test: Metrics })),
+  /**
+   * The task's headline figure (HotPotQA: accuracy (EM), as the paper reports it) of the
+   * seed and the selected prompt; absent in runs written before it.
+   */
+  headline: z.object({
+    name: z.string(),
+    seed: z.object({ dev: z.number(), test: z.number().nullable() }),
+    selected: z.object({ dev: z.number(), test: z.number().nullable() }),
+  }).optional(),
 });
 /** `summary.json`: the result of a run. */
 export type RunSummary = z.infer<typeof RunSummary>;

@@ -223,3 +223,25 @@ export function assignTopics(userText: string): { assignments: { id: number; top
     }),
   };
 }
+
+/**
+ * Readable labels for the topics of a `topic_labels` request: each listed topic (`- name:
+ * description`) gets its name's first four words, capitalised.
+ *
+ * @example
+ * ```ts
+ * import { labelTopics } from "./critic.ts";
+ * const out = labelTopics("Topics:\n- wrong unit of the answer given: d\n- rounding: e");
+ * if (out.labels[0]?.label !== "Wrong unit of the") throw new Error(JSON.stringify(out));
+ * ```
+ */
+export function labelTopics(userText: string): { labels: { topic: string; label: string }[] } {
+  const labels = userText.split("\n").flatMap((line) => {
+    const m = /^- (.+?): /.exec(line);
+    if (!m) return [];
+    const topic = m[1] as string;
+    const words = topic.split(/\s+/).slice(0, 4).join(" ");
+    return [{ topic, label: `${words[0]?.toUpperCase() ?? ""}${words.slice(1)}` }];
+  });
+  return { labels };
+}

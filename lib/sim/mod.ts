@@ -6,8 +6,8 @@
  * `sim-<role>`.
  *
  * Requests are dispatched by what they ask for, whatever the role: structured output named
- * `critique`, `topic_extraction` or `topic_assignment` gets the critic, `patch_edits` (trace
- * analyses) gets `patch_edits.ts`; `decision`, or a
+ * `critique`, `topic_extraction`, `topic_assignment` or `topic_labels` gets the critic,
+ * `patch_edits` (trace analyses) gets `patch_edits.ts`; `decision`, or a
  * conversation offering the `diagnose` tool to the optimizer, gets the optimizer; anything
  * else sent to the target is answered as a task example. Unknown structured-output requests
  * get a minimal schema-shaped answer whose strings say `[simulated]`.
@@ -35,10 +35,11 @@ import {
   PATCH_REJECTED_PREFIX,
   TOPIC_ASSIGNMENT_SCHEMA_NAME,
   TOPIC_EXTRACTION_SCHEMA_NAME,
+  TOPIC_LABELS_SCHEMA_NAME,
 } from "../protocol_names.ts";
 import { hashString } from "../util/random.ts";
 import type { CallOptions, ChatModel, Embedder } from "../llm/model.ts";
-import { assignTopics, critique, extractTopics } from "./critic.ts";
+import { assignTopics, critique, extractTopics, labelTopics } from "./critic.ts";
 import { embedBatch } from "./embed.ts";
 import { loadExampleIndex, simDataDir } from "./examples.ts";
 import { decide, decideAfterRejection, lastToolResult } from "./optimizer.ts";
@@ -197,6 +198,9 @@ export function createSimChatModel(role: SimRole, opts: SimOptions = {}): SimCha
         return structured(model, request, assignTopics(userText));
       }
       if (kind === PATCH_EDITS_SCHEMA_NAME) return answerPatchEdits(request, model);
+      if (kind === TOPIC_LABELS_SCHEMA_NAME) {
+        return structured(model, request, labelTopics(userText));
+      }
       const baseline = answerBaselineRequest(request, { seed, model });
       if (baseline !== undefined) return baseline;
       if (role !== "target" || kind === DECISION_SCHEMA_NAME) {
