@@ -39,14 +39,16 @@ import {
   type LengthPoint,
   lengthVsScore,
   persistenceTable,
+  topicChangeTable,
   topicDeltas,
   type Transition,
 } from "./analysis_tables.ts";
+import { labelTopics } from "./analysis_labels.ts";
 import { clusterFusion, type ClusterRecord, ClusterResult } from "./cluster.ts";
 import type { ChatModel, Embedder } from "./llm/model.ts";
 import { specsAreSimulated } from "./llm/spec.ts";
 import { callStructured } from "./llm/structured.ts";
-import { PATCH_EDITS_SCHEMA_NAME, TOPIC_LABELS_SCHEMA_NAME } from "./protocol_names.ts";
+import { PATCH_EDITS_SCHEMA_NAME } from "./protocol_names.ts";
 import {
   promptFields,
   type PromptProgram,
@@ -549,8 +551,8 @@ export async function analyzeTraces(
   if (transitions.length === 0) warnings.push("no transition with both steps diagnosed");
   const topicLabels = opts.labelTopics === true
     ? {
-      failure: await labelTopics(opts.clusterModel ?? opts.model, failureClustering, opts),
-      patch: await labelTopics(opts.clusterModel ?? opts.model, patchClustering, opts),
+      failure: await labelTopics(opts.clusterModel ?? opts.model, failureClustering.topics, opts),
+      patch: await labelTopics(opts.clusterModel ?? opts.model, patchClustering.topics, opts),
     }
     : null;
   if (topicLabels !== null) {
@@ -591,7 +593,18 @@ export async function analyzeTraces(
     },
     stepTopics,
     transitions,
-    topicChanges: topicChanges(traces, stepTopics),
+    topicChanges: topicChangeTable(
+      traces.map((trace) => {
+        const diagnosed = new Set(
+          trace.steps.filter((st) => st.clustering !== null).map((st) => st.step),
+        );
+        return {
+          run: trace.name,
+          steps: stepTopics.filter((st) => st.run === trace.name && diagnosed.has(st.step))
+            .map((st) => ({ step: st.step, topics: st.failureTopics })),
+        };
+      }),
+    ),
     topicLabels,
     alignment: alignmentTable(transitions),
     deltas: {
@@ -606,86 +619,6 @@ export async function analyzeTraces(
     },
     warnings,
   };
-}
-
-/**
- * Repeated / resolved / new failure topics between consecutive diagnosed steps of each run
- * (the reference's transition summary): |A n B|, |A - B| and |B - A| of the topics present.
- */
-function topicChanges(
-  traces: readonly RunTrace[],
-  stepTopics: readonly { run: string; step: number; failureTopics: string[] }[],
-): AnalysisResult["topicChanges"] {
-  return traces.flatMap((trace) => {
-    const diagnosed = new Set(
-      trace.steps.filter((s) => s.clustering !== null).map((s) => s.step),
-    );
-    const seq = stepTopics.filter((s) => s.run === trace.name && diagnosed.has(s.step));
-    return seq.slice(0, -1).map((a, i) => {
-      const b = seq[i + 1] as (typeof seq)[number];
-      const before = new Set(a.failureTopics);
-      const after = new Set(b.failureTopics);
-      const repeated = [...before].filter((t) => after.has(t)).length;
-      return {
-        run: trace.name,
-        step: a.step,
-        next: b.step,
-        repeated,
-        resolved: before.size - repeated,
-        new: after.size - repeated,
-      };
-    });
-  });
-}
-
-const TopicLabels = z.object({
-  labels: z.array(z.object({
-    topic: z.string().describe("the topic's name, exactly as listed"),
-    label: z.string().describe("a short readable label, 2-5 words"),
-  })),
-});
-
-/** One labelling call for a topic set: topic name -> readable label (names as listed). */
-async function labelTopics(
-  model: ChatModel,
-  clustering: ClusterResult,
-  opts: Pick<AnalysisOptions, "maxAttempts" | "signal">,
-): Promise<Record<string, string>> {
-  if (clustering.topics.length === 0) return {};
-  const messages: ChatMessage[] = [
-    {
-      role: "system",
-      content: "You give topics short, readable labels for figures: 2-5 plain words each, " +
-        "distinct from one another, faithful to the description.",
-    },
-    {
-      role: "user",
-      content: `Topics:\n${
-        clustering.topics.map((t) => `- ${t.name}: ${t.description}`).join("\n")
-      }\n\nLabel each of the ${clustering.topics.length} topics; give its name exactly as listed.`,
-    },
-  ];
-  const names = new Set(clustering.topics.map((t) => t.name));
-  const out = await callStructured(model, messages, {
-    name: TOPIC_LABELS_SCHEMA_NAME,
-    schema: TopicLabels,
-    maxAttempts: Math.max(1, opts.maxAttempts ?? 2),
-    what: "topic labels",
-    signal: opts.signal,
-  }, (value) => {
-    const parsed = TopicLabels.safeParse(value);
-    return parsed.success
-      ? { ok: true, value: parsed.data.labels }
-      : { ok: false, error: z.prettifyError(parsed.error) };
-  });
-  const labels: Record<string, string> = {};
-  for (const l of out.value ?? []) {
-    const name = l.topic.trim();
-    if (names.has(name) && l.label.trim() !== "" && labels[name] === undefined) {
-      labels[name] = l.label.trim();
-    }
-  }
-  return labels;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import {
   AlignmentCell,
   LengthPoint,
   Persistence,
+  TopicChange,
   TopicDelta,
   Transition,
 } from "./analysis_tables.ts";
@@ -130,14 +131,7 @@ export const AnalysisResult = z.object({
    * Per pair of consecutive diagnosed steps, the failure topics present at both (repeated),
    * only at the first (resolved) and only at the second (new).
    */
-  topicChanges: z.array(z.object({
-    run: z.string(),
-    step: z.number().int(),
-    next: z.number().int(),
-    repeated: z.number().int().min(0),
-    resolved: z.number().int().min(0),
-    new: z.number().int().min(0),
-  })).default([]),
+  topicChanges: z.array(TopicChange).default([]),
   /** Readable labels of the analysis topics, by topic name (when asked for). */
   topicLabels: z.object({
     failure: z.record(z.string(), z.string()),

@@ -272,6 +272,55 @@ export function lengthVsScore(points: readonly LengthPoint[]): {
   return { points: [...points], pearson: pearson(xs, ys), spearman: spearman(xs, ys) };
 }
 
+/** Failure topics kept, dropped and added between two consecutive diagnosed steps. */
+export const TopicChange = z.object({
+  run: z.string(),
+  step: z.number().int(),
+  next: z.number().int(),
+  /** Present at both steps. */
+  repeated: z.number().int().min(0),
+  /** Present at the first only. */
+  resolved: z.number().int().min(0),
+  /** Present at the second only. */
+  new: z.number().int().min(0),
+});
+/** Failure topics kept, dropped and added between two steps. */
+export type TopicChange = z.infer<typeof TopicChange>;
+
+/**
+ * Repeated / resolved / new topics between consecutive steps of each run (the reference's
+ * transition summary): |A n B|, |A - B| and |B - A| of the topics present.
+ *
+ * @example
+ * ```ts
+ * import { topicChangeTable } from "./analysis_tables.ts";
+ * const [c] = topicChangeTable([{ run: "r", steps: [
+ *   { step: 1, topics: ["a", "b"] }, { step: 2, topics: ["b", "c", "d"] },
+ * ] }]);
+ * if (c?.repeated !== 1 || c.resolved !== 1 || c.new !== 2) throw new Error(JSON.stringify(c));
+ * ```
+ */
+export function topicChangeTable(
+  runs: readonly { run: string; steps: readonly { step: number; topics: readonly string[] }[] }[],
+): TopicChange[] {
+  return runs.flatMap(({ run, steps }) =>
+    steps.slice(0, -1).map((a, i) => {
+      const b = steps[i + 1] as (typeof steps)[number];
+      const before = new Set(a.topics);
+      const after = new Set(b.topics);
+      const repeated = [...before].filter((t) => after.has(t)).length;
+      return {
+        run,
+        step: a.step,
+        next: b.step,
+        repeated,
+        resolved: before.size - repeated,
+        new: after.size - repeated,
+      };
+    })
+  );
+}
+
 function uniqueSorted(xs: readonly string[]): string[] {
   return [...new Set(xs)].sort();
 }

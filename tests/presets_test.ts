@@ -260,3 +260,61 @@ for (const task of ["hotpotqa", "livebench_math", "formula"] as const) {
     },
   );
 }
+
+paperDataTest(
+  "acceptance: rpt optimize --preset paper --task hotpotqa with sim: models for every role records seed_prompt.json's prompt byte for byte",
+  async (dataDir) => {
+    await using dir = await tempDir();
+    const runDir = join(dir.path, "run");
+    const stderr = console.error;
+    console.error = () => {};
+    let code: number;
+    try {
+      ({ code } = await capture(() =>
+        optimizeCommand([
+          "--preset",
+          "paper",
+          "--task",
+          "hotpotqa",
+          "--target",
+          "sim:target",
+          "--optimizer",
+          "sim:optimizer",
+          "--embedder",
+          "sim:embed",
+          "--cluster-model",
+          "sim:critic",
+          "--iterations",
+          "2",
+          "--limit-train",
+          "30",
+          "--limit-dev",
+          "30",
+          "--limit-test",
+          "30",
+          "--data-dir",
+          dataDir,
+          "--run-dir",
+          runDir,
+          "--cache",
+          join(dir.path, "cache.sqlite"),
+          "--quiet",
+        ])
+      ));
+    } finally {
+      console.error = stderr;
+    }
+    assert.equal(code, 0);
+    const file = await Deno.readTextFile(join(dataDir, "hotpotqa", "seed_prompt.json"));
+    const seed = JSON.parse(file);
+    const configText = await Deno.readTextFile(join(runDir, "config.json"));
+    const config = JSON.parse(configText);
+    assert.equal(config.seedPrompt.system, seed.system);
+    assert.equal(config.seedPrompt.instruction, seed.instruction);
+    // Byte for byte in the file too: the JSON-escaped texts appear verbatim.
+    assert.ok(configText.includes(JSON.stringify(seed.instruction)));
+    assert.equal(config.iterations, 2, "a flag after the preset wins");
+    assert.equal(config.k, 10);
+    assert.equal(config.target, "sim:target");
+  },
+);

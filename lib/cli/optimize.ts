@@ -42,7 +42,8 @@ const HELP = `usage: rpt optimize --task T --target SPEC --optimizer SPEC [flags
   --iterations N        iterations T (default 10)
   --confidence-aware    select with the Brier term (w = 0.05) and name calibration as a goal
   --memory MODE         history_summary (default) | all_reports | last_k | last_report | none
-  --memory-k K          past reports shown in last_k mode (default 3)
+  --memory-k K          reports shown in last_k mode, the current one included (default 5;
+                        also --last-k)
   --protocol P          paper (default: one diagnose call per iteration) | explore
   --explore-calls N     diagnose calls per iteration in explore (default 4)
   --concurrency C       model calls in flight (default 16)
