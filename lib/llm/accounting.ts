@@ -44,7 +44,9 @@ export const DEFAULT_PRICES: Readonly<PriceTable> = Object.freeze({
   "gemini-2.5-pro": { inputPerMTok: 1.25, cachedInputPerMTok: 0.125, outputPerMTok: 10.0 },
   "gemini-2.5-flash": { inputPerMTok: 0.3, cachedInputPerMTok: 0.03, outputPerMTok: 2.5 },
   "gemini-2.5-flash-lite": { inputPerMTok: 0.1, cachedInputPerMTok: 0.01, outputPerMTok: 0.4 },
-  // Gemini 3.1 (preview list prices, prompts up to 200k tokens), the paper's Gemini optimizers.
+  // Gemini 3.1, the paper's Gemini optimizers: Gemini 3 Pro preview's published list price for
+  // Pro, and an unverified figure for Flash-Lite (Google's price page cannot be reached from where
+  // rpt is built). Check them before trusting a dry run; `--price MODEL=IN/OUT` overrides any row.
   "gemini-3.1-pro": { inputPerMTok: 2.0, cachedInputPerMTok: 0.2, outputPerMTok: 12.0 },
   "gemini-3.1-flash-lite": { inputPerMTok: 0.25, cachedInputPerMTok: 0.025, outputPerMTok: 1.5 },
   "text-embedding-3-small": { inputPerMTok: 0.02, outputPerMTok: 0 },
