@@ -174,7 +174,23 @@ Deno.test("custom task: config and data errors name file and field", async () =>
       () => task.load("dev"),
       (e: Error) =>
         e.message ===
-          `${dir}/data/dev.jsonl:3: input: Invalid input: expected string, received undefined`,
+          `${dir}/data/dev.jsonl:3: input: missing (expected string)`,
+    );
+    // A union field (answer: string or number) says "missing" too, not "Invalid input".
+    await Deno.writeTextFile(
+      `${dir}/data/dev.jsonl`,
+      '{"input": "a"}\n{"input": "b", "answer": null}\n',
+    );
+    await assert.rejects(
+      () => task.load("dev"),
+      (e: Error) =>
+        e.message === `${dir}/data/dev.jsonl:1: answer: missing (expected string or number)`,
+    );
+    await Deno.writeTextFile(`${dir}/data/dev.jsonl`, '{"input": "b", "answer": null}\n');
+    await assert.rejects(
+      () => task.load("dev"),
+      (e: Error) =>
+        e.message === `${dir}/data/dev.jsonl:1: answer: expected string or number, received null`,
     );
     await Deno.writeTextFile(
       `${dir}/data/dev.jsonl`,

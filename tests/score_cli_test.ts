@@ -59,7 +59,7 @@ paperDataTest(
       assert.equal(run.lines.length, 300);
       assert.deepEqual(run.problems.garbage.map((g) => g.slice(preds.length)), [
         ":4: invalid JSON: Unexpected token 'h', \"this is not json\" is not valid JSON",
-        ":7: output: Invalid input: expected string, received undefined",
+        ":7: output: missing (expected string)",
       ]);
       assert.deepEqual(run.problems.unknown, [{ id: "no-such-id", line: 5 }]);
       assert.deepEqual(run.problems.duplicates, [{ id: a!.id, line: 6 }]);

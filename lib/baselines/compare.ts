@@ -23,6 +23,7 @@ import {
   type Embedder,
 } from "../llm/model.ts";
 import { createChatModel, createEmbedder, specsAreSimulated } from "../llm/spec.ts";
+import { simTaskFor } from "../revise/models.ts";
 import { wrapChatModel } from "../llm/wrap.ts";
 import { getTask } from "../tasks/registry.ts";
 import type { Task } from "../tasks/task.ts";
@@ -234,7 +235,12 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
         `(${data.dev.length} examples): raise it or lower --limit-dev`,
     );
   }
-  const sim = { seed, ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}) };
+  const served = opts.models === undefined ? simTaskFor(specs, task, data) : undefined;
+  const sim = {
+    seed,
+    ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
+    ...(served !== undefined ? { task: served } : {}),
+  };
   const makeModels = opts.models ?? (async (): Promise<RawModels> => {
     const optimizer = await createChatModel(specs.optimizer, { sim });
     return {

@@ -9,9 +9,17 @@ import type { UsageLedger } from "../llm/accounting.ts";
 import type { ResponseCache } from "../llm/cache.ts";
 import type { ChatModel, Embedder } from "../llm/model.ts";
 import { type RequestSettings, withRequestSettings } from "../llm/request_settings.ts";
-import { createChatModel, createEmbedder } from "../llm/spec.ts";
+import { createChatModel, createEmbedder, isSimulatedModel } from "../llm/spec.ts";
 import { wrapChatModel, wrapEmbedder } from "../llm/wrap.ts";
 import { type Role, ROLES, type RunConfig } from "../run/config.ts";
+import {
+  serveTask,
+  type SimServedTask,
+  simServesNatively,
+  type SplitExamples,
+} from "../sim/served.ts";
+import type { Task } from "../tasks/task.ts";
+import { ConfigError } from "../util/errors.ts";
 
 /** The models of a run. */
 export interface RunModels {
@@ -40,12 +48,66 @@ export function roleSettings(config: RunConfig): Record<Role, RequestSettings> {
   return out;
 }
 
+/** Options of {@linkcode createRunModels}. */
+export interface RunModelOptions {
+  /** Environment for API keys (default: the process's). */
+  env?: Record<string, string | undefined>;
+  /** Models to use instead of creating them from their specs. */
+  given?: Partial<RunModels>;
+  /**
+   * The task and its examples: a task the simulator does not know by itself is handed to
+   * the simulated models created here (a simulated target that cannot serve it is a
+   * {@linkcode ConfigError}).
+   */
+  task?: { task: Task; data: SplitExamples };
+}
+
+/** The chat model specs of a run's roles. */
+export interface RoleSpecs {
+  target: string;
+  optimizer: string;
+  critic?: string;
+}
+
+/**
+ * The task as simulated models get it ({@linkcode serveTask}), or undefined when no chat role
+ * is simulated or the simulator knows the task by itself. A simulated target must be able to
+ * answer every row (else a {@linkcode ConfigError} at start); a given simulated target must
+ * have been handed the task.
+ */
+export function simTaskFor(
+  specs: RoleSpecs,
+  task: Task,
+  data: SplitExamples,
+  given?: ChatModel,
+): SimServedTask | undefined {
+  if (simServesNatively(task.name)) return undefined;
+  if (given !== undefined && isSimulatedModel(given)) {
+    if ((given as { servedTask?: string }).servedTask !== task.name) {
+      throw new ConfigError(
+        `the given simulated target was not handed task '${task.name}': create it with ` +
+          `createSimChatModel("target", { task: serveTask(task, data, { strict: true }) })`,
+      );
+    }
+  }
+  const roles = [specs.target, specs.optimizer, specs.critic ?? specs.optimizer];
+  if (!roles.some((s) => isSimulatedModel(s))) return undefined;
+  return serveTask(task, data, { strict: given === undefined && isSimulatedModel(specs.target) });
+}
+
 /** Creates the run's models from its specs (keys checked here, before any call). */
 export async function createRunModels(
   config: RunConfig,
-  opts: { env?: Record<string, string | undefined>; given?: Partial<RunModels> } = {},
+  opts: RunModelOptions = {},
 ): Promise<RunModels> {
-  const sim = { seed: config.seed, ...(config.dataDir ? { dataDir: config.dataDir } : {}) };
+  const served = opts.task === undefined
+    ? undefined
+    : simTaskFor(config, opts.task.task, opts.task.data, opts.given?.target);
+  const sim = {
+    seed: config.seed,
+    ...(config.dataDir ? { dataDir: config.dataDir } : {}),
+    ...(served !== undefined ? { task: served } : {}),
+  };
   const make = (spec: string) => createChatModel(spec, { env: opts.env, sim });
   const given = opts.given ?? {};
   const target = given.target ?? await make(config.target);

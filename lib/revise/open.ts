@@ -74,7 +74,11 @@ export async function openContext(
     ? { ...options.task, seedPrompt: { system: seed.system, instruction: seed.instruction } }
     : options.task;
   const data = options.data ? givenData(task, options.data) : await loadSplits(task, config);
-  const raw = await createRunModels(config, { env: options.env, given: options.models });
+  const raw = await createRunModels(config, {
+    env: options.env,
+    given: options.models,
+    task: { task, data },
+  });
   const writer = new RunWriter(dir);
   const spent = before.reduce((n, s) => n + s.usage.total.usd, 0);
   const ledger = new UsageLedger({

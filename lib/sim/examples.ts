@@ -11,12 +11,22 @@ import { generateSyntheticSplit } from "../tasks/synthetic.ts";
 
 /** A task example together with the task and split it came from. */
 export interface SimExample extends Example {
-  /** Task name: `hotpotqa`, `livebench_math`, `formula` or `synthetic`. */
+  /** Task name: `hotpotqa`, `livebench_math`, `formula`, `synthetic`, or a served task's. */
   task: string;
   /** The split it was loaded from. */
   split: Split;
   /** The example's context as other protocols render it (the target ignores it as prompt text). */
   contextVariants?: string[];
+  /** For an example of a served task (`served.ts`): what the simulator knows of its scoring. */
+  served?: ServedScoring;
+}
+
+/** How a served task's example is scored, as far as the simulated models need it. */
+export interface ServedScoring {
+  /** Whether the task's own scorer gives `answer` full credit on this example. */
+  accepts(answer: string): boolean;
+  /** Other examples' gold answers, for plausible wrong answers. */
+  others: readonly string[];
 }
 
 /** All examples the simulator knows, with a lookup from rendered text. */

@@ -12,6 +12,10 @@
  * else sent to the target is answered as a task example. Unknown structured-output requests
  * get a minimal schema-shaped answer whose strings say `[simulated]`.
  *
+ * The bundled tasks are known from the data directory (and the synthetic task always); any
+ * other task with gold answers is served when handed over as {@linkcode SimOptions.task}
+ * (`served.ts`), with generic traps (`generic_traps.ts`).
+ *
  * @example
  * ```ts
  * import { createSimChatModel } from "./mod.ts";
@@ -41,7 +45,10 @@ import { hashString } from "../util/random.ts";
 import type { CallOptions, ChatModel, Embedder } from "../llm/model.ts";
 import { assignTopics, critique, extractTopics, labelTopics } from "./critic.ts";
 import { embedBatch } from "./embed.ts";
-import { loadExampleIndex, simDataDir } from "./examples.ts";
+import { type ExampleIndex, loadExampleIndex, simDataDir } from "./examples.ts";
+import { type SimServedTask, withServed } from "./served.ts";
+
+export { serveTask, type SimServedTask, simServesNatively } from "./served.ts";
 import { decide, decideAfterRejection, lastToolResult } from "./optimizer.ts";
 import { answerPatchEdits } from "./patch_edits.ts";
 import { simResponse } from "./respond.ts";
@@ -60,6 +67,11 @@ export interface SimOptions {
   seed?: number;
   /** Data directory with the tasks' splits (default: RPT_DATA_DIR, ../shared/data, data/). */
   dataDir?: string;
+  /**
+   * A task the simulator has no model of, handed over with its examples and scorer
+   * ({@linkcode serveTask}), so that it is answered and critiqued like a bundled one.
+   */
+  task?: SimServedTask;
 }
 
 /** The simulated chat roles. */
@@ -74,8 +86,13 @@ export const SIM_VERSION = 5;
 
 /** A simulated chat model; `baseURL` identifies seed, data and version for caching. */
 export interface SimChatModel extends ChatModel {
-  /** `sim://local/v<version>/seed-<seed>/data-<hash>`: not a server, a cache identity. */
+  /**
+   * `sim://local/v<version>/seed-<seed>/data-<hash>[/task-<hash>]`: not a server, a cache
+   * identity.
+   */
   readonly baseURL: string;
+  /** The name of the task it was handed ({@linkcode SimOptions.task}), if any. */
+  readonly servedTask?: string;
 }
 
 /** A simulated embedder; `baseURL` identifies seed and version for caching. */
@@ -84,9 +101,10 @@ export interface SimEmbedder extends Embedder {
   readonly baseURL: string;
 }
 
-function simIdentity(seed: number, dataDir?: string): string {
+function simIdentity(seed: number, dataDir?: string, task?: SimServedTask): string {
   const base = `sim://local/v${SIM_VERSION}/seed-${seed}`;
-  return dataDir === undefined ? base : `${base}/data-${hashString(dataDir).toString(16)}`;
+  const data = dataDir === undefined ? base : `${base}/data-${hashString(dataDir).toString(16)}`;
+  return task === undefined ? data : `${data}/task-${task.fingerprint}`;
 }
 
 function lastUserText(messages: ChatMessage[]): string {
@@ -176,10 +194,14 @@ export function createSimChatModel(role: SimRole, opts: SimOptions = {}): SimCha
   const seed = opts.seed ?? 0;
   const dataDir = simDataDir(opts.dataDir);
   const model = `sim-${role}`;
+  let index: Promise<ExampleIndex> | undefined;
+  const examples =
+    () => (index ??= loadExampleIndex(dataDir).then((i) => withServed(i, opts.task)));
   return {
     provider: "sim",
     model,
-    baseURL: simIdentity(seed, dataDir),
+    baseURL: simIdentity(seed, dataDir, opts.task),
+    ...(opts.task !== undefined ? { servedTask: opts.task.name } : {}),
     async chat(request: ChatRequest, options?: CallOptions): Promise<ChatResponse> {
       options?.signal?.throwIfAborted();
       const kind = request.outputSchema?.name;
@@ -188,7 +210,7 @@ export function createSimChatModel(role: SimRole, opts: SimOptions = {}): SimCha
         return structured(
           model,
           request,
-          critique(userText, await loadExampleIndex(dataDir), seed),
+          critique(userText, await examples(), seed),
         );
       }
       if (kind === TOPIC_EXTRACTION_SCHEMA_NAME) {
@@ -213,10 +235,10 @@ export function createSimChatModel(role: SimRole, opts: SimOptions = {}): SimCha
           text: "[simulated] The simulated model has nothing to add to this request.",
         });
       }
-      const index = await loadExampleIndex(dataDir);
+      const known = await examples();
       options?.signal?.throwIfAborted();
       const rendered = request.messages.map((m) => m.content).join("\n");
-      const ex = index.find(rendered);
+      const ex = known.find(rendered);
       const field = reasoningFieldOf(request);
       let text: string;
       if (ex === undefined) text = unknownExampleText(field);

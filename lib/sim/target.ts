@@ -15,6 +15,9 @@
  *   (`outputSchema` in the request) divides these rates by three rather than removing
  *   them, as real providers' JSON modes still fail occasionally.
  *
+ * An example of a served task (a user's own, `served.ts`) falls into the generic traps and
+ * is otherwise right with {@linkcode SERVED_BASE_ACCURACY}.
+ *
  * Only the prompt's own text counts as addressing a trap: the example's question, context
  * and format hints are removed before matching, so a question that itself says "duplicate
  * that letter five times" does not neutralise the five-letter trap.
@@ -24,6 +27,7 @@
 import type { ChatMessage, ChatRequest } from "../llm/schema.ts";
 import { hashString, hashUnit } from "../util/random.ts";
 import type { SimExample } from "./examples.ts";
+import { goldAsNumber } from "./generic_traps.ts";
 import {
   addresses,
   CALIBRATION,
@@ -40,6 +44,9 @@ export const BASE_ACCURACY: Record<string, number> = {
   formula: 0.84,
   synthetic: 0.86,
 };
+
+/** Probability of a correct answer when no trap fires, for a served task (`served.ts`). */
+export const SERVED_BASE_ACCURACY = 0.88;
 
 const FORMAT_ERROR_RATE = 0.1;
 const FORMAT_ERROR_RATE_JSON_ONLY = 0.01;
@@ -90,6 +97,7 @@ function letterAnswer(ex: SimExample): boolean {
 
 /** The answer in the form the task's scorer expects. */
 function correctForm(ex: SimExample): string {
+  if (ex.served !== undefined) return ex.answer;
   if (ex.task === "livebench_math") {
     if (letterAnswer(ex)) return ex.answer.trim().repeat(5);
     if (ex.subtask === "AMPS_Hard") return `\\boxed{${ex.answer}}`;
@@ -101,9 +109,26 @@ function stripParen(title: string): string {
   return title.replace(/\s*\([^)]*\)\s*$/, "").trim();
 }
 
+/** A served task's wrong answer without a trap: a nearby number, or another row's answer. */
+function servedSlip(ex: SimExample, u: number): WrongAnswer {
+  const served = ex.served as NonNullable<SimExample["served"]>;
+  const gold = goldAsNumber(ex.answer);
+  const candidates: string[] = [];
+  if (gold !== undefined) {
+    for (const delta of [0.04 + 0.16 * u, -(0.05 + 0.1 * u), 1]) {
+      candidates.push(String(delta === 1 ? gold + 1 : Math.round(gold * (1 + delta) * 100) / 100));
+    }
+  } else if (served.others.length > 0) {
+    candidates.push(served.others[Math.floor(u * served.others.length)] as string);
+  }
+  const answer = candidates.find((c) => !served.accepts(c)) ?? "unknown";
+  return { answer, reasoning: `Following the question through, it comes to ${answer}.` };
+}
+
 /** A plausible wrong answer when no trap explains the miss. */
 function slipAnswer(ex: SimExample, seed: number): WrongAnswer {
   const u = unit(seed, "slip", ex.id);
+  if (ex.served !== undefined) return servedSlip(ex, u);
   if (ex.task === "hotpotqa") {
     if (/^(yes|no)$/i.test(ex.answer.trim())) {
       return {
@@ -198,7 +223,8 @@ export function decideAnswer(
     if (unit(seed, "reroll", ex.id, promptHash, sample) < REROLL_RATE) {
       u = unit(seed, "base-rerolled", ex.id, promptHash, sample);
     }
-    if (u >= (BASE_ACCURACY[ex.task] ?? 0.75)) {
+    const base = ex.served !== undefined ? SERVED_BASE_ACCURACY : BASE_ACCURACY[ex.task] ?? 0.75;
+    if (u >= base) {
       outcome = "slip";
       wrong = slipAnswer(ex, seed);
     }

@@ -7,57 +7,19 @@
  * not neutralise it, so that memory of failed edits matters).
  *
  * Two behaviours apply to every task and are not per-example traps: overconfidence
- * ({@linkcode CALIBRATION}) and broken JSON ({@linkcode JSON_ONLY}).
+ * ({@linkcode CALIBRATION}) and broken JSON ({@linkcode JSON_ONLY}). A task the simulator
+ * serves from its gold answers (a user's own task) falls into the generic traps of
+ * `generic_traps.ts` instead of a bundled task's.
  *
  * @module
  */
 import { hashUnit } from "../util/random.ts";
 import type { SimExample } from "./examples.ts";
+import { type Behaviour, GENERIC_TASK, type Trap, type WrongAnswer } from "./behaviour.ts";
+import { GENERIC_TRAPS } from "./generic_traps.ts";
 
-/** An instruction-addressable behaviour, with its wording for critic and optimizer. */
-export interface Behaviour {
-  /** Stable id, `<task>.<name>`. */
-  id: string;
-  /** Canonical topic name, used by the simulated critic when it groups diagnoses. */
-  topic: string;
-  /** Canonical one-sentence description of the topic. */
-  description: string;
-  /** Prompt phrasings that neutralise it (any one suffices). */
-  fixes: RegExp[];
-  /** Recognises the critic's wording for it (labels, definitions, topic names). */
-  vocabulary: RegExp;
-  /** Critic label variants: 2-6 words, generic, no entity names. */
-  labels: string[];
-  /** Critic definition variants. */
-  definitions: string[];
-  /** Instructions the optimizer writes that do neutralise it. */
-  instructions: string[];
-  /** Plausible but vague instructions that do not neutralise it. */
-  weakInstructions: string[];
-}
-
-/** A wrong answer produced by a trap, with the reasoning sentence that leads to it. */
-export interface WrongAnswer {
-  answer: string;
-  reasoning: string;
-}
-
-/** A per-example trap. */
-export interface Trap extends Behaviour {
-  /** Task names it belongs to. */
-  tasks: string[];
-  /** Share of applicable examples that are susceptible when the prompt does not address it. */
-  rate: number;
-  /** Per-task overrides of `rate`. */
-  taskRates?: Record<string, number>;
-  /**
-   * True when the trap changes only the form: its wrong answer may equal the gold text
-   * (an unboxed expression), because the task's correct form differs from the gold.
-   */
-  formOnly?: boolean;
-  /** The wrong answer for `ex`, or undefined when the trap does not apply to it. */
-  wrong(ex: SimExample): WrongAnswer | undefined;
-}
+export type { Behaviour, Trap, WrongAnswer } from "./behaviour.ts";
+export { addresses } from "./behaviour.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -753,8 +715,7 @@ export const BASE_ERROR: Behaviour = {
   weakInstructions: ["Double-check each step of your reasoning before answering."],
 };
 
-/** Every per-example trap, in the order the target falls into them. */
-export const TRAPS: readonly Trap[] = [
+const BUNDLED_TRAPS: readonly Trap[] = [
   comparisonDirection,
   yesNoForm,
   bridgeEntity,
@@ -769,8 +730,22 @@ export const TRAPS: readonly Trap[] = [
   rounding,
 ];
 
-/** Every behaviour the critic can name and the optimizer can address. */
-export const BEHAVIOURS: readonly Behaviour[] = [...TRAPS, CALIBRATION, JSON_ONLY];
+/**
+ * Every per-example trap, in the order the target falls into them: the bundled tasks'
+ * traps, then the generic ones that serve any task with gold answers (`generic_traps.ts`).
+ */
+export const TRAPS: readonly Trap[] = [...BUNDLED_TRAPS, ...GENERIC_TRAPS];
+
+/**
+ * Every behaviour the critic can name and the optimizer can address. The generic traps come
+ * last, so a tie in {@linkcode classifyText} keeps a bundled task's reading.
+ */
+export const BEHAVIOURS: readonly Behaviour[] = [
+  ...BUNDLED_TRAPS,
+  CALIBRATION,
+  JSON_ONLY,
+  ...GENERIC_TRAPS,
+];
 
 /**
  * The traps that can catch `ex`, each with its wrong answer, in falling order.
@@ -783,22 +758,24 @@ export const BEHAVIOURS: readonly Behaviour[] = [...TRAPS, CALIBRATION, JSON_ONL
  * ```
  */
 export function trapsFor(ex: SimExample): { trap: Trap; wrong: WrongAnswer }[] {
+  // A served example's traps call the task's scorer: worked out once per example.
+  const known = ex.served === undefined ? undefined : servedTraps.get(ex);
+  if (known !== undefined) return known;
   const out: { trap: Trap; wrong: WrongAnswer }[] = [];
+  const taskName = ex.served === undefined ? ex.task : GENERIC_TASK;
   for (const trap of TRAPS) {
-    if (!trap.tasks.includes(ex.task)) continue;
+    if (!trap.tasks.includes(taskName)) continue;
     const wrong = trap.wrong(ex);
     if (wrong === undefined) continue;
     if (trap.formOnly === true || wrong.answer.trim() !== ex.answer.trim()) {
       out.push({ trap, wrong });
     }
   }
+  if (ex.served !== undefined) servedTraps.set(ex, out);
   return out;
 }
 
-/** Whether `promptText` carries an instruction that neutralises `behaviour`. */
-export function addresses(promptText: string, behaviour: Behaviour): boolean {
-  return behaviour.fixes.some((re) => re.test(promptText));
-}
+const servedTraps = new WeakMap<SimExample, { trap: Trap; wrong: WrongAnswer }[]>();
 
 /**
  * The behaviour whose critic vocabulary best matches `text` (most distinct regex hits on
