@@ -184,3 +184,26 @@ Deno.test("the simulated critic names a served task's failures by their trap, in
   assert.notEqual(plain.baseURL, handed.baseURL);
   assert.equal(handed.servedTask, "custom:mine");
 });
+
+Deno.test("the README and optimize --help document the format and the example's command", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const section = readme.slice(readme.indexOf("## Your own task"));
+  for (const field of ["`input`", "`answer`", "`id`", "`context`", "`subtask`", "`scorer`"]) {
+    assert.ok(section.includes(field), field);
+  }
+  assert.match(section, /--task custom:examples\/unit-conversions\/task\.json/);
+  const { run } = await import("../lib/cli/optimize.ts");
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => void lines.push(a.join(" "));
+  try {
+    assert.equal(await run(["--help"]), 0);
+  } finally {
+    console.log = log;
+  }
+  const help = lines.join("\n");
+  assert.match(help, /--task custom:examples\/unit-conversions\/task\.json --target sim:target/);
+  for (const word of ['"input"', '"answer"', '"context"', '"subtask"', '"numeric"', '"module"']) {
+    assert.ok(help.includes(word), word);
+  }
+});

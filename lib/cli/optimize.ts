@@ -58,7 +58,20 @@ const HELP = `usage: rpt optimize --task T --target SPEC --optimizer SPEC [flags
                         exit (no API key needed)
   --quiet               no progress output
 
-${RUN_SETTING_HELP}`;
+${RUN_SETTING_HELP}
+
+Your own task: --task custom:PATH/task.json, a file like
+  {"name": "mine", "data": "DIR", "scorer": SCORER, "seedPromptFile": "seed.txt"}
+  data      a directory with train.jsonl, dev.jsonl and test.jsonl, one example a line:
+            {"input": "...", "answer": "...", "id": "...", "context": "...", "subtask": "..."}
+            (input and answer required; id defaults to <split>-<line index>)
+  scorer    "exact" | "f1" | {"numeric": {"tolerance": T, "relative": false}}
+            | {"module": "./scorer.ts"}  (exports score(example, output, rawText))
+  seedPromptFile  optional: the instruction as text, or a {system, instruction} .json
+  It runs offline on the simulator, which answers from the gold answers:
+    rpt optimize --task custom:examples/unit-conversions/task.json --target sim:target \\
+      --optimizer sim:optimizer --critic sim:critic --embedder sim:embed
+  README.md, "Your own task", has the details.`;
 
 /** The parsed command line of `rpt optimize`. */
 export interface OptimizeCommand {
