@@ -59,6 +59,7 @@ export {
   createEmbedder,
   isSimulatedModel,
   parseModelSpec,
+  simulationBanner,
   specsAreSimulated,
 } from "./llm/spec.ts";
 export type { CreateModelOptions, ModelSpec } from "./llm/spec.ts";
@@ -154,7 +155,8 @@ export type { SessionStep } from "./revise/outcome.ts";
 export { continueRun, optimize } from "./revise/optimize.ts";
 export type { OptimizeOptions, OptimizeResult } from "./revise/optimize.ts";
 export type { SessionConfigInput } from "./revise/config.ts";
-export type { LoopEvent, LoopProgress } from "./revise/progress.ts";
+export type { LoopEvent, LoopProgress, LoopSpend } from "./revise/progress.ts";
+export { ProgressMeter, spendText } from "./revise/progress_meter.ts";
 export { createRunModels } from "./revise/models.ts";
 export type { RunModels } from "./revise/models.ts";
 export { loadRunData } from "./revise/data.ts";
@@ -231,8 +233,10 @@ export {
 } from "./run_charts.ts";
 export { notebookSetup } from "./notebook_setup.ts";
 export type { NotebookSetup } from "./notebook_setup.ts";
+export type { RunProgress } from "./notebook.ts";
 export {
   createProgress,
+  createRunProgress,
   display,
   html,
   isJupyter,

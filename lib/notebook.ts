@@ -9,6 +9,8 @@
  * @module
  */
 import type { RunSummary } from "./run/schema.ts";
+import type { LoopEvent } from "./revise/progress.ts";
+import { ProgressMeter } from "./revise/progress_meter.ts";
 import { type DiffPart, diffText, type PromptProgram } from "./prompt.ts";
 import type { DiagnosticReport } from "./report.ts";
 import type { Metrics } from "./tasks/schema.ts";
@@ -236,29 +238,11 @@ export interface Progress {
 
 let progressCounter = 0;
 
-/**
- * A live progress display. In the kernel it shows one line updated in place by display id
- * (`update_display_data`); elsewhere it prints a line per phase start, each further 25%, and
- * the end. Feed it from an `onProgress` callback; calls are serialised, so a callback may fire
- * without awaiting.
- *
- * @example
- * ```ts
- * import { createProgress } from "./notebook.ts";
- * const lines: string[] = [];
- * const bar = createProgress("diagnose", { print: (l) => lines.push(l) });
- * for (let i = 0; i <= 4; i++) await bar.update(i, 4, "target");
- * await bar.finish("done");
- * if (lines.join("|") !== "diagnose · target 0/4|diagnose · target 1/4|diagnose · target 2/4|" +
- *   "diagnose · target 3/4|diagnose · target 4/4|diagnose · done") throw new Error(lines.join("|"));
- * ```
- */
-export function createProgress(label: string, target?: DisplayTarget): Progress {
+/** One display line updated in place in the kernel; its updates run one after another. */
+function liveLine(target: DisplayTarget | undefined) {
   const { jupyter, print } = resolveTarget(target);
   const displayId = `rpt-progress-${Date.now().toString(36)}-${++progressCounter}`;
   let shown = false;
-  let lastPhase: string | undefined;
-  let lastQuarter = -1;
   let chain: Promise<void> = Promise.resolve();
   const send = (bundle: MediaBundle): Promise<void> => {
     const update = shown;
@@ -272,27 +256,132 @@ export function createProgress(label: string, target?: DisplayTarget): Progress 
       }),
     ).then(yieldToKernel);
   };
-  const enqueue = (work: () => Promise<void> | void): Promise<void> => {
-    chain = chain.then(work);
-    return chain;
+  return {
+    inKernel: jupyter !== undefined,
+    print,
+    /** Shows `text` with a bar (kernel only). */
+    show: (text: string, done: number, total: number) => send(progressBundle(text, done, total)),
+    /** Queues `work` after the updates before it. */
+    enqueue(work: () => Promise<void> | void): Promise<void> {
+      chain = chain.then(work);
+      return chain;
+    },
   };
+}
+
+/**
+ * A live progress display. In the kernel it shows one line updated in place by display id
+ * (`update_display_data`); elsewhere it prints a line per phase start, each further 25%, and
+ * the end. Feed it from an `onProgress` callback; calls are serialised, so a callback may fire
+ * without awaiting. For a session, {@linkcode createRunProgress} adds time and money.
+ *
+ * @example
+ * ```ts
+ * import { createProgress } from "./notebook.ts";
+ * const lines: string[] = [];
+ * const bar = createProgress("diagnose", { print: (l) => lines.push(l) });
+ * for (let i = 0; i <= 4; i++) await bar.update(i, 4, "target");
+ * await bar.finish("done");
+ * if (lines.join("|") !== "diagnose · target 0/4|diagnose · target 1/4|diagnose · target 2/4|" +
+ *   "diagnose · target 3/4|diagnose · target 4/4|diagnose · done") throw new Error(lines.join("|"));
+ * ```
+ */
+export function createProgress(label: string, target?: DisplayTarget): Progress {
+  const line = liveLine(target);
+  let lastPhase: string | undefined;
+  let lastQuarter = -1;
   return {
     update(done, total, phase) {
-      return enqueue(() => {
+      return line.enqueue(() => {
         const text = `${label}${phase ? ` · ${phase}` : ""} ${done}/${total}`;
-        if (jupyter) return send(progressBundle(text, done, total));
+        if (line.inKernel) return line.show(text, done, total);
         // Outside the kernel a line per update would flood logs: print phase starts and quarters.
         const quarter = total > 0 ? Math.floor((4 * done) / total) : 4;
-        if (phase !== lastPhase || quarter > lastQuarter) print(text);
+        if (phase !== lastPhase || quarter > lastQuarter) line.print(text);
         lastPhase = phase;
         lastQuarter = quarter;
       });
     },
     finish(note) {
-      return enqueue(() => {
+      return line.enqueue(() => {
         const text = `${label} · ${note ?? "finished"}`;
-        if (jupyter) return send(progressBundle(text, 1, 1));
-        print(text);
+        if (line.inKernel) return line.show(text, 1, 1);
+        line.print(text);
+      });
+    },
+  };
+}
+
+/** A session's live progress: give `onEvent` to `optimize` or `openSession`. */
+export interface RunProgress {
+  /** Takes one of the session's events (no need to await). */
+  onEvent(event: LoopEvent): void;
+  /** Shows the closing line, with elapsed time and spend, and an optional note. */
+  finish(note?: string): Promise<void>;
+}
+
+/**
+ * Live progress of a session with elapsed time, ETAs for the step and the run, and calls,
+ * tokens and dollars so far ({@linkcode ProgressMeter}, the line the command line shows).
+ * In the kernel one line is updated in place (at most every 250 ms); elsewhere a line is
+ * printed per saved step and as a heartbeat every 30 s.
+ *
+ * @example
+ * ```ts
+ * import { createRunProgress } from "./notebook.ts";
+ * let t = 0;
+ * const lines: string[] = [];
+ * const p = createRunProgress("RPT", { print: (l) => lines.push(l) }, { now: () => t });
+ * p.onEvent({ type: "progress", step: 1, iterations: 3, phase: "target", done: 10, total: 40 });
+ * t = 30_000;
+ * p.onEvent({ type: "progress", step: 1, iterations: 3, phase: "target", done: 20, total: 40 });
+ * await p.finish("done");
+ * if (!lines[0]?.startsWith("RPT · step 1/3 target [########--------] 20/40 · 30s elapsed · phase ~30s left")) {
+ *   throw new Error(lines[0]);
+ * }
+ * ```
+ */
+export function createRunProgress(
+  label: string,
+  target?: DisplayTarget,
+  options: { now?: () => number } = {},
+): RunProgress {
+  const now = options.now ?? Date.now;
+  const meter = new ProgressMeter({ now });
+  const line = liveLine(target);
+  let lastShown = -Infinity;
+  let current: { done: number; total: number } = { done: 0, total: 1 };
+  return {
+    onEvent(event) {
+      // The text is taken now; only showing it waits for the updates before it.
+      const at = now();
+      meter.observe(event, at);
+      if (event.type === "progress") current = { done: event.done, total: event.total };
+      if (line.inKernel) {
+        if (event.type !== "step" && at - lastShown < 250) return;
+        lastShown = at;
+        const text = `${label} · ${meter.line(at)}`;
+        const { done, total } = current;
+        void line.enqueue(() => line.show(text, done, total));
+        return;
+      }
+      let text: string | undefined;
+      if (event.type === "step") {
+        const s = event.summary;
+        text = `${label} · step ${s.step} (${s.kind}) saved: dev ${s.dev.score.toFixed(3)}` +
+          `${s.selected ? ", best so far" : ""} · ${meter.status(at)}`;
+        meter.printed(at);
+      } else {
+        const beat = meter.heartbeat(at);
+        if (beat !== undefined) text = `${label} · ${beat}`;
+      }
+      if (text !== undefined) void line.enqueue(() => line.print(text));
+    },
+    finish(note) {
+      const text = `${label} · ${note ?? "finished"} · ${meter.status(now(), { eta: false })}`;
+      return line.enqueue(() => {
+        if (line.inKernel) return line.show(text, 1, 1);
+        line.print(text);
       });
     },
   };

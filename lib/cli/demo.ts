@@ -15,7 +15,8 @@ import { parseArgs } from "node:util";
 import { join, relative, resolve } from "node:path";
 import { promptText } from "../prompt.ts";
 import { optimize } from "../revise/optimize.ts";
-import type { LoopProgress } from "../revise/progress.ts";
+import type { LoopEvent } from "../revise/progress.ts";
+import { ProgressMeter } from "../revise/progress_meter.ts";
 import type { RunSummary, StepSummary } from "../run/schema.ts";
 import type { Metrics } from "../tasks/schema.ts";
 import { ConfigError } from "../util/errors.ts";
@@ -149,28 +150,35 @@ export function demoSummaryText(summary: RunSummary, runDir: string): string {
 }
 
 function progressWriter(plain: boolean): {
-  onProgress: (p: LoopProgress) => void;
-  onStep: (s: StepSummary) => void;
+  onEvent: (e: LoopEvent) => void;
   done: () => void;
 } {
   const live = !plain && Deno.stderr.isTerminal();
   const encoder = new TextEncoder();
+  const meter = new ProgressMeter();
   let dirty = false;
   const clear = () => {
     if (dirty) Deno.stderr.writeSync(encoder.encode("\r\x1b[K"));
     dirty = false;
   };
   return {
-    onProgress(p) {
-      if (!live) return;
-      Deno.stderr.writeSync(
-        encoder.encode(
-          `\r\x1b[K  step ${p.step}/${p.iterations} · ${p.phase} ${p.done}/${p.total}`,
-        ),
-      );
-      dirty = true;
-    },
-    onStep(s) {
+    onEvent(e) {
+      meter.observe(e);
+      if (e.type === "progress" && live) {
+        let width = 120;
+        try {
+          width = Deno.consoleSize().columns;
+        } catch {
+          // Not a console after all: the default width.
+        }
+        const line = `  ${meter.line()}`;
+        Deno.stderr.writeSync(
+          encoder.encode(`\r\x1b[K${line.length >= width ? `${line.slice(0, width - 2)}…` : line}`),
+        );
+        dirty = true;
+      }
+      if (e.type !== "step") return;
+      const s = e.summary;
       clear();
       console.log(
         `  step ${s.step}${s.kind === "final" ? " (final prompt)" : ""}: train ${
@@ -240,7 +248,7 @@ export async function run(args: string[]): Promise<number> {
       confidenceAware: true,
       seed,
       ...(dataDir !== undefined ? { dataDir } : {}),
-    }, { runDir, onProgress: progress.onProgress, onStep: progress.onStep });
+    }, { runDir, onEvent: progress.onEvent });
   } finally {
     progress.done();
   }

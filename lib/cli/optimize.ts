@@ -8,8 +8,9 @@
  * ```
  *
  * Bad configuration (unknown task, bad model spec, missing key, unreadable data) is one
- * clear line on stderr before any call. On a terminal a progress bar shows the step and
- * phase; otherwise one plain line per step. Ctrl-C stops after saving the last complete
+ * clear line on stderr before any call. On a terminal a line redrawn in place shows the step,
+ * phase, elapsed time, ETAs and spend; otherwise a heartbeat line every 30 s; and one line
+ * per saved step (`progress.ts`). Ctrl-C stops after saving the last complete
  * step (exit 130); `rpt resume D` continues.
  *
  * @module
@@ -19,15 +20,15 @@ import { resolveRunConfig } from "../revise/config.ts";
 import { estimateRun } from "../revise/estimate.ts";
 import { createRunModels } from "../revise/models.ts";
 import { optimize, type OptimizeOptions, type OptimizeResult } from "../revise/optimize.ts";
-import type { LoopProgress } from "../revise/progress.ts";
+import type { LoopEvent } from "../revise/progress.ts";
 import { ProviderError } from "../llm/model.ts";
-import { parseModelSpec, specsAreSimulated } from "../llm/spec.ts";
-import { parseRunConfig, type RunConfig, type RunConfigInput } from "../run/config.ts";
+import { parseModelSpec, simulationBanner } from "../llm/spec.ts";
+import { type RunConfig, type RunConfigInput } from "../run/config.ts";
 import { settingsLines } from "./settings_text.ts";
-import type { StepSummary } from "../run/schema.ts";
 import { ConfigError } from "../util/errors.ts";
 import { fixed, signed, usd } from "../util/format.ts";
 import { parseCommandArgs } from "./args.ts";
+import { progressReporter } from "./progress.ts";
 import { applyRunSettingFlags, RUN_SETTING_FLAGS, RUN_SETTING_HELP } from "./run_flags.ts";
 import { applyPreset } from "../revise/presets.ts";
 
@@ -195,41 +196,6 @@ export async function parseOptimizeArgs(args: string[]): Promise<OptimizeCommand
   };
 }
 
-/** Progress output: a bar on a terminal, one plain line per step otherwise. */
-export function progressReporter(quiet: boolean): Pick<OptimizeOptions, "onProgress" | "onStep"> & {
-  done(): void;
-} {
-  if (quiet) return { done() {} };
-  const tty = Deno.stderr.isTerminal();
-  const encoder = new TextEncoder();
-  let last = 0;
-  const write = (text: string) => Deno.stderr.writeSync(encoder.encode(text));
-  const onStep = (s: StepSummary) => {
-    if (tty) write("\r\x1b[2K");
-    const train = s.train ? ` train ${s.train.score.toFixed(3)}` : "";
-    const test = s.test ? ` test ${s.test.score.toFixed(3)}` : "";
-    const what = s.stopReason ? `stop: ${s.stopReason}` : s.action;
-    write(
-      `step ${s.step} (${s.kind}):${train} dev ${s.dev.score.toFixed(3)}${test} ` +
-        `selection ${s.selection.toFixed(4)}${s.selected ? " *best*" : ""}; ${what}` +
-        `${s.rejections.length ? ` (${s.rejections.length} rejected)` : ""}\n`,
-    );
-  };
-  const onProgress = (p: LoopProgress) => {
-    if (!tty) return;
-    const now = Date.now();
-    if (now - last < 100 && p.done !== p.total) return;
-    last = now;
-    const width = 24;
-    const filled = p.total > 0 ? Math.round((p.done / p.total) * width) : 0;
-    const bar = "#".repeat(filled) + "-".repeat(width - filled);
-    write(
-      `\r\x1b[2Kstep ${p.step}/${p.iterations} ${p.phase.padEnd(9)} [${bar}] ${p.done}/${p.total}`,
-    );
-  };
-  return { onStep, onProgress, done: () => tty && write("\r\x1b[2K") };
-}
-
 /** Runs `fn` with Ctrl-C turned into a clean stop (abort signal); a second Ctrl-C exits. */
 export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
@@ -260,19 +226,23 @@ export async function runLoop(
   quiet: boolean,
   start: (options: OptimizeOptions) => Promise<OptimizeResult>,
 ): Promise<number> {
-  const reporter = progressReporter(quiet);
+  const reporter = progressReporter({ quiet });
   let dir: string | undefined;
+  let banner: string | undefined;
+  const onEvent = (event: LoopEvent) => {
+    // The banner once the run is open: after any argument, key or data error, never before.
+    if (event.type === "open") {
+      banner = simulationBanner(event.config);
+      if (banner !== undefined) console.log(banner);
+    }
+    reporter.onEvent(event);
+  };
   try {
     const result = await withInterrupt((signal) =>
-      start({
-        signal,
-        onProgress: reporter.onProgress,
-        onStep: reporter.onStep,
-        onRunDir: (d) => (dir = d),
-      })
+      start({ signal, onEvent, onRunDir: (d) => (dir = d) })
     );
     reporter.done();
-    return reportResult(result);
+    return reportResult(result, banner);
   } catch (error) {
     reporter.done();
     if (!(error instanceof ProviderError) || dir === undefined) throw error;
@@ -284,12 +254,8 @@ export async function runLoop(
   }
 }
 
-/** Printed before and after a run on the simulator, so no figure passes for an LLM result. */
-export const SIMULATED_NOTE =
-  "SIMULATED: these models are rpt's offline simulator; the figures are not LLM results.";
-
 /** Prints the end of a run and returns the exit code. */
-export function reportResult(result: OptimizeResult): number {
+export function reportResult(result: OptimizeResult, banner?: string): number {
   if (result.interrupted || result.summary === null) {
     console.error(
       `rpt: interrupted after ${result.state.completedSteps} complete step(s); ` +
@@ -303,7 +269,7 @@ export function reportResult(result: OptimizeResult): number {
     ? ` (vs seed ${signed(s.comparison.delta, 4)}, ` +
       `95% CI [${fixed(s.comparison.lo, 4)}, ${fixed(s.comparison.hi, 4)}])`
     : "";
-  if (s.simulated) console.log(SIMULATED_NOTE);
+  if (banner !== undefined) console.log(banner);
   console.log(`stopped: ${s.stop.kind}: ${s.stop.reason}`);
   console.log(
     `selected step ${s.selected.step}: dev ${fixed(s.selected.dev.score, 4)}, test ${test}${cmp}`,
@@ -366,7 +332,6 @@ export async function run(args: string[]): Promise<number> {
     for (const note of notes) console.log(`  note: ${note}`);
     return 0;
   }
-  if (specsAreSimulated(parseRunConfig(cmd.config))) console.log(SIMULATED_NOTE);
   return await runLoop(cmd.quiet, (options) =>
     optimize(cmd.config, {
       ...(cmd.runDir !== undefined ? { runDir: cmd.runDir } : {}),

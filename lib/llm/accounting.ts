@@ -373,6 +373,16 @@ export class UsageLedger {
     };
   }
 
+  /**
+   * The running totals and the paid models without a known price: what a progress line
+   * shows, cheaper than a {@linkcode UsageLedger.snapshot} (no copy, no validation).
+   */
+  totals(): { total: ModelUsage; unpriced: string[] } {
+    const unpriced: string[] = [];
+    for (const [name, u] of this.#models) if (!u.priced && u.calls > 0) unpriced.push(name);
+    return { total: this.#total(), unpriced: unpriced.sort() };
+  }
+
   /** The ledger as JSON for the run record (a deep copy). */
   snapshot(): UsageSnapshot {
     const models: Record<string, ModelUsage> = {};

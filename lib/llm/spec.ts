@@ -166,6 +166,55 @@ export function specsAreSimulated(models: RoleModels | readonly (ModelRef | unde
   return list.some(isSimulatedModel);
 }
 
+/** A model as a banner names it: the spec, or `provider:model` of a model object. */
+function modelName(model: ModelRef): string {
+  if (typeof model === "string") return model.trim();
+  const name = (model as { model?: unknown }).model;
+  return typeof name === "string" ? `${model.provider}:${name}` : model.provider;
+}
+
+function joinAnd(words: readonly string[]): string {
+  return words.length <= 1
+    ? words.join("")
+    : `${words.slice(0, -1).join(", ")} and ${words[words.length - 1]}`;
+}
+
+/**
+ * The SIMULATED line for a run's models: which roles are simulated and what the others are
+ * (the critic defaults to the optimizer, as in a run's config); undefined when no model is
+ * simulated ({@linkcode specsAreSimulated} decides, so the two never disagree).
+ *
+ * @example
+ * ```ts
+ * import { simulationBanner } from "./spec.ts";
+ * const line = simulationBanner({ target: "sim:target", optimizer: "openai:gpt-5",
+ *   critic: "sim:critic", embedder: "tfidf" });
+ * if (line !== "SIMULATED: target and critic simulated; optimizer openai:gpt-5, embedder tfidf " +
+ *   "(rpt's offline simulator: figures that involve it are not LLM results)") throw new Error(line);
+ * if (simulationBanner({ target: "openai:gpt-4.1", optimizer: "openai:gpt-4.1" }) !== undefined) {
+ *   throw new Error("nothing simulated");
+ * }
+ * ```
+ */
+export function simulationBanner(models: RoleModels): string | undefined {
+  const roles: [string, ModelRef | undefined][] = [
+    ["target", models.target],
+    ["optimizer", models.optimizer],
+    ["critic", models.critic ?? models.optimizer],
+    ["embedder", models.embedder],
+  ];
+  const present = roles.filter((r): r is [string, ModelRef] => r[1] !== undefined);
+  const simulated = present.filter(([, m]) => isSimulatedModel(m)).map(([role]) => role);
+  if (simulated.length === 0) return undefined;
+  const others = present.filter(([, m]) => !isSimulatedModel(m))
+    .map(([role, m]) => `${role} ${modelName(m)}`);
+  if (others.length === 0) {
+    return "SIMULATED: every model is rpt's offline simulator; the figures are not LLM results";
+  }
+  return `SIMULATED: ${joinAnd(simulated)} simulated; ${others.join(", ")} ` +
+    `(rpt's offline simulator: figures that involve it are not LLM results)`;
+}
+
 function isModelList(
   models: RoleModels | readonly (ModelRef | undefined)[],
 ): models is readonly (ModelRef | undefined)[] {

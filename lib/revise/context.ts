@@ -42,6 +42,7 @@ export function progress(
   done: number,
   total: number,
 ): void {
+  const { total: t, unpriced } = ctx.ledger.totals();
   emit(ctx.listeners, {
     type: "progress",
     step,
@@ -49,6 +50,14 @@ export function progress(
     phase,
     done,
     total,
+    spend: {
+      calls: t.calls,
+      cacheHits: t.cacheHits,
+      inputTokens: t.inputTokens,
+      outputTokens: t.outputTokens,
+      usd: t.usd,
+      unpriced,
+    },
   });
 }
 

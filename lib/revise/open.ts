@@ -28,7 +28,7 @@ import {
   type RunDataInput,
 } from "./data.ts";
 import { createRunModels, roleSettings, type RunModels, wrapRunModels } from "./models.ts";
-import type { LoopListeners } from "./progress.ts";
+import { emit, type LoopListeners } from "./progress.ts";
 import { Session } from "./session.ts";
 
 /** Options of {@linkcode openSession} and {@linkcode reopenSession}. */
@@ -143,6 +143,7 @@ export async function openSession(
   await assertNoRun(dir);
   const ctx = await openContext(config, dir, options, []);
   options.onRunDir?.(dir);
+  emit(options, { type: "open", dir, config, completedSteps: 0, simulated: ctx.simulated });
   try {
     await Deno.mkdir(dir, { recursive: true });
     await ctx.writer.write(RUN_FILES.config, configForDisk(config));
@@ -233,6 +234,13 @@ export async function reopenSession(
   options.onRunDir?.(dir);
   try {
     await assertSameData(dir, ctx);
+    emit(options, {
+      type: "open",
+      dir,
+      config,
+      completedSteps: state.completedSteps,
+      simulated: ctx.simulated,
+    });
     await ctx.writer.clean();
     await ctx.usage.save("running");
     await ctx.writer.event({ type: "resume", completedSteps: state.completedSteps });

@@ -8,7 +8,21 @@
  */
 import type { PromptProgram } from "../prompt.ts";
 import type { Metrics } from "../tasks/schema.ts";
+import type { RunConfig } from "../run/config.ts";
 import type { StepSummary } from "../run/schema.ts";
+
+/**
+ * What this session has spent so far: paid calls, cache hits, tokens and dollars, and the
+ * paid models without a known price (their dollars are not in `usd`).
+ */
+export interface LoopSpend {
+  calls: number;
+  cacheHits: number;
+  inputTokens: number;
+  outputTokens: number;
+  usd: number;
+  unpriced: string[];
+}
 
 /** Progress of a run, for a progress bar or log lines. */
 export interface LoopProgress {
@@ -18,10 +32,24 @@ export interface LoopProgress {
   phase: "dev" | "test" | "optimizer" | "target" | "critique" | "cluster" | "final";
   done: number;
   total: number;
+  /** The session's spend when the event was sent (absent from progress that is not a run's). */
+  spend?: LoopSpend;
 }
 
 /** Everything a session reports while it works. */
 export type LoopEvent =
+  /**
+   * The session is open: config, task, data and models are ready and nothing was called
+   * yet (a bad argument, a missing key or bad data has been reported before this).
+   */
+  | {
+    type: "open";
+    dir: string;
+    config: RunConfig;
+    /** Steps completed before this session (a resumed run). */
+    completedSteps: number;
+    simulated: boolean;
+  }
   | ({ type: "progress" } & LoopProgress)
   /** A prompt was scored on dev or test (dev: every prompt, for selection). */
   | {

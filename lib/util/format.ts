@@ -97,3 +97,59 @@ export function roundTo(x: number, digits: number): number {
 export function simulatedSuffix(simulated: boolean | undefined): string {
   return simulated ? " (simulated)" : "";
 }
+
+/**
+ * A duration for people: `45s`, `1m12s`, `1h05m` (seconds dropped from an hour on); a
+ * negative or non-finite one is `0s`.
+ *
+ * @example
+ * ```ts
+ * import { duration } from "./format.ts";
+ * if (duration(45_400) !== "45s" || duration(72_000) !== "1m12s" || duration(3_900_000) !== "1h05m") {
+ *   throw new Error();
+ * }
+ * if (duration(-5) !== "0s") throw new Error();
+ * ```
+ */
+export function duration(ms: number): string {
+  const s = Number.isFinite(ms) && ms > 0 ? Math.round(ms / 1000) : 0;
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+}
+
+/**
+ * A count in a few characters: `950`, `12.3k`, `1.2M`.
+ *
+ * @example
+ * ```ts
+ * import { compactCount } from "./format.ts";
+ * if (compactCount(950) !== "950" || compactCount(12_345) !== "12.3k" || compactCount(1_234_567) !== "1.2M") {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function compactCount(n: number): string {
+  if (n < 1000) return String(Math.round(n));
+  if (n < 1_000_000) return `${(n / 1000).toFixed(1)}k`;
+  return `${(n / 1_000_000).toFixed(1)}M`;
+}
+
+/**
+ * A probability estimated from resamples (a bootstrap's "P(selected better)"), with three
+ * decimals everywhere it is shown; a value that is not exactly 0 or 1 never rounds to
+ * them (`> 0.999`, `< 0.001`).
+ *
+ * @example
+ * ```ts
+ * import { probability } from "./format.ts";
+ * if (probability(0.998) !== "0.998" || probability(1) !== "1.000") throw new Error();
+ * if (probability(0.9996) !== "> 0.999" || probability(0.0004) !== "< 0.001") throw new Error();
+ * ```
+ */
+export function probability(p: number | null | undefined, missing = MISSING): string {
+  if (p === null || p === undefined || !Number.isFinite(p)) return missing;
+  if (p > 0.999 && p < 1) return "> 0.999";
+  if (p > 0 && p < 0.001) return "< 0.001";
+  return p.toFixed(3);
+}
