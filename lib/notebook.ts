@@ -14,6 +14,7 @@ import { ProgressMeter } from "./revise/progress_meter.ts";
 import { type DiffPart, diffText, type PromptProgram } from "./prompt.ts";
 import type { DiagnosticReport } from "./report.ts";
 import type { Metrics } from "./tasks/schema.ts";
+import { probability } from "./util/format.ts";
 
 /** The symbol Deno's kernel looks up to display an object (`Deno.jupyter.$display`). */
 export const jupyterDisplay: unique symbol = Symbol.for("Jupyter.display") as never;
@@ -646,10 +647,10 @@ export function renderRunHtml(summary: RunSummary, options: ReportHtmlOptions = 
     }</p>`,
     renderTable(compare, { caption: `Seed vs selected${sim}` }).html,
     cmp
-      ? `<p>Test score delta ${cmp.delta.toFixed(3)} [${cmp.lo.toFixed(3)}, ${
-        cmp.hi.toFixed(3)
-      }] (paired bootstrap, n=${cmp.n}, P(final &gt; seed) = ${
-        cmp.probabilityFinalGreater.toFixed(2)
+      ? `<p>Selected (step ${sel.step}) - seed on test: ${cmp.delta.toFixed(3)} [${
+        cmp.lo.toFixed(3)
+      }, ${cmp.hi.toFixed(3)}] (paired bootstrap, n=${cmp.n}, P(selected better) = ${
+        escapeHtml(probability(cmp.probabilityFinalGreater))
       })</p>`
       : "",
     renderTable(steps, { caption: `Steps${sim}` }).html,

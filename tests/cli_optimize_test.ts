@@ -119,11 +119,21 @@ Deno.test("rpt optimize on the simulator, then rpt show and rpt resume of a fini
   assert.match(r.stderr, /^step 1 \(iteration\): train [\d.]+ dev [\d.]+ test [\d.]+ selection/m);
   assert.match(r.stdout, /^selected step \d+: dev [\d.]+, test [\d.]+ \(vs seed/m);
   assert.match(r.stdout, /\[simulated\]/);
+  // The end of the run reads like the demo: the iterations table and what selection means.
+  assert.match(
+    r.stdout,
+    /^step\s+train\s+dev\s+test\s+dev Brier\s+selection\s+best\s+failure topics/m,
+  );
+  assert.match(r.stdout, /^selection = accuracy - 0\.0025 per 1,000 prompt characters, on dev$/m);
   const show = await rpt(["show", runDir]);
   assert.equal(show.code, 0, show.stderr);
-  assert.match(show.stdout, /\[SIMULATED models\]/);
-  assert.match(show.stdout, /^step\s+kind\s+train\s+dev\s+test/m);
-  assert.match(show.stdout, /final - seed on test: [+-][\d.]+, 95% CI \[/);
+  assert.match(show.stdout, /^SIMULATED: every model is rpt's offline simulator/m);
+  assert.match(show.stdout, /^step\s+train\s+dev\s+test\s+dev Brier\s+selection\s+best/m);
+  assert.match(
+    show.stdout,
+    /^selected \(step \d+\) - seed on test: [+-][\d.]+, 95% CI \[.*P\(selected better\) (\d\.\d{3}|[<>] 0\.(999|001)) /m,
+  );
+  assert.doesNotMatch(show.stdout, /final - seed/);
   assert.match(show.stdout, /^cost: \$0\.0000;/m);
   const summary = await Deno.readTextFile(`${runDir}/summary.json`);
   const again = await rpt(["resume", runDir, "--quiet"]);

@@ -271,8 +271,8 @@ Deno.test("renderRunHtml shows seed vs selected, the comparison and one row per 
       "<h3>Run · hotpotqa (simulated)</h3>",
       "2 iterations · stopped (iterations): reached 2 iterations",
       "<td>selected (step 2)</td>",
-      "Test score delta 0.080 [0.010, 0.150]",
-      "P(final &gt; seed) = 0.97",
+      "Selected (step 2) - seed on test: 0.080 [0.010, 0.150]",
+      "P(selected better) = 0.970",
       "<td>topic 2</td>",
       "<h4>Selected prompt (step 2)</h4>",
     ]

@@ -17,11 +17,14 @@ import { promptText } from "../prompt.ts";
 import { optimize } from "../revise/optimize.ts";
 import type { LoopEvent } from "../revise/progress.ts";
 import { ProgressMeter } from "../revise/progress_meter.ts";
-import type { RunSummary, StepSummary } from "../run/schema.ts";
+import type { RunSummary } from "../run/schema.ts";
 import type { Metrics } from "../tasks/schema.ts";
 import { ConfigError } from "../util/errors.ts";
 import { integerFlag, positiveIntFlag } from "./args.ts";
-import { fixed, signed } from "../util/format.ts";
+import { fixed, probability, signed } from "../util/format.ts";
+import { iterationsTable, selectionNote } from "./iterations.ts";
+
+export { iterationsTable } from "./iterations.ts";
 
 const HELP = `usage: rpt demo [--data-dir D] [--iterations N] [--run-dir D] [--task T] [--seed S]
 
@@ -71,40 +74,6 @@ export function demoDataDir(explicit?: string): string | undefined {
   return undefined;
 }
 
-function cut(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
-}
-
-function pad(text: string, width: number): string {
-  return text.length >= width ? text : text + " ".repeat(width - text.length);
-}
-
-/** The iterations table of a run summary, as fixed-width text. */
-export function iterationsTable(steps: readonly StepSummary[]): string {
-  const head = ["step", "train", "dev", "dev Brier", "best", "failure topics", "patch rationale"];
-  const rows = steps.map((s) => [
-    s.kind === "final" ? `${s.step}*` : String(s.step),
-    fixed(s.train?.score),
-    fixed(s.dev.score),
-    fixed(s.dev.brier),
-    s.selected ? "★" : "",
-    cut(s.topics.join("; ") || "–", 44),
-    cut(
-      s.action === "patch"
-        ? s.rationale ?? ""
-        : s.action === "stop"
-        ? `stop: ${s.stopReason ?? ""}`
-        : "–",
-      64,
-    ),
-  ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => i === cells.length - 1 ? c : pad(c, widths[i] ?? 0)).join("  ").trimEnd();
-  return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
-}
-
 function metricLine(m: Metrics | null): string {
   if (m === null) return "not scored";
   return `score ${fixed(m.score)}, Brier ${fixed(m.brier)}, ECE ${fixed(m.ece)} (n=${m.n})`;
@@ -114,8 +83,9 @@ function metricLine(m: Metrics | null): string {
 export function demoSummaryText(summary: RunSummary, runDir: string): string {
   const tag = summary.simulated ? ` [${SIMULATED}]` : "";
   const out: string[] = [];
-  out.push(`Iterations${tag}  (★ best on dev so far; * the last patch, scored on dev only)`);
+  out.push(`Iterations${tag}`);
   out.push(iterationsTable(summary.steps));
+  out.push(selectionNote(summary.steps, summary));
   out.push("");
   out.push(`Stopped (${summary.stop.kind}): ${summary.stop.reason}`);
   out.push("");
@@ -132,7 +102,7 @@ export function demoSummaryText(summary: RunSummary, runDir: string): string {
     out.push(
       `  difference:      ${signed(c.delta)} (95% paired bootstrap ` +
         `${fixed(c.lo)} to ${fixed(c.hi)}; P(selected better) ${
-          fixed(c.probabilityFinalGreater, 2)
+          probability(c.probabilityFinalGreater)
         })`,
     );
   }

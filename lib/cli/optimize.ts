@@ -26,8 +26,9 @@ import { parseModelSpec, simulationBanner } from "../llm/spec.ts";
 import { type RunConfig, type RunConfigInput } from "../run/config.ts";
 import { settingsLines } from "./settings_text.ts";
 import { ConfigError } from "../util/errors.ts";
-import { fixed, signed, usd } from "../util/format.ts";
+import { fixed, probability, signed, usd } from "../util/format.ts";
 import { parseCommandArgs } from "./args.ts";
+import { iterationsTable, selectionNote } from "./iterations.ts";
 import { progressReporter } from "./progress.ts";
 import { applyRunSettingFlags, RUN_SETTING_FLAGS, RUN_SETTING_HELP } from "./run_flags.ts";
 import { applyPreset } from "../revise/presets.ts";
@@ -267,9 +268,13 @@ export function reportResult(result: OptimizeResult, banner?: string): number {
   const test = fixed(s.selected.test?.score, 4, "not scored");
   const cmp = s.comparison
     ? ` (vs seed ${signed(s.comparison.delta, 4)}, ` +
-      `95% CI [${fixed(s.comparison.lo, 4)}, ${fixed(s.comparison.hi, 4)}])`
+      `95% CI [${fixed(s.comparison.lo, 4)}, ${fixed(s.comparison.hi, 4)}], ` +
+      `P(selected better) ${probability(s.comparison.probabilityFinalGreater)})`
     : "";
   if (banner !== undefined) console.log(banner);
+  console.log(`\nIterations${s.simulated ? " [SIMULATED]" : ""}`);
+  console.log(iterationsTable(s.steps));
+  console.log(`${selectionNote(s.steps, s)}\n`);
   console.log(`stopped: ${s.stop.kind}: ${s.stop.reason}`);
   console.log(
     `selected step ${s.selected.step}: dev ${fixed(s.selected.dev.score, 4)}, test ${test}${cmp}`,

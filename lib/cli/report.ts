@@ -18,7 +18,7 @@ import type { Metrics } from "../tasks/schema.ts";
 import { ConfigError } from "../util/errors.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { settingsLines } from "./settings_text.ts";
-import { fixed, simulatedSuffix } from "../util/format.ts";
+import { fixed, probability, simulatedSuffix } from "../util/format.ts";
 
 const USAGE = "usage: rpt report RUN_DIR [--out FILE]";
 
@@ -199,7 +199,7 @@ export function runReportHtml(
       parts.push(
         `<p>Selected vs seed on test${tag}: Δ score ${fixed(cmp.delta)} (95% paired bootstrap ` +
           `interval ${fixed(cmp.lo)} to ${fixed(cmp.hi)}, P(selected better) ${
-            fixed(cmp.probabilityFinalGreater, 2)
+            escapeHtml(probability(cmp.probabilityFinalGreater))
           }, n = ${cmp.n}).</p>`,
       );
     }

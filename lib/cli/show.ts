@@ -5,17 +5,18 @@
  *
  * @module
  */
-import { specsAreSimulated } from "../llm/spec.ts";
+import { simulationBanner, specsAreSimulated } from "../llm/spec.ts";
 import { loadRun, type RunRecord } from "../run/reader.ts";
 import type { StepSummary } from "../run/schema.ts";
-import { fixed, signed, usd } from "../util/format.ts";
+import { fixed, usd } from "../util/format.ts";
 import { exactlyOneRunDir, parseCommandArgs } from "./args.ts";
 import { settingsLines } from "./settings_text.ts";
+import { comparisonLine, iterationsTable, selectionNote } from "./iterations.ts";
 
 const HELP = `usage: rpt show RUN_DIR [--json]
 
-Prints the iterations table, the selected prompt, the test result with its bootstrap
-interval against the seed, and the cost. --json prints summary.json and usage.json.`;
+Prints the iterations table (what selection means for the task), the selected prompt, the
+test result with its bootstrap interval against the seed, and the cost. --json prints summary.json and usage.json.`;
 
 /** A figure of the table: `-` when absent. */
 const f = (x: number | null | undefined, digits = 3) => fixed(x, digits, "-");
@@ -36,22 +37,12 @@ export function formatRun(run: RunRecord): string {
   const lines: string[] = [];
   const simulated = run.summary?.simulated ?? specsAreSimulated(c);
   lines.push(
-    `run ${run.dir}${simulated ? "  [SIMULATED models]" : ""}`,
+    `run ${run.dir}`,
+    ...(simulated ? [simulationBanner(c) ?? "SIMULATED"] : []),
     ...settingsLines(c),
     "",
-    "step  kind       train   dev     test    brier(dev) chars  select   action",
   );
-  for (const s of steps) {
-    lines.push(
-      `${String(s.step).padStart(4)}  ${s.kind.padEnd(9)}  ${f(s.train?.score).padEnd(6)}  ` +
-        `${f(s.dev.score).padEnd(6)}  ${f(s.test?.score).padEnd(6)}  ${f(s.dev.brier).padEnd(9)}  ${
-          String(s.promptChars).padStart(5)
-        }  ${f(s.selection, 4).padStart(7)}${s.selected ? "*" : " "} ${s.action}${
-          s.by === "hand" ? " (by hand)" : ""
-        }${s.rejections.length ? ` (${s.rejections.length} rejected)` : ""}`,
-    );
-  }
-  lines.push("", "* = best so far (strictly higher selection value on dev)");
+  lines.push(iterationsTable(steps), "", selectionNote(steps, run.summary));
   const compacted = steps.filter((s) => s.memoryCompaction !== undefined);
   if (compacted.length > 0) {
     lines.push(
@@ -80,16 +71,8 @@ export function formatRun(run: RunRecord): string {
           `seed dev ${f(h.seed.dev, 4)}, test ${f(h.seed.test, 4)}`,
       );
     }
-    if (sum.comparison) {
-      const k = sum.comparison;
-      lines.push(
-        `final - seed on test: ${signed(k.delta, 4)}, 95% CI ` +
-          `[${fixed(k.lo, 4)}, ${fixed(k.hi, 4)}], P(final > seed) ${
-            fixed(k.probabilityFinalGreater, 3)
-          } ` +
-          `(paired bootstrap, n = ${k.n}, ${k.iterations} resamples)`,
-      );
-    }
+    const comparison = comparisonLine(sum);
+    if (comparison !== undefined) lines.push(comparison);
     lines.push("", "selected prompt:");
     for (const [field, value] of Object.entries(sum.selected.prompt)) {
       lines.push(`--- ${field} ---`, value);

@@ -24,7 +24,17 @@ import { type Task, taskHeadline } from "../tasks/task.ts";
 import type { RunContext } from "./context.ts";
 import { evaluateSplit } from "./evaluate.ts";
 import { emit } from "./progress.ts";
-import { compareWithSeed } from "./select.ts";
+import {
+  compareWithSeed,
+  selectionBreakdown,
+  selectionFormula,
+  selectionWeights,
+} from "./select.ts";
+
+function breakdownOf(ctx: RunContext, dev: Metrics, prompt: PromptProgram) {
+  const b = selectionBreakdown(ctx.task, dev, prompt, selectionWeights(ctx.config));
+  return { task: b.task, brier: b.brier, length: b.length };
+}
 
 async function readEvaluation(ctx: RunContext, relative: string): Promise<Evaluation | null> {
   try {
@@ -112,10 +122,12 @@ export async function finalize(
     iterationsRun: state.steps.filter((s) => s.kind === "iteration").length,
     stop: state.stop ?? { kind: "iterations", reason: "finished" },
     steps: state.steps,
+    selectionFormula: selectionFormula(ctx.task, selectionWeights(ctx.config)),
     selected: {
       step: selected.step,
       prompt: selectedPrompt,
       selection: selected.selection,
+      breakdown: breakdownOf(ctx, selected.dev, selectedPrompt),
       dev: selected.dev,
       test: test?.metrics ?? null,
     },

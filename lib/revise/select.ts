@@ -157,6 +157,31 @@ export function trainScore(
     });
 }
 
+/**
+ * A task's selection function in words: its task term, the Brier term when its weight is
+ * not 0, and the length penalty, with the run's weights (or, a boolean, the
+ * confidence-aware switch and the default length penalty).
+ *
+ * @example
+ * ```ts
+ * import { selectionFormula } from "./select.ts";
+ * const f = selectionFormula({ selectionTerm: "F1 + 0.5 EM" }, true);
+ * if (f !== "F1 + 0.5 EM - 0.05 Brier - 0.0025 per 1,000 prompt characters") throw new Error(f);
+ * if (selectionFormula({}, false) !== "score - 0.0025 per 1,000 prompt characters") throw new Error();
+ * if (selectionFormula({}, { brierWeight: 0.1, lengthPenalty: 0 }) !== "score - 0.1 Brier") {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function selectionFormula(
+  task: Pick<Task, "selectionTerm">,
+  setting: boolean | SelectionWeights,
+): string {
+  const w = weightsOf(setting);
+  return `${task.selectionTerm ?? "score"}${w.brierWeight > 0 ? ` - ${w.brierWeight} Brier` : ""}` +
+    `${w.lengthPenalty > 0 ? ` - ${w.lengthPenalty} per 1,000 prompt characters` : ""}`;
+}
+
 /** A scored candidate: the step that produced it and its selection value. */
 export interface Candidate {
   step: number;

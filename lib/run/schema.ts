@@ -287,10 +287,14 @@ export const RunSummary = z.object({
   iterationsRun: z.number().int().min(0),
   stop: Stop,
   steps: z.array(StepSummary),
+  /** The task's selection function in words (`F1 + 0.5 EM - 0.05 Brier - ...`). */
+  selectionFormula: z.string().optional(),
   selected: z.object({
     step: z.number().int().min(1),
     prompt: PromptProgram,
     selection: z.number(),
+    /** The selection value taken apart: task term, Brier term, length term. */
+    breakdown: z.object({ task: z.number(), brier: z.number(), length: z.number() }).optional(),
     dev: Metrics,
     /** Null when the budget ran out before the test split was scored, or there is none. */
     test: Metrics.nullable(),

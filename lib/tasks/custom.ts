@@ -212,6 +212,7 @@ export async function loadCustomTask(
     selectionScore(input: SelectionInput): number {
       return input.metrics.score - selectionPenalty(input);
     },
+    selectionTerm: "score",
   };
 }
 

@@ -176,6 +176,7 @@ export function createFormula(options: FormulaOptions = {}): BuiltInTask {
     selectionScore(input: SelectionInput): number {
       return 0.5 * input.metrics.fullCredit - selectionPenalty(input);
     },
+    selectionTerm: "0.5 accuracy",
     headline: formulaHeadline,
   };
 }

@@ -286,6 +286,7 @@ export function createHotpotqa(options: HotpotqaOptions = {}): BuiltInTask {
       const em = input.metrics.extra.em ?? input.metrics.fullCredit;
       return f1 + 0.5 * em - selectionPenalty(input);
     },
+    selectionTerm: "F1 + 0.5 EM",
     headline: hotpotHeadline,
   };
 }

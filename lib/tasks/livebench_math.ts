@@ -210,6 +210,7 @@ export function createLivebenchMath(options: LivebenchMathOptions = {}): BuiltIn
     selectionScore(input: SelectionInput): number {
       return input.metrics.score - selectionPenalty(input);
     },
+    selectionTerm: "score",
     headline: (metrics: Metrics): Headline => ({ name: "task score", value: metrics.score }),
   };
 }

@@ -129,4 +129,5 @@ export const synthetic: Task = {
   selectionScore(input: SelectionInput): number {
     return input.metrics.fullCredit - selectionPenalty(input);
   },
+  selectionTerm: "accuracy",
 };

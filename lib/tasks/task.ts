@@ -96,6 +96,11 @@ export interface Task {
   score(example: Example, parsed: ParseResult, rawText: string): ScoreResult;
   /** The task's default selection function (higher is better). */
   selectionScore(input: SelectionInput): number;
+  /**
+   * The task term of `selectionScore` in words (`F1 + 0.5 EM`), for people reading a
+   * selection value; `score` when absent. The Brier and length terms are the same for all.
+   */
+  readonly selectionTerm?: string;
   /** The headline figure of a split's metrics; the mean `score` when absent. */
   headline?(metrics: Metrics): Headline;
 }
