@@ -486,6 +486,8 @@ export async function analyzeTraces(
     stepsInOrder(trace).map((s) => ({
       run: trace.name,
       step: s.step,
+      // A step without a diagnosis (the final, dev-only step) says nothing about its topics.
+      diagnosed: s.train !== null,
       failureTopics: present(counted, trace.name, s.step),
     }))
   );
@@ -504,9 +506,8 @@ export async function analyzeTraces(
   });
   const persistenceInput: Record<string, string[][]> = {};
   for (const trace of traces) {
-    persistenceInput[trace.name] = stepTopics.filter((s) => s.run === trace.name).map((s) =>
-      s.failureTopics
-    );
+    persistenceInput[trace.name] = stepTopics.filter((s) => s.run === trace.name && s.diagnosed)
+      .map((s) => s.failureTopics);
   }
   const points: LengthPoint[] = traces.flatMap((trace) =>
     stepsInOrder(trace).flatMap((s) =>
@@ -739,6 +740,16 @@ function table(header: string[], rows: string[][]): string {
 }
 
 /**
+ * A topic's runs of consecutive diagnosed steps, read as such: `1 (4 steps)`,
+ * `2 (3 + 1 steps)`.
+ */
+function stretches(runs: readonly number[]): string {
+  if (runs.length === 0) return "0";
+  const steps = runs.length === 1 && runs[0] === 1 ? "step" : "steps";
+  return `${runs.length} (${runs.join(" + ")} ${steps})`;
+}
+
+/**
  * The tables as Markdown, headed `SIMULATED` when the analysis involved the simulator.
  * Alignment lists, per failure topic, the patch topics with P > 0 (most likely first).
  */
@@ -810,11 +821,19 @@ export function analysisToMarkdown(result: AnalysisResult): string {
   }
   out.push("", `## ${sim}Persistence of failure topics`, "");
   out.push(table(
-    ["topic", "steps present", "runs of steps", "mean run", "longest", "resolved", "reappeared"],
+    [
+      "topic",
+      "steps present",
+      "stretches (steps in each)",
+      "mean run",
+      "longest",
+      "resolved",
+      "reappeared",
+    ],
     result.persistence.map((p) => [
       p.topic,
       String(p.stepsPresent),
-      p.runs.join(", "),
+      stretches(p.runs),
       fmt(p.meanRunLength, 2),
       String(p.longestRun),
       String(p.resolved),

@@ -684,8 +684,49 @@ function topicFromText(text: string): { name: string; description: string } {
     const rest = text.slice(colon + 1).trim();
     return { name, description: rest === "" ? text : rest };
   }
-  const words = text.split(/\s+/).filter((w) => w !== "");
-  return { name: cleanTopicName(words.slice(0, 8).join(" ")), description: text };
+  return { name: cleanTopicName(phraseName(text)), description: text };
+}
+
+const TRAILING_WORDS = new Set(
+  "a an the of to for with against in on at by and or but that which as from into about".split(
+    " ",
+  ),
+);
+
+/**
+ * A topic name from a text without a `label:` part: its first words, cut where a phrase
+ * ends. A quotation is kept whole when it closes within `longest` words and left out
+ * otherwise (never an unbalanced quote), and a cut name does not end on a function word.
+ *
+ * @example
+ * ```ts
+ * import { phraseName } from "./cluster.ts";
+ * const n = phraseName('add - add an instruction against "answers the intermediate bridge entity" when it asks');
+ * if (n !== 'add - add an instruction against "answers the intermediate bridge entity"') throw new Error(n);
+ * const m = phraseName('tighten - require "a very long quoted phrase that goes on and on without an end in sight"');
+ * if (m !== "tighten - require") throw new Error(m);
+ * ```
+ */
+export function phraseName(text: string, words = 8, longest = 12): string {
+  const all = text.split(/\s+/).filter((w) => w !== "");
+  if (all.length <= words) return all.join(" ");
+  let end = words;
+  const quotes = (ws: readonly string[]) => ws.join(" ").split('"').length - 1;
+  if (quotes(all.slice(0, end)) % 2 === 1) {
+    // Inside a quotation: run on to its end, or stop before it.
+    let close = end;
+    while (close < Math.min(all.length, longest) && quotes(all.slice(0, close)) % 2 === 1) close++;
+    if (quotes(all.slice(0, close)) % 2 === 0) end = close;
+    else {
+      while (end > 0 && quotes(all.slice(0, end)) % 2 === 1) end--;
+    }
+  }
+  let cut = all.slice(0, end);
+  if (end < all.length) {
+    cut = cut.map((w, i) => (i === cut.length - 1 ? w.replace(/[,;]+$/, "") : w));
+    while (cut.length > 1 && TRAILING_WORDS.has((cut.at(-1) ?? "").toLowerCase())) cut.pop();
+  }
+  return cut.join(" ");
 }
 
 // Names are listed as `name: description` in the assignment call, so a colon would be ambiguous.

@@ -23,6 +23,7 @@
  */
 import * as Plot from "@observablehq/plot";
 import { parseHTML } from "linkedom";
+import { placeLabels } from "./plot_labels.ts";
 import type { AlignmentCell, LengthPoint, Persistence, TopicDelta } from "./analysis_tables.ts";
 import { ConfigError } from "./util/errors.ts";
 import { fixed, simulatedSuffix } from "./util/format.ts";
@@ -552,26 +553,20 @@ export function reliabilityDiagram(
   const labels = series.map((s) => s.label);
   const colors = colorsFor(labels);
   const maxN = Math.max(1, ...rows.map((r) => r.n));
+  const height = Math.min(width, 440);
   const panel = render({
     width,
-    height: Math.min(width, 440),
-    marginLeft: 50,
-    marginBottom: 40,
+    height,
+    ...RELIABILITY_MARGINS,
     x: { label: "mean confidence →", domain: [0, 1] },
     y: { label: "↑ accuracy (mean score)", domain: [0, 1], grid: true },
     color: { domain: labels, range: colors },
-    r: { domain: [0, maxN], range: [0, 14] },
+    r: { domain: [0, maxN], range: [0, RELIABILITY_MAX_RADIUS] },
     marks: [
       Plot.line([[0, 0], [1, 1]], { stroke: "#999", strokeDasharray: "4,3" }),
       Plot.line(rows, { x: "conf", y: "acc", stroke: "series", strokeWidth: 1.5 }),
       Plot.dot(rows, { x: "conf", y: "acc", r: "n", fill: "series", fillOpacity: 0.75 }),
-      Plot.text(rows, {
-        x: "conf",
-        y: "acc",
-        text: (d: { n: number }) => `n=${d.n}`,
-        dy: -14,
-        fill: "series",
-      }),
+      ...binLabels(rows, maxN, width, height),
     ],
   });
   const legend: LegendItem[] = series.length > 1
@@ -584,6 +579,49 @@ export function reliabilityDiagram(
       "Dot area = items in the bin; bins are 10 equal-width confidence bins.",
     legend,
   });
+}
+
+/** Largest dot radius of the reliability diagram, in pixels. */
+const RELIABILITY_MAX_RADIUS = 14;
+
+/** Margins of the reliability diagram's panel, given to Plot and used to place labels. */
+const RELIABILITY_MARGINS = { marginLeft: 50, marginRight: 20, marginTop: 20, marginBottom: 40 };
+
+/**
+ * The `n=` labels of the reliability diagram, each placed next to its own dot where it
+ * covers no dot, no line and no other label ({@linkcode placeLabels}).
+ */
+function binLabels(
+  rows: readonly { series: string; conf: number; acc: number; n: number }[],
+  maxN: number,
+  width: number,
+  height: number,
+) {
+  const m = RELIABILITY_MARGINS;
+  const dots = rows.map((row) => ({
+    x: m.marginLeft + row.conf * (width - m.marginLeft - m.marginRight),
+    y: height - m.marginBottom - row.acc * (height - m.marginBottom - m.marginTop),
+    r: RELIABILITY_MAX_RADIUS * Math.sqrt(row.n / maxN),
+    label: `n=${row.n}`,
+    series: row.series,
+  }));
+  const area = {
+    left: m.marginLeft,
+    right: width - m.marginRight,
+    top: m.marginTop,
+    bottom: height - m.marginBottom,
+  };
+  const placements = placeLabels(dots, area);
+  return rows.map((row, i) =>
+    Plot.text([row], {
+      x: "conf",
+      y: "acc",
+      text: (d: { n: number }) => `n=${d.n}`,
+      dx: placements[i]!.dx,
+      dy: placements[i]!.dy,
+      fill: "series",
+    })
+  );
 }
 
 /**

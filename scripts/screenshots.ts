@@ -138,7 +138,8 @@ if (import.meta.main) {
       "report",
       runReportHtml(run, { alignment: analysis.alignment }),
       1200,
-      3200,
+      // Tall enough for the whole page (figures, iterations, warnings, prompts).
+      7200,
     );
   } finally {
     await Deno.remove(tmp, { recursive: true });

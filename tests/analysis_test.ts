@@ -273,6 +273,34 @@ Deno.test("analyzeTraces: alignment, deltas, persistence and correlations of a h
   assert.doesNotMatch(analysisToMarkdown(result), /SIMULATED/);
 });
 
+Deno.test("persistence: a topic present at the last diagnosed step is not resolved; stretches read as such", async () => {
+  const run = handMadeRun();
+  // The final, dev-only step: scored on dev, never diagnosed (no report, no clustering).
+  const final: TraceStep = {
+    step: 5,
+    prompt: PROMPTS[3] as PromptProgram,
+    train: null,
+    dev: metrics(0.9, 0.2),
+    clustering: null,
+  };
+  const opts = { embedder: new TfidfEmbedder(), k: 2, seed: 0, bootstrapIterations: 100 };
+  const result = await analyzeTraces([{ ...run, steps: [...run.steps, final] }], {
+    ...opts,
+    model: scriptedAnalyst(),
+  });
+  // "Unit errors" is present at step 4, the last diagnosed step: resolved once (gone at 3).
+  assert.deepEqual(
+    result.persistence.map((p) => [p.topic, p.runs, p.resolved, p.reappeared]),
+    [
+      ["Confidence", [1, 1], 2, 1],
+      ["Unit errors", [2, 1], 1, 1],
+    ],
+  );
+  const md = analysisToMarkdown(result);
+  assert.match(md, /\| topic \| steps present \| stretches \(steps in each\) \|/);
+  assert.match(md, /\| Unit errors \| 3 \| 2 \(2 \+ 1 steps\) \| 1\.50 \| 2 \| 1 \| 1 \|/);
+});
+
 Deno.test("analyzeTraces: with all topics present, a topic below the threshold counts too", async () => {
   const result = await analyzeTraces([handMadeRun()], {
     model: scriptedAnalyst(),

@@ -73,7 +73,10 @@ Deno.test({
 
     assert.ok(html.startsWith("<!DOCTYPE html>"));
     assert.match(html, /<title>rpt run: synthetic \(simulated\)<\/title>/);
-    assert.match(html, /SIMULATED: every figure in this report comes from rpt's offline simulator/);
+    assert.match(
+      html,
+      /<p class="banner">SIMULATED: every model is rpt's offline simulator; the figures are not LLM results\.<\/p>/,
+    );
     // Trajectory, reliability, topic prevalence and calls: four inline SVG charts.
     const svgs = html.match(/<svg\b[^>]*>/g) ?? [];
     assert.ok(svgs.length >= 4, `expected at least 4 charts, got ${svgs.length}`);

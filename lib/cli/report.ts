@@ -8,8 +8,9 @@
 import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
 import type { AlignmentInput } from "../plot.ts";
-import { specsAreSimulated } from "../llm/spec.ts";
+import { simulationBanner, specsAreSimulated } from "../llm/spec.ts";
 import { runCharts } from "../run_charts.ts";
+import { runWarnings } from "../run_warnings.ts";
 import { escapeHtml } from "../notebook.ts";
 import { promptDiff, type PromptProgram, promptText } from "../prompt.ts";
 import { loadRun, type RunRecord } from "../run/reader.ts";
@@ -21,6 +22,9 @@ import { settingsLines } from "./settings_text.ts";
 import { fixed, probability, simulatedSuffix } from "../util/format.ts";
 
 const USAGE = "usage: rpt report RUN_DIR [--out FILE]";
+
+/** Chart width: the page's text column (max-width 1100px less padding). */
+const CHART_WIDTH = 1060;
 
 function table(head: string[], rows: string[][], cls = ""): string {
   const th = head.map((h) => `<th>${h}</th>`).join("");
@@ -83,21 +87,45 @@ async function readAlignment(runDir: string): Promise<AlignmentInput[] | undefin
 // ---------------------------------------------------------------------------------------------
 // The HTML page
 
+const STEP_HEAD = [
+  "step",
+  "train score",
+  "dev score",
+  "dev Brier",
+  "test score",
+  "selection",
+  "prompt chars",
+  "failure topics (of this step's prompt)",
+];
+
+/**
+ * What came after a step, on a row of its own between that step and the next, so that a
+ * patch's rationale is never read as the rationale of the step above it: the patch that
+ * produced step N+1's prompt, or the stop.
+ */
+function transitionRow(s: StepSummary, next: StepSummary | undefined): string | undefined {
+  const by = s.by === "hand" ? " (a hand edit)" : "";
+  const rejected = s.rejections.length > 0
+    ? ` <span class="muted">after ${s.rejections.length} rejected patch(es)</span>`
+    : "";
+  let body: string;
+  if (s.action === "patch") {
+    const to = next !== undefined ? `step ${next.step}` : "the next step";
+    body = `<span class="arrow">patch${by}, step ${s.step} → ${to}:</span> ${
+      escapeHtml(s.rationale ?? "")
+    }${rejected}`;
+  } else if (s.action === "stop") {
+    body = `<span class="arrow">the optimizer stopped after step ${s.step}:</span> ${
+      escapeHtml(s.stopReason ?? "")
+    }`;
+  } else return undefined;
+  return `<tr class="transition"><td>${s.action === "patch" ? "↓" : "■"}</td>` +
+    `<td colspan="${STEP_HEAD.length - 1}">${body}</td></tr>`;
+}
+
 function stepsTable(steps: readonly StepSummary[]): string {
-  return table(
-    [
-      "step",
-      "train score",
-      "dev score",
-      "dev Brier",
-      "test score",
-      "selection",
-      "prompt chars",
-      "failure topics",
-      "action",
-      "rationale / stop reason",
-    ],
-    steps.map((s) => [
+  const rows = steps.flatMap((s, i) => {
+    const cells = [
       `${s.step}${s.kind === "final" ? " (final)" : ""}${s.selected ? " ★" : ""}`,
       fixed(s.train?.score),
       fixed(s.dev.score),
@@ -105,11 +133,32 @@ function stepsTable(steps: readonly StepSummary[]): string {
       fixed(s.test?.score),
       fixed(s.selection, 4),
       String(s.promptChars),
-      escapeHtml(s.topics.join("; ")),
-      s.by === "hand" ? `${s.action} (by hand)` : s.action,
-      escapeHtml(s.rationale ?? s.stopReason ?? ""),
+      escapeHtml(s.topics.join("; ") || "–"),
+    ];
+    const row = `<tr class="step">${cells.map((c) => `<td>${c}</td>`).join("")}</tr>`;
+    const after = transitionRow(s, steps[i + 1]);
+    return after === undefined ? [row] : [row, after];
+  });
+  const th = STEP_HEAD.map((h) => `<th>${h}</th>`).join("");
+  return `<table class="steps"><thead><tr>${th}</tr></thead><tbody>\n${rows.join("\n")}\n` +
+    `</tbody></table>`;
+}
+
+/** The warnings section: every warning of the run, or a line saying what was checked. */
+function warningsSection(run: RunRecord): string {
+  const warnings = runWarnings(run);
+  if (warnings.length === 0) {
+    return `<p class="muted">None: no failed model calls, cache trouble, memory compaction, ` +
+      `clustering or critique fallbacks, loop warnings or budget stops are recorded.</p>`;
+  }
+  return table(
+    ["kind", "step", "what happened"],
+    warnings.map((w) => [
+      escapeHtml(w.kind),
+      w.step === undefined ? "–" : String(w.step),
+      escapeHtml(w.text),
     ]),
-    "steps",
+    "warnings",
   );
 }
 
@@ -122,7 +171,12 @@ h1 { margin-bottom: 0.2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid 
 table { border-collapse: collapse; margin: 0.6rem 0; font-size: 0.9rem; }
 th, td { border: 1px solid #d0d7de; padding: 0.3rem 0.55rem; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; }
-table.steps td:nth-child(8), table.steps td:nth-child(10) { max-width: 22rem; }
+table.steps td:nth-child(8) { max-width: 26rem; }
+table.steps tr.transition td { background: #f6f8fa; color: #3d444d; font-size: 0.85rem; }
+table.steps tr.transition td:first-child { text-align: center; color: #59636e; }
+table.steps .arrow { color: #59636e; font-weight: 600; }
+table.warnings td:nth-child(3) { max-width: 48rem; }
+figure svg { max-width: 100%; height: auto; }
 pre { background: #f6f8fa; padding: 0.7rem; border-radius: 6px; overflow-x: auto;
   white-space: pre-wrap; font-size: 0.85rem; }
 .diff .add { color: #116329; background: #dafbe1; } .diff .del { color: #82071e; background: #ffebe9; }
@@ -154,12 +208,8 @@ export function runReportHtml(
       escapeHtml(c.memory)
     } · seed ${c.seed}</p>`,
   );
-  if (simulated) {
-    parts.push(
-      `<p class="banner">SIMULATED: every figure in this report comes from rpt's offline ` +
-        `simulator, not from a real model.</p>`,
-    );
-  }
+  const banner = simulationBanner(c);
+  if (banner !== undefined) parts.push(`<p class="banner">${escapeHtml(banner)}.</p>`);
   parts.push(
     `<details><summary>Settings</summary><ul>${
       settingsLines(c).map((l) => `<li>${escapeHtml(l)}</li>`).join("")
@@ -207,6 +257,7 @@ export function runReportHtml(
 
   const charts = runCharts(run, {
     simulated,
+    width: CHART_WIDTH,
     ...(options.alignment ? { alignment: options.alignment } : {}),
   });
   if (charts.length > 0) {
@@ -220,8 +271,12 @@ export function runReportHtml(
     steps.length > 0 ? stepsTable(steps) : `<p>No step has completed yet.</p>`,
   );
   parts.push(
-    `<p class="muted">★ the prompt became the best so far on dev (selection value).` +
-      ` Test is scored at step 1 and every ${c.testEvery} steps for the curves only.</p>`,
+    `<p class="muted">Each step's row is its prompt; the row under it is what the optimizer ` +
+      `did next (the patch that produced the following step's prompt, with its rationale, ` +
+      `or the stop). ★ the prompt became the best so far on dev (selection value${
+        summary?.selectionFormula ? ` = ${escapeHtml(summary.selectionFormula)}` : ""
+      }). Test is scored at step 1 and every ${c.testEvery} steps for the curves only; ` +
+      `the final step is the last patch's prompt, scored on dev only.</p>`,
   );
   const compacted = steps.filter((s) => s.memoryCompaction !== undefined);
   if (compacted.length > 0) {
@@ -234,6 +289,9 @@ export function runReportHtml(
       }.</p>`,
     );
   }
+
+  parts.push(`<h2>Warnings</h2>`);
+  parts.push(warningsSection(run));
 
   parts.push(`<h2>Prompts</h2>`);
   const first = run.steps[0];

@@ -99,7 +99,7 @@ export async function openContext(
     data,
     models,
     writer,
-    usage: new UsageLog(writer, before, () => ledger.snapshot()),
+    usage: new UsageLog(writer, before, () => ledger.snapshot(), () => cache.health()),
     ledger,
     cache,
     simulated: specsAreSimulated(config),

@@ -354,6 +354,16 @@ export const UsageSession = z.object({
   status: z.enum(["running", "finished", "interrupted", "failed"]),
   elapsedMs: z.number(),
   usage: UsageSnapshot,
+  /**
+   * What went wrong with the response cache in this session (failed lookups and writes, the
+   * rest of the run uncached, damaged files moved aside); absent in older runs.
+   */
+  cache: z.object({
+    readErrors: z.number().int().min(0),
+    writeErrors: z.number().int().min(0),
+    writesDisabled: z.boolean(),
+    movedAside: z.array(z.string()),
+  }).optional(),
 });
 /** One process that worked on a run. */
 export type UsageSession = z.infer<typeof UsageSession>;

@@ -31,6 +31,7 @@ export class UsageLog {
     readonly writer: RunWriter,
     readonly before: readonly UsageSession[],
     readonly snapshot: () => UsageSnapshot,
+    readonly cacheHealth?: () => NonNullable<UsageSession["cache"]>,
   ) {}
 
   /** Dollars the earlier sessions spent (what a dollar budget has left is the rest). */
@@ -46,6 +47,7 @@ export class UsageLog {
       status,
       elapsedMs: Math.round(performance.now() - this.#t0),
       usage: this.snapshot(),
+      ...(this.cacheHealth !== undefined ? { cache: this.cacheHealth() } : {}),
     }];
     await this.writer.write(RUN_FILES.usage, { sessions, total: totalUsage(sessions) });
   }

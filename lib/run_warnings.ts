@@ -1,0 +1,251 @@
+/**
+ * What went wrong in a run, read from its record, for the report's warnings section: failed
+ * model calls (provider errors), response-cache trouble, memory compaction, clustering and
+ * critique fallbacks, the loop's own warnings, and how the run was cut short. Each source is
+ * one small function of {@linkcode WARNING_SOURCES}; a new kind of warning is one more
+ * function. Fields the summary gains later (such as per-model provider-error counts) are
+ * shown as they are until a source reads them properly.
+ *
+ * @module
+ */
+import type { RunRecord } from "./run/reader.ts";
+
+/** One warning: what kind, at which step (when it belongs to one), and what happened. */
+export interface RunWarning {
+  kind: string;
+  step?: number;
+  text: string;
+}
+
+/** A source of warnings: reads one part of the run record. */
+export type WarningSource = (run: RunRecord) => RunWarning[];
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** Failed calls the ledger counted, and examples whose target call failed (provider errors). */
+function providerErrors(run: RunRecord): RunWarning[] {
+  const out: RunWarning[] = [];
+  for (const [i, session] of (run.usage?.sessions ?? []).entries()) {
+    for (const [model, u] of Object.entries(session.usage.models)) {
+      if (u.failures > 0) {
+        out.push({
+          kind: "provider errors",
+          text: `${plural(u.failures, "call")} to ${model} failed after retries (session ${i + 1})`,
+        });
+      }
+    }
+  }
+  for (const s of run.steps) {
+    const errors = s.report?.counts.errors ?? 0;
+    if (errors > 0) {
+      out.push({
+        kind: "provider errors",
+        step: s.step,
+        text: `${plural(errors, "training example")} got no answer from the target (scored 0)`,
+      });
+    }
+    for (const [split, e] of [["dev", s.dev], ["test", s.test]] as const) {
+      const rate = e?.metrics.errorRate ?? 0;
+      if (rate > 0 && e !== null) {
+        out.push({
+          kind: "provider errors",
+          step: s.step,
+          text: `${Math.round(rate * e.metrics.n)} of ${e.metrics.n} ${split} examples got no ` +
+            "answer from the target (scored 0)",
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** Cache lookups and writes that failed, and damaged cache files moved aside. */
+function cacheFallbacks(run: RunRecord): RunWarning[] {
+  const out: RunWarning[] = [];
+  for (const [i, session] of (run.usage?.sessions ?? []).entries()) {
+    const c = session.cache;
+    if (c === undefined) continue;
+    const where = `(session ${i + 1})`;
+    if (c.readErrors > 0) {
+      out.push({
+        kind: "cache",
+        text: `${plural(c.readErrors, "lookup")} failed and were paid ${where}`,
+      });
+    }
+    if (c.writesDisabled || c.writeErrors > 0) {
+      out.push({
+        kind: "cache",
+        text: `${plural(c.writeErrors, "response")} could not be stored` +
+          `${c.writesDisabled ? "; the rest of the session ran uncached" : ""} ${where}`,
+      });
+    }
+    for (const path of c.movedAside) {
+      out.push({ kind: "cache", text: `a damaged cache file was moved aside to ${path} ${where}` });
+    }
+  }
+  return out;
+}
+
+interface MemoryView {
+  omitted?: unknown;
+  past_reports?: unknown;
+}
+
+/** The memory payload the optimizer got with the step's report, from the conversation. */
+function memoryOf(run: RunRecord, step: number): MemoryView | undefined {
+  const messages = run.steps.find((s) => s.step === step)?.decision?.messages ?? [];
+  for (const m of messages) {
+    if (m.role !== "tool") continue;
+    try {
+      const content = JSON.parse(m.content) as { memory?: MemoryView };
+      if (content.memory !== undefined) return content.memory;
+    } catch {
+      // Not a JSON tool result: no memory in it.
+    }
+  }
+  return undefined;
+}
+
+/** Past reports shortened (metrics and topics only) or left out to fit the memory budget. */
+function memoryCompaction(run: RunRecord): RunWarning[] {
+  return run.steps.flatMap((s) => {
+    const memory = memoryOf(run, s.step);
+    if (memory === undefined) return [];
+    const reports = Array.isArray(memory.past_reports) ? memory.past_reports : [];
+    const compacted = reports.filter((r) => (r as { compacted?: unknown })?.compacted === true)
+      .length;
+    const omitted = typeof memory.omitted === "number" ? memory.omitted : 0;
+    if (compacted === 0 && omitted === 0) return [];
+    const parts = [
+      ...(compacted > 0
+        ? [`${plural(compacted, "past report")} compacted to metrics and topics`]
+        : []),
+      ...(omitted > 0 ? [`${plural(omitted, "past report")} left out`] : []),
+    ];
+    return [{
+      kind: "memory compaction",
+      step: s.step,
+      text: `${parts.join(", ")} to fit the memory budget`,
+    }];
+  });
+}
+
+/** Diagnoses the topic assignment left to the embedding fallback, clustering errors, failed critiques. */
+function clusteringFallbacks(run: RunRecord): RunWarning[] {
+  const out: RunWarning[] = [];
+  for (const s of run.steps) {
+    const c = s.record?.clustering;
+    if (c !== null && c !== undefined) {
+      if (c.fallbacks.count > 0) {
+        out.push({
+          kind: "assignment fallbacks",
+          step: s.step,
+          text: `${plural(c.fallbacks.count, "diagnosis", "diagnoses")} could not be assigned ` +
+            "by the model and went to the nearest topic by embedding",
+        });
+      }
+      for (const e of c.errors) {
+        out.push({ kind: "clustering", step: s.step, text: e });
+      }
+    }
+  }
+  for (const e of run.events) {
+    if (e.type === "critiques" && e.failed > 0) {
+      out.push({
+        kind: "critique failures",
+        step: e.step,
+        text: `${plural(e.failed, "failure")} of ${e.n} could not be critiqued`,
+      });
+    }
+  }
+  return out;
+}
+
+/** The loop's own warnings (a format collapse, ignored tool arguments) and missing tool calls. */
+function loopWarnings(run: RunRecord): RunWarning[] {
+  const steps = run.summary?.steps ?? run.state?.steps ?? [];
+  const out: RunWarning[] = steps.flatMap((s) =>
+    s.warnings.map((text) => ({ kind: "loop", step: s.step, text }))
+  );
+  for (const e of run.events) {
+    if (e.type === "tool_call_missing") {
+      out.push({
+        kind: "loop",
+        step: e.step,
+        text: `the optimizer did not call diagnose: ${e.problem}`,
+      });
+    }
+  }
+  return out;
+}
+
+/** Budgets reached, failures and interruptions the events recorded. */
+function runEnd(run: RunRecord): RunWarning[] {
+  return run.events.flatMap((e): RunWarning[] => {
+    if (e.type === "budget_exceeded") {
+      return [{
+        kind: "budget",
+        ...(e.step !== undefined ? { step: e.step } : {}),
+        text: `${e.phase ? `${e.phase}: ` : ""}${e.message}`,
+      }];
+    }
+    if (e.type === "failed") return [{ kind: "run", text: `a session failed: ${e.message}` }];
+    if (e.type === "interrupted") {
+      return [{
+        kind: "run",
+        text: `interrupted after ${plural(e.completedSteps, "complete step")}`,
+      }];
+    }
+    return [];
+  });
+}
+
+const KNOWN_SUMMARY_FIELDS = new Set([
+  "version",
+  "task",
+  "simulated",
+  "iterationsRun",
+  "stop",
+  "steps",
+  "selectionFormula",
+  "selected",
+  "seed",
+  "comparison",
+  "testCurve",
+]);
+
+/** Summary fields no source reads yet (a newer run record's counts), shown as they are. */
+function otherSummaryFields(run: RunRecord): RunWarning[] {
+  const summary = (run.summary ?? {}) as Record<string, unknown>;
+  return Object.entries(summary).filter(([key, value]) =>
+    !KNOWN_SUMMARY_FIELDS.has(key) && value !== null && value !== undefined
+  ).map(([key, value]) => ({ kind: "summary", text: `${key}: ${JSON.stringify(value)}` }));
+}
+
+/** Every source, in the order the report lists them. */
+export const WARNING_SOURCES: readonly WarningSource[] = [
+  providerErrors,
+  cacheFallbacks,
+  memoryCompaction,
+  clusteringFallbacks,
+  loopWarnings,
+  runEnd,
+  otherSummaryFields,
+];
+
+/**
+ * Every warning of a run (load it with `records: true` for the clustering fallbacks).
+ *
+ * @example
+ * ```ts ignore
+ * import { loadRun } from "./run/reader.ts";
+ * import { runWarnings } from "./run_warnings.ts";
+ * for (const w of runWarnings(await loadRun("runs/x", { records: true }))) console.log(w.text);
+ * ```
+ */
+export function runWarnings(
+  run: RunRecord,
+  sources: readonly WarningSource[] = WARNING_SOURCES,
+): RunWarning[] {
+  return sources.flatMap((source) => source(run));
+}
