@@ -75,7 +75,7 @@ Deno.test({
     assert.match(html, /<title>rpt run: synthetic \(simulated\)<\/title>/);
     assert.match(
       html,
-      /<p class="banner">SIMULATED: every model is rpt's offline simulator; the figures are not LLM results\.<\/p>/,
+      /<p class="banner">SIMULATED: every model is rpt&#39;s offline simulator; the figures are not LLM results\.<\/p>/,
     );
     // Trajectory, reliability, topic prevalence and calls: four inline SVG charts.
     const svgs = html.match(/<svg\b[^>]*>/g) ?? [];

@@ -104,7 +104,7 @@ const STEP_HEAD = [
  * produced step N+1's prompt, or the stop.
  */
 function transitionRow(s: StepSummary, next: StepSummary | undefined): string | undefined {
-  const by = s.by === "hand" ? " (a hand edit)" : "";
+  const by = s.by === "hand" ? " (by hand)" : "";
   const rejected = s.rejections.length > 0
     ? ` <span class="muted">after ${s.rejections.length} rejected patch(es)</span>`
     : "";
