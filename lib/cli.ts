@@ -6,8 +6,10 @@
  *
  * @module
  */
+import { hint, invocation } from "./cli/hints.ts";
 import { BudgetExceededError } from "./llm/model.ts";
 import { ConfigError } from "./util/errors.ts";
+import { RPT_VERSION } from "./version.ts";
 
 /** A subcommand: runs with its arguments and returns the process exit code. */
 export type Command = (args: string[]) => Promise<number>;
@@ -33,9 +35,12 @@ const COMMANDS: Record<string, { module: string; help: string }> = {
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.help}`);
-  return `usage: rpt <command> [flags]\n\ncommands:\n${lines.join("\n")}\n\n` +
-    `Run 'rpt <command> --help' for a command's flags.`;
+  const rpt = invocation();
+  const lines = Object.entries(COMMANDS).map(([name, c]) =>
+    `  ${name.padEnd(width)}  ${hint(c.help, rpt)}`
+  );
+  return `usage: ${rpt} <command> [flags]\n\ncommands:\n${lines.join("\n")}\n\n` +
+    `Run '${rpt} <command> --help' for a command's flags, '${rpt} --version' for the version.`;
 }
 
 /** Runs the CLI with `args` and returns the exit code. */
@@ -44,6 +49,10 @@ export async function main(args: string[]): Promise<number> {
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     console.log(usage());
     return name === undefined ? 2 : 0;
+  }
+  if (name === "--version" || name === "-V" || name === "version") {
+    console.log(`rpt ${RPT_VERSION} (deno ${Deno.version.deno})`);
+    return 0;
   }
   const entry = COMMANDS[name];
   if (entry === undefined) {
@@ -55,7 +64,8 @@ export async function main(args: string[]): Promise<number> {
     return await mod.run(rest);
   } catch (error) {
     if (error instanceof ConfigError || error instanceof BudgetExceededError) {
-      console.error(`rpt ${name}: ${error.message}`);
+      // Messages name commands ("rpt resume DIR"): written the way this CLI was started.
+      console.error(`rpt ${name}: ${hint(error.message)}`);
       return 2;
     }
     throw error;

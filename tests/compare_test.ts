@@ -94,10 +94,14 @@ Deno.test("compare counts every method's calls at the provider, under one budget
 });
 
 Deno.test("rpt compare flags: defaults, limits and unknown methods", () => {
-  const c = parseCompareArgs(["--task", "synthetic", "--limit-dev", "0"]);
+  const c = parseCompareArgs(["--task", "synthetic", "--limit-dev", "all"]);
   assert.deepEqual(c.options.methods, ["rpt", "gepa", "mipro", "ace"]);
   assert.equal(c.options.budgetCalls, 400);
   assert.deepEqual(c.options.limits, { train: 40, test: 100 });
+  assert.throws(
+    () => parseCompareArgs(["--task", "x", "--limit-dev", "-1"]),
+    /positive integer or 'all'/,
+  );
   assert.throws(
     () => parseCompareArgs(["--task", "x", "--methods", "rpt,dspy"]),
     /unknown method 'dspy'/,

@@ -440,7 +440,7 @@ async function assertFreshOutDir(dir: string): Promise<void> {
       if (error instanceof Deno.errors.NotFound) continue;
       throw error;
     }
-    throw new ConfigError(`--out ${dir}: the directory already holds a comparison (${name})`);
+    throw new ConfigError(`--run-dir ${dir}: the directory already holds a comparison (${name})`);
   }
 }
 

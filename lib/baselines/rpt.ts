@@ -76,7 +76,11 @@ async function runRpt(ctx: OptimizerContext, options: RptOptions): Promise<Optim
     stopReason = await untilBudget(async () => {
       while (!session.finished) await session.step();
       const stop = (await session.finish()).stop;
-      return `${stop.kind}: ${stop.reason}`;
+      // The ledger's refusal names its internals (calls in flight, the model); the table
+      // says what it means, as the other methods' stop reasons do.
+      return stop.kind === "budget"
+        ? `budget: not enough target calls left for another step (${session.steps.length} complete)`
+        : `${stop.kind}: ${stop.reason}`;
     });
   } finally {
     await session.close();

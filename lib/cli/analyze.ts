@@ -34,6 +34,7 @@ import type { Metrics } from "../tasks/schema.ts";
 import { taskHeadline } from "../tasks/task.ts";
 import { ConfigError } from "../util/errors.ts";
 import { integerFlag, positiveIntFlag } from "./args.ts";
+import { hint } from "./hints.ts";
 
 const HELP = `usage: rpt analyze RUN_DIR... [--preset paper] [--k 10] [--model SPEC]
                    [--embedder SPEC] [--presence retained|all|every]
@@ -120,7 +121,7 @@ export async function run(args: string[]): Promise<number> {
     },
   });
   if (values.help) {
-    console.log(HELP);
+    console.log(hint(HELP));
     return 0;
   }
   if (positionals.length === 0) throw new ConfigError(`no run directory given\n\n${HELP}`);

@@ -6,14 +6,15 @@
  *
  * ```
  * rpt compare --task T [--methods rpt,gepa,mipro,ace] [--budget-calls N] [--target SPEC]
- *             [--optimizer SPEC] [--critic SPEC] [--out DIR] ...
+ *             [--optimizer SPEC] [--critic SPEC] [--run-dir DIR] ...
  * ```
  *
  * @module
  */
 import { compare, type CompareOptions, compareTable, METHODS } from "../baselines/compare.ts";
 import { ConfigError } from "../util/errors.ts";
-import { integerFlag, parseCommandArgs, positiveIntFlag } from "./args.ts";
+import { flagHelp, integerFlag, limitFlag, parseCommandArgs, positiveIntFlag } from "./args.ts";
+import { hint } from "./hints.ts";
 
 const HELP = `usage: rpt compare --task T [flags]
 
@@ -25,13 +26,14 @@ const HELP = `usage: rpt compare --task T [flags]
   --critic SPEC         critic model (default: the optimizer)
   --embedder SPEC       embedder for RPT's clustering (default tfidf)
   --confidence-aware    select with the Brier term (w = 0.05)
-  --limit-train N       first N training examples (default 40; 0 = all)
-  --limit-dev N         first N dev examples (default 30; 0 = all)
-  --limit-test N        first N test examples (default 100; 0 = all)
+  --limit-train N       first N training examples (default 40; all: every example)
+  --limit-dev N         first N dev examples (default 30; all: every example)
+  --limit-test N        first N test examples (default 100; all: every example)
   --concurrency C       target calls in flight (default 16)
   --seed S              seed of every method and of simulated models (default 0)
-  --data-dir DIR        data directory (default RPT_DATA_DIR, then data/)
-  --out DIR             write compare.json, table.md, curves.svg, events.jsonl and RPT's run
+${flagHelp("data-dir")}
+  --run-dir D           write compare.json, table.md, curves.svg, events.jsonl and RPT's run
+                        there (--out, its old name, works for one more release)
   --json                print the result as JSON instead of the table
   --quiet               no progress lines`;
 
@@ -41,12 +43,6 @@ export interface CompareCommand {
   json: boolean;
   quiet: boolean;
   help: boolean;
-}
-
-function limit(value: string | undefined, flag: string, fallback: number): number | undefined {
-  const n = integerFlag(value, flag, fallback);
-  if (n < 0) throw new ConfigError(`--${flag}: expected 0 (all) or a positive integer, got ${n}`);
-  return n === 0 ? undefined : n;
 }
 
 /**
@@ -60,31 +56,35 @@ function limit(value: string | undefined, flag: string, fallback: number): numbe
  * ```
  */
 export function parseCompareArgs(args: string[]): CompareCommand {
-  const { values } = parseCommandArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      task: { type: "string" },
-      methods: { type: "string" },
-      "budget-calls": { type: "string" },
-      target: { type: "string" },
-      optimizer: { type: "string" },
-      critic: { type: "string" },
-      embedder: { type: "string" },
-      "confidence-aware": { type: "boolean" },
-      "limit-train": { type: "string" },
-      "limit-dev": { type: "string" },
-      "limit-test": { type: "string" },
-      concurrency: { type: "string" },
-      seed: { type: "string" },
-      "data-dir": { type: "string" },
-      out: { type: "string" },
-      json: { type: "boolean" },
-      quiet: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
+  const { values } = parseCommandArgs(
+    {
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        task: { type: "string" },
+        methods: { type: "string" },
+        "budget-calls": { type: "string" },
+        target: { type: "string" },
+        optimizer: { type: "string" },
+        critic: { type: "string" },
+        embedder: { type: "string" },
+        "confidence-aware": { type: "boolean" },
+        "limit-train": { type: "string" },
+        "limit-dev": { type: "string" },
+        "limit-test": { type: "string" },
+        concurrency: { type: "string" },
+        seed: { type: "string" },
+        "data-dir": { type: "string" },
+        "run-dir": { type: "string" },
+        json: { type: "boolean" },
+        quiet: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
     },
-  }, " (see 'rpt compare --help')");
+    " (see 'rpt compare --help')",
+    { command: "compare" },
+  );
   const help = values.help === true;
   if (!help && values.task === undefined) {
     throw new ConfigError("--task is required (see 'rpt compare --help')");
@@ -99,9 +99,9 @@ export function parseCompareArgs(args: string[]): CompareCommand {
     }
   }
   const limits: CompareOptions["limits"] = {};
-  const train = limit(values["limit-train"], "limit-train", 40);
-  const dev = limit(values["limit-dev"], "limit-dev", 30);
-  const test = limit(values["limit-test"], "limit-test", 100);
+  const train = limitFlag(values["limit-train"], "limit-train", 40);
+  const dev = limitFlag(values["limit-dev"], "limit-dev", 30);
+  const test = limitFlag(values["limit-test"], "limit-test", 100);
   if (train !== undefined) limits.train = train;
   if (dev !== undefined) limits.dev = dev;
   if (test !== undefined) limits.test = test;
@@ -118,7 +118,7 @@ export function parseCompareArgs(args: string[]): CompareCommand {
     concurrency: positiveIntFlag(values.concurrency, "concurrency", 16),
     seed: integerFlag(values.seed, "seed", 0),
     ...(values["data-dir"] !== undefined ? { dataDir: values["data-dir"] } : {}),
-    ...(values.out !== undefined ? { outDir: values.out } : {}),
+    ...(values["run-dir"] !== undefined ? { outDir: values["run-dir"] } : {}),
   };
   return { options, json: values.json === true, quiet: values.quiet === true, help };
 }
@@ -127,7 +127,7 @@ export function parseCompareArgs(args: string[]): CompareCommand {
 export async function run(args: string[]): Promise<number> {
   const command = parseCompareArgs(args);
   if (command.help) {
-    console.log(HELP);
+    console.log(hint(HELP));
     return 0;
   }
   const controller = new AbortController();

@@ -7,6 +7,7 @@
 import { MANIFEST, sha256Hex } from "../data/manifest.ts";
 import { resolveDataDir } from "../tasks/common.ts";
 import { parseCommandArgs } from "./args.ts";
+import { hint } from "./hints.ts";
 
 const HELP = `usage: rpt data:check [--data-dir DIR]
 
@@ -70,7 +71,7 @@ export async function run(args: string[]): Promise<number> {
     },
   }, `\n\n${HELP}`);
   if (values.help) {
-    console.log(HELP);
+    console.log(hint(HELP));
     return 0;
   }
   const dataDir = resolveDataDir(values["data-dir"]);
@@ -88,6 +89,6 @@ export async function run(args: string[]): Promise<number> {
     console.log(`  ${c.path.padEnd(width)}  ${c.status}${detail}`);
   }
   const bad = checks.filter((c) => c.status !== "ok").length;
-  if (bad > 0) console.error(`${bad} file(s) missing or different: run 'rpt data:fetch'`);
+  if (bad > 0) console.error(hint(`${bad} file(s) missing or different: run 'rpt data:fetch'`));
   return bad === 0 ? 0 : 1;
 }

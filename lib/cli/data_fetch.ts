@@ -11,6 +11,7 @@ import { resolveDataDir } from "../tasks/common.ts";
 import { ConfigError } from "../util/errors.ts";
 import { parseCommandArgs } from "./args.ts";
 import { checkDataDir } from "./data_check.ts";
+import { hint } from "./hints.ts";
 
 const HELP = `usage: rpt data:fetch [--data-dir DIR] [--task T]... [--force]
 
@@ -37,7 +38,7 @@ export async function run(args: string[], fetchOptions: FetchOptions = {}): Prom
     },
   }, `\n\n${HELP}`);
   if (values.help) {
-    console.log(HELP);
+    console.log(hint(HELP));
     return 0;
   }
   const tasks = (values.task ?? [...FETCHABLE_TASKS]) as string[];

@@ -9,9 +9,11 @@
  * rpt demo [--data-dir D] [--iterations N] [--run-dir D] [--task T] [--seed S] [--plain]
  * ```
  *
+ * The hints it prints (`rpt report DIR`) are written the way the CLI was started
+ * (`hints.ts`).
+ *
  * @module
  */
-import { parseArgs } from "node:util";
 import { join, relative, resolve } from "node:path";
 import { promptText } from "../prompt.ts";
 import { optimize } from "../revise/optimize.ts";
@@ -20,13 +22,15 @@ import { ProgressMeter } from "../revise/progress_meter.ts";
 import type { RunSummary } from "../run/schema.ts";
 import type { Metrics } from "../tasks/schema.ts";
 import { ConfigError } from "../util/errors.ts";
-import { integerFlag, positiveIntFlag } from "./args.ts";
+import { integerFlag, parseCommandArgs, positiveIntFlag } from "./args.ts";
+import { hint } from "./hints.ts";
 import { fixed, probability, signed } from "../util/format.ts";
 import { iterationsTable, selectionNote } from "./iterations.ts";
 
 export { iterationsTable } from "./iterations.ts";
 
 const HELP = `usage: rpt demo [--data-dir D] [--iterations N] [--run-dir D] [--task T] [--seed S]
+                [--plain]
 
 A short RPT optimization on the offline simulator (no network, no API key).
 
@@ -108,12 +112,12 @@ export function demoSummaryText(summary: RunSummary, runDir: string): string {
   }
   out.push("");
   out.push(`Run directory: ${runDir}`);
-  out.push(`HTML report:   deno task rpt report ${runDir}`);
+  out.push(hint(`HTML report:   rpt report ${runDir}`));
   if (summary.simulated) {
     out.push("");
     out.push(
       `${SIMULATED}: these figures come from rpt's offline simulator, not from a real model. ` +
-        `Run 'deno task rpt optimize --help' to use a real provider.`,
+        hint(`Run 'rpt optimize --help' to use a real provider.`),
     );
   }
   return out.join("\n");
@@ -164,7 +168,7 @@ function progressWriter(plain: boolean): {
 
 /** Runs `rpt demo`; returns the exit code. */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs({
     args,
     allowPositionals: true,
     options: {
@@ -176,13 +180,13 @@ export async function run(args: string[]): Promise<number> {
       plain: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
-  });
+  }, " (see 'rpt demo --help')");
   if (values.help) {
-    console.log(HELP);
+    console.log(hint(HELP));
     return 0;
   }
   if (positionals.length > 0) {
-    throw new ConfigError(`unexpected argument '${positionals[0]}'\n\n${HELP}`);
+    throw new ConfigError(`unexpected argument '${positionals[0]}' (see 'rpt demo --help')`);
   }
   const iterations = positiveIntFlag(values.iterations, "iterations", 10);
   const seed = integerFlag(values.seed, "seed", 0);
@@ -225,7 +229,7 @@ export async function run(args: string[]): Promise<number> {
   const seconds = (performance.now() - started) / 1000;
   if (result.summary === null) {
     console.error(
-      `rpt demo: the run was interrupted; resume it with 'deno task rpt resume ${shownDir}'`,
+      hint(`rpt demo: the run was interrupted; resume it with 'rpt resume ${shownDir}'`),
     );
     return 1;
   }

@@ -11,6 +11,7 @@ import type { AlignmentInput } from "../plot.ts";
 import { simulationBanner, specsAreSimulated } from "../llm/spec.ts";
 import { runCharts } from "../run_charts.ts";
 import { runWarnings } from "../run_warnings.ts";
+import { hint } from "./hints.ts";
 import { escapeHtml } from "../notebook.ts";
 import { promptDiff, type PromptProgram, promptText } from "../prompt.ts";
 import { loadRun, type RunRecord } from "../run/reader.ts";
@@ -361,7 +362,7 @@ export async function run(args: string[]): Promise<number> {
     allowPositionals: true,
   });
   if (values.help) {
-    console.log(USAGE);
+    console.log(hint(USAGE));
     return 0;
   }
   const [runDir, ...extra] = positionals;

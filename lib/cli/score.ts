@@ -21,6 +21,7 @@ import { ConfigError, describeSchemaIssue } from "../util/errors.ts";
 import { parseCommandArgs } from "./args.ts";
 import { fixed } from "../util/format.ts";
 import { writeTextAtomic } from "../util/fs.ts";
+import { hint } from "./hints.ts";
 
 const HELP = `usage: rpt score --task T --split S --predictions FILE.jsonl [--out FILE.jsonl]
                  [--data-dir DIR] [--json] [--strict]
@@ -218,7 +219,7 @@ export async function run(args: string[]): Promise<number> {
     strict: true,
   }, `\n\n${HELP}`);
   if (values.help) {
-    console.log(HELP);
+    console.log(hint(HELP));
     return 0;
   }
   for (const flag of ["task", "split", "predictions"] as const) {

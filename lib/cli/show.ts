@@ -11,6 +11,7 @@ import type { StepSummary } from "../run/schema.ts";
 import { fixed, usd } from "../util/format.ts";
 import { exactlyOneRunDir, parseCommandArgs } from "./args.ts";
 import { settingsLines } from "./settings_text.ts";
+import { hint } from "./hints.ts";
 import { comparisonLine, iterationsTable, selectionNote } from "./iterations.ts";
 
 const HELP = `usage: rpt show RUN_DIR [--json]
@@ -57,7 +58,10 @@ export function formatRun(run: RunRecord): string {
   const sum = run.summary;
   if (sum === null) {
     const done = run.state?.completedSteps ?? 0;
-    lines.push("", `not finished: ${done} complete step(s); continue with: rpt resume ${run.dir}`);
+    lines.push(
+      "",
+      hint(`not finished: ${done} complete step(s); continue with: rpt resume ${run.dir}`),
+    );
   } else {
     lines.push("", `stopped: ${sum.stop.kind}: ${sum.stop.reason}`);
     lines.push(
@@ -97,7 +101,7 @@ export async function run(args: string[]): Promise<number> {
     options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
   }, " (see 'rpt show --help')");
   if (parsed.values.help) {
-    console.log(HELP);
+    console.log(hint(HELP));
     return 0;
   }
   const dir = exactlyOneRunDir(parsed.positionals, "rpt show RUN_DIR");

@@ -16,6 +16,7 @@ import { type FaultPlan, type ModelServer, serveModels } from "../llm/serve.ts";
 import type { ChatModel } from "../llm/model.ts";
 import { ConfigError } from "../util/errors.ts";
 import { parseCommandArgs } from "./args.ts";
+import { hint } from "./hints.ts";
 
 const HELP = `usage: rpt sim-server [--port P] [--latency-ms N] [--seed S] [--data-dir D]
                       [--fault-429 R] [--fault-500 R] [--fault-timeout R] [--model NAME=ROLE]...
@@ -150,7 +151,7 @@ export async function run(args: string[]): Promise<number> {
     },
   }, `\n\n${HELP}`);
   if (values.help === true) {
-    console.log(HELP);
+    console.log(hint(HELP));
     return 0;
   }
   const isPort = (n: number) => Number.isInteger(n) && n >= 0 && n <= 65535;
