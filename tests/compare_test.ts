@@ -99,7 +99,7 @@ Deno.test("rpt compare flags: defaults, limits and unknown methods", () => {
   assert.equal(c.options.budgetCalls, 400);
   assert.deepEqual(c.options.limits, { train: 40, test: 100 });
   assert.throws(
-    () => parseCompareArgs(["--task", "x", "--limit-dev", "-1"]),
+    () => parseCompareArgs(["--task", "x", "--limit-dev=-1"]),
     /positive integer or 'all'/,
   );
   assert.throws(
