@@ -151,7 +151,11 @@ Deno.test("rpt optimize on the simulator, then rpt show and rpt resume of a fini
     runDir,
   ]);
   assert.equal(exists.code, 2);
-  assert.match(exists.stderr, /already holds a run: use 'rpt resume/);
+  // Not started by `deno task rpt` and no installed rpt: the hint says how to run it.
+  assert.match(
+    exists.stderr,
+    /already holds a run: use '(rpt|deno run -A \S*lib\/cli\.ts) resume /,
+  );
 });
 
 Deno.test("flags map onto the run config; --config supplies defaults flags override", async () => {
