@@ -151,7 +151,7 @@ Deno.test("rpt optimize on the simulator, then rpt show and rpt resume of a fini
     runDir,
   ]);
   assert.equal(exists.code, 2);
-  // Not started by `deno task rpt` and no installed rpt: the hint says how to run it.
+  // The hint says how this CLI was started (here by deno run, unless an rpt is installed).
   assert.match(
     exists.stderr,
     /already holds a run: use '(rpt|deno run -A \S*lib\/cli\.ts) resume /,
