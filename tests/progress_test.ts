@@ -240,6 +240,9 @@ Deno.test("rpt optimize: the banner only once the run is open, naming the simula
     assert.equal(r.code, 2, r.stderr);
     assert.doesNotMatch(r.stdout + r.stderr, /SIMULATED/);
   }
+  const demo = await rpt(["demo", "--task", "nope", "--run-dir", `${dir.path}/demo`]);
+  assert.equal(demo.code, 2, demo.stderr);
+  assert.doesNotMatch(demo.stdout + demo.stderr, /SIMULATED/);
   // A real optimizer (the simulator behind a local OpenAI-compatible server) with a simulated
   // target and critic: the banner says which is which, before the steps and at the end.
   const server = serveModels({ models: { opt: createSimChatModel("optimizer") } });

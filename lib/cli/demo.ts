@@ -203,13 +203,21 @@ export async function run(args: string[]): Promise<number> {
     ? runDir
     : relative(Deno.cwd(), runDir) || ".";
 
-  console.log(
-    `rpt demo [${SIMULATED}]: RPT on ${task}${
-      task === "synthetic" ? " (bundled; no data directory found)" : ""
-    }, ${iterations} iterations, every model simulated offline.`,
-  );
   const started = performance.now();
   const progress = progressWriter(values.plain === true);
+  // The header once the run is open: an unknown task or bad data is reported without it.
+  const onEvent = (e: LoopEvent) => {
+    if (e.type === "open") {
+      console.log(
+        `rpt demo [${SIMULATED}]: RPT on ${task}${
+          values.task === undefined && task === "synthetic"
+            ? " (bundled; no data directory found)"
+            : ""
+        }, ${iterations} iterations, every model simulated offline.`,
+      );
+    }
+    progress.onEvent(e);
+  };
   let result;
   try {
     result = await optimize({
@@ -222,7 +230,7 @@ export async function run(args: string[]): Promise<number> {
       confidenceAware: true,
       seed,
       ...(dataDir !== undefined ? { dataDir } : {}),
-    }, { runDir, onEvent: progress.onEvent });
+    }, { runDir, onEvent });
   } finally {
     progress.done();
   }
