@@ -76,7 +76,9 @@ Deno.test("hints are written the way the CLI was started", () => {
   );
   assert.equal(invocation(env({}, ["rpt"])), "rpt");
   assert.equal(invocation(env({})), "deno run -A lib/cli.ts");
-  assert.equal(invocation(env({}, [], "/tmp")), `deno run -A ${CLI}`);
+  // From a directory beside the repository the path is written whole.
+  const beside = new URL("../../rpt-elsewhere", import.meta.url).pathname;
+  assert.equal(invocation(env({}, [], beside)), `deno run -A ${CLI}`);
   assert.equal(
     hint(
       "continue with: rpt resume runs/a; see `rpt show runs/a` ('rpt data:fetch')",
