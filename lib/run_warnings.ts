@@ -106,15 +106,25 @@ function memoryOf(run: RunRecord, step: number): MemoryView | undefined {
   return undefined;
 }
 
-/** Past reports shortened (metrics and topics only) or left out to fit the memory budget. */
+/**
+ * Past reports shortened (metrics and topics only) or left out to fit the memory budget: the
+ * step's recorded counts, else (a run written before they were recorded) the memory payload
+ * in the step's conversation.
+ */
 function memoryCompaction(run: RunRecord): RunWarning[] {
+  const summaries = run.summary?.steps ?? run.state?.steps ?? [];
   return run.steps.flatMap((s) => {
-    const memory = memoryOf(run, s.step);
-    if (memory === undefined) return [];
-    const reports = Array.isArray(memory.past_reports) ? memory.past_reports : [];
-    const compacted = reports.filter((r) => (r as { compacted?: unknown })?.compacted === true)
-      .length;
-    const omitted = typeof memory.omitted === "number" ? memory.omitted : 0;
+    let compacted = 0;
+    let omitted = 0;
+    const recorded = summaries.find((x) => x.step === s.step)?.memoryCompaction;
+    if (recorded !== undefined) ({ compacted, omitted } = recorded);
+    else {
+      const memory = memoryOf(run, s.step);
+      if (memory === undefined) return [];
+      const reports = Array.isArray(memory.past_reports) ? memory.past_reports : [];
+      compacted = reports.filter((r) => (r as { compacted?: unknown })?.compacted === true).length;
+      omitted = typeof memory.omitted === "number" ? memory.omitted : 0;
+    }
     if (compacted === 0 && omitted === 0) return [];
     const parts = [
       ...(compacted > 0
@@ -212,6 +222,7 @@ const KNOWN_SUMMARY_FIELDS = new Set([
   "seed",
   "comparison",
   "testCurve",
+  "headline",
 ]);
 
 /** Summary fields no source reads yet (a newer run record's counts), shown as they are. */

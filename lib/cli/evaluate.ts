@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { specsAreSimulated } from "../llm/spec.ts";
+import { simulationBanner, specsAreSimulated } from "../llm/spec.ts";
 import type { RunConfigInput } from "../run/config.ts";
 import { applyPreset } from "../revise/presets.ts";
 import { evaluatePromptOnly, type PromptEvaluation } from "../revise/evaluate_only.ts";
@@ -15,7 +15,6 @@ import { Split } from "../tasks/schema.ts";
 import { ConfigError } from "../util/errors.ts";
 import { fixed } from "../util/format.ts";
 import { parseCommandArgs } from "./args.ts";
-import { SIMULATED_NOTE } from "./optimize.ts";
 import { applyRunSettingFlags, RUN_SETTING_FLAGS, RUN_SETTING_HELP } from "./run_flags.ts";
 import { settingsLines } from "./settings_text.ts";
 
@@ -183,7 +182,8 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   const simulated = specsAreSimulated(config);
-  if (simulated) console.log(SIMULATED_NOTE);
+  const banner = simulationBanner(config);
+  if (banner !== undefined) console.log(banner);
   if (!cmd.quiet) { for (const line of settingsLines(config)) console.log(line); }
   console.log(formatEvaluation(evaluation));
   console.log(`written to ${dir}${simulated ? " (SIMULATED)" : ""}`);

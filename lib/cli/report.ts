@@ -279,18 +279,7 @@ export function runReportHtml(
       }). Test is scored at step 1 and every ${c.testEvery} steps for the curves only; ` +
       `the final step is the last patch's prompt, scored on dev only.</p>`,
   );
-  const compacted = steps.filter((s) => s.memoryCompaction !== undefined);
-  if (compacted.length > 0) {
-    parts.push(
-      `<p>Memory was compacted to fit its budget at step(s) ${
-        compacted.map((s) =>
-          `${s.step} (${s.memoryCompaction?.compacted} compacted, ` +
-          `${s.memoryCompaction?.omitted} left out)`
-        ).join(", ")
-      }.</p>`,
-    );
-  }
-
+  // Memory compaction, like every other warning, is listed under Warnings.
   parts.push(`<h2>Warnings</h2>`);
   parts.push(warningsSection(run));
 
