@@ -10,6 +10,10 @@ import { hint, invocation } from "./cli/hints.ts";
 import { BudgetExceededError } from "./llm/model.ts";
 import { ConfigError } from "./util/errors.ts";
 import { RPT_VERSION } from "./version.ts";
+import { IncompleteError } from "./incomplete.ts";
+
+/** Exit code of work left incomplete by calls that failed after their retries. */
+const EXIT_INCOMPLETE = 3;
 
 /** A subcommand: runs with its arguments and returns the process exit code. */
 export type Command = (args: string[]) => Promise<number>;
@@ -67,6 +71,16 @@ export async function main(args: string[]): Promise<number> {
       // Messages name commands ("rpt resume DIR"): written the way this CLI was started.
       console.error(`rpt ${name}: ${hint(error.message)}`);
       return 2;
+    }
+    if (error instanceof IncompleteError) {
+      // A command without a run to resume (`rpt evaluate`): nothing was written as a result.
+      const where = error.endpoint ? ` (endpoint ${error.endpoint})` : "";
+      console.error(
+        `rpt ${name}: incomplete: ${error.message}${where}; no result was written. The answers ` +
+          `that came back are cached: run the same command again once the endpoint answers, or ` +
+          `allow a share R of failed calls with --max-error-rate R.`,
+      );
+      return EXIT_INCOMPLETE;
     }
     throw error;
   }

@@ -73,6 +73,12 @@ export const ClusterResult = z.object({
   }),
   /** Problems met along the way (failed or malformed calls), for the record. */
   errors: z.array(z.string()),
+  /**
+   * LLM calls (topic extraction, assignment batches) whose call failed after its retries,
+   * of those made; their records fell back (padding, nearest topic), counted above.
+   */
+  failedCalls: z.object({ failed: z.number().int().min(0), of: z.number().int().min(0) })
+    .default({ failed: 0, of: 0 }),
 });
 /** The full result of ClusterFusion. */
 export type ClusterResult = z.infer<typeof ClusterResult>;
@@ -229,6 +235,7 @@ export async function clusterFusion(
   const ordered = orderBySimilarityToFirst(sample, vectors);
 
   const extracted = await extractTopics(ctx, k, ordered.map((i) => sampleLine(records, i)));
+  const failedCalls = { failed: extracted.providerFailed ? 1 : 0, of: 1 };
   calls.extraction += extracted.attempts;
   if (extracted.error) errors.push(`topic_extraction: ${extracted.error}`);
   const shaped = await exactlyK(extracted.topics, k, {
@@ -252,6 +259,8 @@ export async function clusterFusion(
   await mapConcurrent(batches, opts.concurrency ?? 8, async (batch, b) => {
     const out = await assignBatch(ctx, shaped.topics, batch.map((i) => texts[i] as string));
     calls.assignment += out.attempts;
+    failedCalls.of++;
+    if (out.providerFailed) failedCalls.failed++;
     if (out.error) batchErrors[b] = `topic_assignment [${batch[0]}..${batch.at(-1)}]: ${out.error}`;
     out.topicOf.forEach((topic, j) => {
       if (topic !== undefined) assignments[batch[j] as number] = topic;
@@ -290,6 +299,7 @@ export async function clusterFusion(
     trimmed: shaped.trimmed,
     calls,
     errors,
+    failedCalls,
   };
 }
 
@@ -326,6 +336,7 @@ function smallInput(
     trimmed: [],
     calls: { extraction: 0, assignment: 0, embedding: 0 },
     errors: [],
+    failedCalls: { failed: 0, of: 0 },
   };
 }
 
@@ -775,9 +786,12 @@ async function extractTopics(
   ctx: CallContext,
   k: number,
   lines: readonly string[],
-): Promise<
-  { topics: z.infer<typeof TopicExtractionLax>["topics"]; attempts: number; error?: string }
-> {
+): Promise<{
+  topics: z.infer<typeof TopicExtractionLax>["topics"];
+  attempts: number;
+  error?: string;
+  providerFailed?: boolean;
+}> {
   const messages: ChatMessage[] = [
     {
       role: "system",
@@ -804,7 +818,12 @@ async function extractTopics(
     if (parsed.data.topics.length === 0) return { ok: false, error: "no topics" };
     return { ok: true, value: parsed.data.topics };
   });
-  return { topics: out.value ?? [], attempts: out.attempts, error: out.error };
+  return {
+    topics: out.value ?? [],
+    attempts: out.attempts,
+    error: out.error,
+    providerFailed: out.providerFailed,
+  };
 }
 
 /**
@@ -815,7 +834,9 @@ async function assignBatch(
   ctx: CallContext,
   topics: readonly DraftTopic[],
   texts: readonly string[],
-): Promise<{ topicOf: (number | undefined)[]; attempts: number; error?: string }> {
+): Promise<
+  { topicOf: (number | undefined)[]; attempts: number; error?: string; providerFailed?: boolean }
+> {
   const exact = new Map(topics.map((t, i) => [t.name, i]));
   const loose = new Map(topics.map((t, i) => [normalizeName(t.name), i]));
   const messages: ChatMessage[] = [
@@ -847,5 +868,5 @@ async function assignBatch(
     if (j < 0 || j >= texts.length || topicOf[j] !== undefined) continue;
     topicOf[j] = exact.get(a.topic.trim()) ?? loose.get(normalizeName(a.topic));
   }
-  return { topicOf, attempts: out.attempts, error: out.error };
+  return { topicOf, attempts: out.attempts, error: out.error, providerFailed: out.providerFailed };
 }

@@ -61,6 +61,8 @@ export interface CritiqueOutcome {
   modes: FailureMode[];
   /** Why no usable critique came back (malformed output, provider error). */
   error?: string;
+  /** True when the critic's call failed after its retries (no answer at all, not a bad one). */
+  callFailed?: boolean;
   /** Critic calls made. */
   attempts: number;
   /** Labels that were cleaned after the last attempt, as `before -> after`. */
@@ -286,7 +288,10 @@ export async function critiqueFailure(
     return { ok: false, error: "labels not generic" };
   });
   if (out.value !== undefined) return { exampleId, modes: out.value, attempts: out.attempts };
-  if (out.providerFailed || lastModes === undefined) {
+  if (out.providerFailed) {
+    return { exampleId, modes: [], error: out.error, attempts: out.attempts, callFailed: true };
+  }
+  if (lastModes === undefined) {
     return { exampleId, modes: [], error: out.error, attempts: out.attempts };
   }
   const labelFixes: string[] = [];

@@ -8,7 +8,8 @@
  */
 import { clusterFusion, type ClusterRecord, type ClusterResult } from "./cluster.ts";
 import { critiqueFailure, type CritiqueOutcome } from "./critique.ts";
-import { type ChatModel, type Embedder, isFatalCallError } from "./llm/model.ts";
+import { type ChatModel, type Embedder, isFatalCallError, ProviderError } from "./llm/model.ts";
+import { assertComplete, failuresOf, IncompleteError } from "./incomplete.ts";
 import { TfidfEmbedder } from "./llm/tfidf.ts";
 import { computeMetrics } from "./metrics.ts";
 import { buildReport, type DiagnosticReport } from "./report.ts";
@@ -76,6 +77,12 @@ export interface DiagnoseOptions extends EvaluateOptions {
   showPrevalence?: boolean;
   /** Extra warnings to put in the report (e.g. the loop's format-collapse warning). */
   warnings?: string[];
+  /**
+   * Share of failed calls each phase may hold (target examples, critiques, clustering
+   * calls); beyond it the phase throws an {@linkcode IncompleteError} before the next one
+   * starts. Undefined: failed calls are only counted (the report warns about them).
+   */
+  maxErrorRate?: number;
 }
 
 /** Everything `diagnose` produced: the report and the full record behind it. */
@@ -171,9 +178,11 @@ function scoreExample(sent: Sent, example: Example, task: Task): TraceItem {
 }
 
 /**
- * Runs the target on every example and computes the metrics. A provider error (after the
- * wrapper's retries) becomes an error item that scores 0 and is counted; budget and abort
- * errors stop the work.
+ * Runs the target on every example and computes the metrics. A call that fails after the
+ * wrapper's retries leaves its example unscored (a trace with `error`, see `isUnscored`),
+ * counted in `errorRate` and scoring 0 if the caller lets it count: the loop stops instead
+ * unless its `maxErrorRate` allows the share (`revise/evaluate.ts`). Budget and abort errors
+ * stop the work.
  *
  * @example
  * ```ts
@@ -251,6 +260,7 @@ export async function diagnose(
     );
   }
   const { traces, metrics } = await evaluatePrompt(prompt, opts.examples, opts);
+  assertComplete(failuresOf(split, traces), opts.maxErrorRate, traces);
   const failures = traces.flatMap((trace, i) =>
     isFailure(trace) ? [{ trace, example: opts.examples[i] as Example }] : []
   );
@@ -276,24 +286,19 @@ export async function diagnose(
         return outcome;
       },
     );
+    assertComplete(
+      failuresOf("critique", critiques.map((c) => c.callFailed ? { error: c.error ?? "" } : {})),
+      opts.maxErrorRate,
+    );
     critiques.forEach((c, i) => {
       const impact = failures[i]?.trace.impact ?? 1;
       for (const m of c.modes) {
         records.push({ text: `${m.label}: ${m.definition}`, example: m.why, impact });
       }
     });
-    clustering = await clusterFusion(records, {
-      embedder: opts.embedder ?? new TfidfEmbedder(),
-      model: opts.clusterModel ?? critic,
-      k: opts.k,
-      seed: opts.seed,
-      batchSize: opts.clusterBatchSize,
-      sampleSize: opts.clusterSample,
-      descriptions: opts.topicDescriptions,
-      concurrency: opts.concurrency,
-      temperature: opts.criticTemperature,
-      signal: opts.signal,
-      onProgress: (p) => opts.onProgress?.({ phase: "cluster", ...p }),
+    clustering = await clusterOrIncomplete(records, {
+      ...opts,
+      clusterModel: opts.clusterModel ?? critic,
     });
   }
 
@@ -314,6 +319,45 @@ export async function diagnose(
     warnings: [...(opts.warnings ?? []), ...recordWarnings(counts, critiques, clustering)],
   });
   return { report, traces, critiques, clustering };
+}
+
+/**
+ * ClusterFusion on the diagnoses. Under a `maxErrorRate`, failed topic calls beyond it, or a
+ * failed embedding call (which has no fallback), make the diagnosis incomplete.
+ */
+async function clusterOrIncomplete(
+  records: ClusterRecord[],
+  opts: DiagnoseOptions & { clusterModel: ChatModel },
+): Promise<ClusterResult> {
+  let clustering: ClusterResult;
+  try {
+    clustering = await clusterFusion(records, {
+      embedder: opts.embedder ?? new TfidfEmbedder(),
+      model: opts.clusterModel,
+      k: opts.k,
+      seed: opts.seed,
+      batchSize: opts.clusterBatchSize,
+      sampleSize: opts.clusterSample,
+      descriptions: opts.topicDescriptions,
+      concurrency: opts.concurrency,
+      temperature: opts.criticTemperature,
+      signal: opts.signal,
+      onProgress: (p) => opts.onProgress?.({ phase: "cluster", ...p }),
+    });
+  } catch (error) {
+    if (opts.maxErrorRate === undefined || !(error instanceof ProviderError)) throw error;
+    throw new IncompleteError(
+      { phase: "cluster", failed: 1, total: 1, lastError: error.message },
+      { cause: error },
+    );
+  }
+  const { failed, of } = clustering.failedCalls;
+  const lastError = clustering.errors.at(-1);
+  assertComplete(
+    { phase: "cluster", failed, total: of, ...(lastError ? { lastError } : {}) },
+    opts.maxErrorRate,
+  );
+  return clustering;
 }
 
 /** Warnings the optimizer should see about the quality of this diagnosis itself. */

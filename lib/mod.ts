@@ -40,7 +40,7 @@ export {
 export type { JsonSchema } from "./llm/schema.ts";
 export { ModelUsage, UsageSnapshot } from "./llm/usage.ts";
 export { Example, Metrics, Split } from "./tasks/schema.ts";
-export { TraceItem } from "./trace.ts";
+export { isUnscored, TraceItem } from "./trace.ts";
 export { AnalysisResult } from "./analysis_schema.ts";
 
 // The names the loop and the simulator share (tool, schemas, message prefixes).
@@ -112,6 +112,7 @@ export type {
 export { GeminiBatchClient } from "./llm/batch/gemini_batch.ts";
 export { BatchService } from "./llm/serve_batch.ts";
 export { ConfigError } from "./util/errors.ts";
+export { FileAccessError } from "./util/fs_errors.ts";
 
 // Tasks.
 export type { LoadOptions, SelectionInput, Task } from "./tasks/task.ts";
@@ -134,6 +135,13 @@ export {
 
 // The diagnostic call: run the target, critique the failures, cluster, report.
 export { diagnose, evaluatePrompt } from "./diagnose.ts";
+export {
+  CallFailures,
+  CallPhase,
+  failedCallsText,
+  IncompleteError,
+  withinErrorRate,
+} from "./incomplete.ts";
 export type { DiagnoseOptions, DiagnosticRecord, EvaluateOptions } from "./diagnose.ts";
 export { Critique, critiqueFailure, FailureMode } from "./critique.ts";
 export type { CritiqueOutcome } from "./critique.ts";
@@ -194,6 +202,8 @@ export type { RunConfigInput } from "./run/config.ts";
 export {
   Decision,
   Evaluation,
+  FailedCallCounts,
+  IncompleteRecord,
   MemoryEntry,
   Patch,
   RUN_FILES,
@@ -207,6 +217,7 @@ export {
   StopKind,
 } from "./run/schema.ts";
 export { RunEvent } from "./run/events.ts";
+export { LockInfo, RunInUseError, RunLock } from "./run/lock.ts";
 export { loadRun, readRunJson } from "./run/reader.ts";
 export type { RunRecord, StepRecord } from "./run/reader.ts";
 

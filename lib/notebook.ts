@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { failedCallsText } from "./incomplete.ts";
 import type { RunSummary } from "./run/schema.ts";
 import type { LoopEvent } from "./revise/progress.ts";
 import { ProgressMeter } from "./revise/progress_meter.ts";
@@ -621,7 +622,11 @@ export function renderRunHtml(summary: RunSummary, options: ReportHtmlOptions = 
     selected: s.selected ? "★" : "",
     topics: s.topics.join("; "),
     action: s.by === "hand" ? `${s.action} (by hand)` : s.action,
+    ...(summary.steps.some((x) => x.failedCalls)
+      ? { "failed calls": failedCallsText(s.failedCalls) }
+      : {}),
   }));
+  const failed = failedCallsText(summary.failedCalls);
   const sel = summary.selected;
   const compare = [
     {
@@ -645,6 +650,12 @@ export function renderRunHtml(summary: RunSummary, options: ReportHtmlOptions = 
     `<p>${summary.iterationsRun} iterations · stopped (${summary.stop.kind}): ${
       escapeHtml(summary.stop.reason)
     }</p>`,
+    failed
+      ? `<p class="rpt-warnings" style="color:#9a6700">⚠ ${
+        escapeHtml(failed)
+      }: calls that failed ` +
+        `after their retries, scored 0 (allowed by the run's maxErrorRate)</p>`
+      : "",
     renderTable(compare, { caption: `Seed vs selected${sim}` }).html,
     cmp
       ? `<p>Selected (step ${sel.step}) - seed on test: ${cmp.delta.toFixed(3)} [${

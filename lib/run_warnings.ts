@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { failedCallsText, incompleteText } from "./incomplete.ts";
 import type { RunRecord } from "./run/reader.ts";
 
 /** One warning: what kind, at which step (when it belongs to one), and what happened. */
@@ -28,9 +29,13 @@ function providerErrors(run: RunRecord): RunWarning[] {
   for (const [i, session] of (run.usage?.sessions ?? []).entries()) {
     for (const [model, u] of Object.entries(session.usage.models)) {
       if (u.failures > 0) {
+        // The ledger counts failed attempts, retried ones included; calls that failed after
+        // every retry are the examples and critiques counted below.
         out.push({
           kind: "provider errors",
-          text: `${plural(u.failures, "call")} to ${model} failed after retries (session ${i + 1})`,
+          text: `${plural(u.failures, "attempt")} to ${model} failed and ${
+            u.failures === 1 ? "was" : "were"
+          } retried or counted (session ${i + 1})`,
         });
       }
     }
@@ -223,6 +228,7 @@ const KNOWN_SUMMARY_FIELDS = new Set([
   "comparison",
   "testCurve",
   "headline",
+  "failedCalls",
 ]);
 
 /** Summary fields no source reads yet (a newer run record's counts), shown as they are. */
@@ -233,14 +239,48 @@ function otherSummaryFields(run: RunRecord): RunWarning[] {
   ).map(([key, value]) => ({ kind: "summary", text: `${key}: ${JSON.stringify(value)}` }));
 }
 
+/**
+ * Calls that failed after their retries: an incomplete stop (`incomplete.json`), and those
+ * counted as failures over the run because `maxErrorRate` allowed them.
+ */
+function failedCalls(run: RunRecord): RunWarning[] {
+  const out: RunWarning[] = [];
+  const i = run.incomplete;
+  if (i !== null) {
+    out.push({ kind: "incomplete", step: i.step, text: incompleteText(i, run.dir) });
+  }
+  const counted = failedCallsText(run.summary?.failedCalls);
+  if (counted) {
+    out.push({
+      kind: "failed calls",
+      text: `${counted} over the run, allowed by --max-error-rate ${run.config.maxErrorRate}: ` +
+        "those examples scored 0, those critiques and topic assignments are missing",
+    });
+  }
+  return out;
+}
+
+/** Paid models without a known price: their calls are not in the dollars shown. */
+function unpricedModels(run: RunRecord): RunWarning[] {
+  const unpriced = run.usage?.total.unpriced ?? [];
+  if (unpriced.length === 0) return [];
+  return [{
+    kind: "unpriced",
+    text: `no price is known for ${unpriced.join(", ")}: the dollars shown leave those calls ` +
+      "out (give prices with --price MODEL=IN/OUT)",
+  }];
+}
+
 /** Every source, in the order the report lists them. */
 export const WARNING_SOURCES: readonly WarningSource[] = [
+  failedCalls,
   providerErrors,
   cacheFallbacks,
   memoryCompaction,
   clusteringFallbacks,
   loopWarnings,
   runEnd,
+  unpricedModels,
   otherSummaryFields,
 ];
 

@@ -18,7 +18,11 @@ export const TraceItem = z.object({
   rawText: z.string(),
   parsed: TargetOutput.nullable(),
   formatError: z.string().optional(),
-  /** A provider error after retries; the item scores 0 and is counted. */
+  /**
+   * The target call failed after its retries: the example is *unscored* (see
+   * {@linkcode isUnscored}). An evaluation holding one is incomplete unless the run allows a
+   * share of failed calls, in which case it counts as a failure (score 0) and is shown.
+   */
   error: z.string().optional(),
   score: z.number(),
   full: z.boolean(),
@@ -29,3 +33,17 @@ export const TraceItem = z.object({
 });
 /** One example's trace. */
 export type TraceItem = z.infer<typeof TraceItem>;
+
+/**
+ * Whether the example's call failed, so nothing was scored: what any evaluation path
+ * (interactive calls, batch jobs) records for an example whose call failed after its retries.
+ *
+ * @example
+ * ```ts
+ * import { isUnscored } from "./trace.ts";
+ * if (!isUnscored({ error: "openai: HTTP 500" }) || isUnscored({})) throw new Error();
+ * ```
+ */
+export function isUnscored(trace: Pick<TraceItem, "error">): boolean {
+  return trace.error !== undefined;
+}

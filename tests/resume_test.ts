@@ -140,11 +140,18 @@ Deno.test({
 
       const usage = JSON.parse(await Deno.readTextFile(`${runDir}/usage.json`));
       assert.equal(usage.sessions.length, 4);
-      // Killed sessions never ended: they stay "running" with what they saved last.
+      // Killed sessions never ended: their totals were rebuilt from usage.jsonl.
       assert.deepEqual(
         usage.sessions.map((x: { status: string }) => x.status),
-        ["running", "running", "running", "finished"],
+        ["killed", "killed", "killed", "finished"],
       );
+      // Every call the server received is recorded, but the one in flight at each kill (the
+      // local TF-IDF embedder's calls are not the server's).
+      const served = usage.sessions.flatMap((x: { usage: { models: object } }) =>
+        Object.entries(x.usage.models)
+      ).filter(([name]: [string]) => name.startsWith("openai-compatible:"))
+        .reduce((n: number, [, u]: [string, { calls: number }]) => n + u.calls, 0);
+      assert.equal(served, server.requests.length - kills);
       const events = (await Deno.readTextFile(`${runDir}/events.jsonl`)).split("\n")
         .filter((l) => l.trim() !== "")
         .flatMap((l) => {

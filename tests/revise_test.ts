@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { serveModels } from "../lib/llm/serve.ts";
 import { ProviderError } from "../lib/llm/model.ts";
+import { IncompleteError } from "../lib/incomplete.ts";
 import { ScriptedChatModel } from "../lib/llm/scripted.ts";
 import { continueRun, optimize, type OptimizeOptions } from "../lib/revise/optimize.ts";
 import type { RunConfigInput } from "../lib/run/config.ts";
@@ -284,7 +285,7 @@ Deno.test("a dollar budget stops the run cleanly; completed steps and selection 
   assert.ok(s.selected.test !== null);
 });
 
-Deno.test("a provider failure fails the run after saving; resume finishes it", async () => {
+Deno.test("a failed optimizer call stops the run incomplete after saving; resume finishes it", async () => {
   await using dir = await tempDir();
   const task = await writeToyTask(dir.path, SIZES);
   const { target, critic } = toyModels();
@@ -310,12 +311,20 @@ Deno.test("a provider failure fails the run after saving; resume finishes it", a
   };
   await assert.rejects(
     optimize(config, { runDir: `${dir.path}/run`, models: { target, critic, optimizer: failing } }),
-    (e: unknown) => e instanceof ProviderError && /HTTP 400/.test(e.message),
+    (e: unknown) =>
+      e instanceof IncompleteError && e.failures.phase === "optimizer" && e.step === 2 &&
+      e.cause instanceof ProviderError && /HTTP 400/.test(e.message),
   );
   const run = await loadRun(`${dir.path}/run`);
   assert.equal(run.state?.completedSteps, 1);
-  assert.equal(run.events.at(-1)?.type, "failed");
+  assert.equal(run.summary, null);
+  const last = run.events.at(-1);
+  assert.equal(last?.type, "incomplete");
+  assert.equal(run.incomplete?.step, 2);
+  assert.deepEqual(run.incomplete?.failures.phase, "optimizer");
+  assert.equal(run.usage?.sessions.at(-1)?.status, "incomplete");
   const resumed = await continueRun(`${dir.path}/run`, { models: toyModels() });
+  assert.equal((await loadRun(`${dir.path}/run`)).incomplete, null);
   assert.deepEqual(resumed.summary?.steps.map((s) => s.action), [
     "patch",
     "patch",

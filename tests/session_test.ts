@@ -258,7 +258,14 @@ Deno.test("a session on a task object, given data without test and given models:
   const dev = (await synthetic.load("dev")).slice(0, 4);
   const models = toyModels({ stopAt: 1 });
   const evaluated: string[] = [];
-  const s = await openSession({ iterations: 2, k: 2, cache: `${dir.path}/c.sqlite` }, {
+  // The toy target knows no synthetic case, so each of its calls fails: the run allows that
+  // (maxErrorRate 1), so they count as failures, and are counted.
+  const s = await openSession({
+    iterations: 2,
+    k: 2,
+    cache: `${dir.path}/c.sqlite`,
+    maxErrorRate: 1,
+  }, {
     runDir: `${dir.path}/run`,
     task: synthetic,
     data: { train, dev },
@@ -272,6 +279,8 @@ Deno.test("a session on a task object, given data without test and given models:
   await s.step();
   const summary = await s.finish();
   assert.deepEqual(evaluated, ["1:dev"]);
+  assert.deepEqual(summary.failedCalls, { dev: 4, train: 6 });
+  assert.deepEqual(summary.steps.map((x) => x.failedCalls), [{ dev: 4, train: 6 }]);
   assert.equal(summary.selected.test, null);
   assert.equal(summary.seed.test, null);
   assert.equal(summary.comparison, null);

@@ -16,7 +16,6 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { parseArgs } from "node:util";
 import {
   type AnalysisProgress,
   analysisToMarkdown,
@@ -33,7 +32,7 @@ import { getTask } from "../tasks/registry.ts";
 import type { Metrics } from "../tasks/schema.ts";
 import { taskHeadline } from "../tasks/task.ts";
 import { ConfigError } from "../util/errors.ts";
-import { integerFlag, positiveIntFlag } from "./args.ts";
+import { integerFlag, parseCommandArgs, positiveIntFlag } from "./args.ts";
 import { hint } from "./hints.ts";
 
 const HELP = `usage: rpt analyze RUN_DIR... [--preset paper] [--k 10] [--model SPEC]
@@ -100,7 +99,7 @@ const metricsProbe: Metrics = {
 
 /** Runs `rpt analyze`; returns the exit code. */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs({
     args,
     allowPositionals: true,
     options: {
@@ -119,7 +118,7 @@ export async function run(args: string[]): Promise<number> {
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
-  });
+  }, `\n\n${HELP}`);
   if (values.help) {
     console.log(hint(HELP));
     return 0;

@@ -6,6 +6,8 @@
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { z } from "zod";
+import { RunConfig } from "../run/config.ts";
 import { ConfigError } from "../util/errors.ts";
 
 /** An old spelling of a flag: still accepted for one release, with a note on stderr. */
@@ -112,10 +114,127 @@ export function parseCommandArgs<T extends ParseArgsConfig>(
     ? applyFlagAliases(opts.command, config.args, opts.warn)
     : config.args;
   try {
-    return parseArgs({ ...config, args } as T);
+    return parseArgs({ ...config, args: joinNegativeValues({ ...config, args }) } as T);
   } catch (error) {
     throw new ConfigError(`${(error as Error).message}${usageHint}`);
   }
+}
+
+/** A value that `parseArgs` would take for a flag of its own: `-2`, `-0.5`, `-.5`, `-Infinity`. */
+const NEGATIVE_NUMBER = /^-(\d|\.\d|Infinity$)/;
+
+/**
+ * The arguments with `--flag -2` written as `--flag=-2` for string options, so that a
+ * negative number reaches the flag's own range check (`parseArgs` alone calls it ambiguous).
+ *
+ * @example
+ * ```ts
+ * import { joinNegativeValues } from "./args.ts";
+ * const args = joinNegativeValues({
+ *   args: ["--iterations", "-2", "--quiet", "-h"],
+ *   options: { iterations: { type: "string" }, quiet: { type: "boolean" } },
+ * });
+ * if (args.join(" ") !== "--iterations=-2 --quiet -h") throw new Error(args.join(" "));
+ * ```
+ */
+export function joinNegativeValues(config: ParseArgsConfig): string[] {
+  const args = config.args ?? Deno.args;
+  const options = config.options ?? {};
+  const shortNames = new Map(
+    Object.entries(options).flatMap(([name, o]) => o.short ? [[o.short, name]] : []),
+  );
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const next = args[i + 1];
+    const name = arg.startsWith("--") ? arg.slice(2) : shortNames.get(arg.slice(1));
+    const takesValue = arg.startsWith("-") && !arg.includes("=") && name !== undefined &&
+      options[name]?.type === "string";
+    if (takesValue && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+    if (arg === "--") {
+      out.push(...args.slice(i + 1));
+      break;
+    }
+  }
+  return out;
+}
+
+/** What a numeric flag accepts: an integer or any finite number, within bounds. */
+export interface NumberRange {
+  integer?: boolean;
+  /** Lowest accepted value (inclusive unless `exclusiveMin`). */
+  min?: number;
+  exclusiveMin?: boolean;
+  /** Highest accepted value (inclusive). */
+  max?: number;
+}
+
+/**
+ * What a range accepts, in words: `an integer from 1 to 1000`, `a number > 0`.
+ *
+ * @example
+ * ```ts
+ * import { describeRange } from "./args.ts";
+ * if (describeRange({ integer: true, min: 1, max: 1000 }) !== "an integer from 1 to 1000") throw new Error();
+ * if (describeRange({ min: 0, exclusiveMin: true }) !== "a number > 0") throw new Error();
+ * if (describeRange({ integer: true }) !== "an integer") throw new Error();
+ * if (describeRange({ integer: true, min: 1 }) !== "a positive integer") throw new Error();
+ * ```
+ */
+export function describeRange(range: NumberRange): string {
+  const kind = range.integer ? "an integer" : "a number";
+  const { min, max } = range;
+  const hasMin = min !== undefined && Number.isFinite(min);
+  const hasMax = max !== undefined && Number.isFinite(max);
+  if (range.integer && !hasMax && !range.exclusiveMin && (min === 0 || min === 1)) {
+    return min === 1 ? "a positive integer" : "a non-negative integer";
+  }
+  if (hasMin && hasMax && !range.exclusiveMin) return `${kind} from ${min} to ${max}`;
+  const parts = [
+    ...(hasMin ? [`${range.exclusiveMin ? ">" : ">="} ${min}`] : []),
+    ...(hasMax ? [`<= ${max}`] : []),
+  ];
+  return parts.length === 0 ? kind : `${kind} ${parts.join(" and ")}`;
+}
+
+/**
+ * The value of a numeric flag checked against `range`, or undefined when it is absent. Zero,
+ * negative and non-numeric values outside the range all get the same one-line error:
+ * `--iterations: expected an integer from 1 to 1000, got "-2"`.
+ *
+ * @example
+ * ```ts
+ * import { rangedFlag } from "./args.ts";
+ * if (rangedFlag("3", "iterations", { integer: true, min: 1, max: 1000 }) !== 3) throw new Error();
+ * for (const bad of ["0", "-2", "x", "1.5", ""]) {
+ *   try {
+ *     rangedFlag(bad, "iterations", { integer: true, min: 1, max: 1000 });
+ *     throw new Error("accepted");
+ *   } catch (e) {
+ *     const expected = `--iterations: expected an integer from 1 to 1000, got "${bad}"`;
+ *     if ((e as Error).message !== expected) throw e;
+ *   }
+ * }
+ * ```
+ */
+export function rangedFlag(
+  value: string | undefined,
+  flag: string,
+  range: NumberRange,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  const ok = value.trim() !== "" && Number.isFinite(n) &&
+    (!range.integer || Number.isInteger(n)) &&
+    (range.min === undefined || (range.exclusiveMin ? n > range.min : n >= range.min)) &&
+    (range.max === undefined || n <= range.max);
+  if (!ok) throw new ConfigError(`--${flag}: expected ${describeRange(range)}, got "${value}"`);
+  return n;
 }
 
 /**
@@ -142,10 +261,7 @@ export function exactlyOneRunDir(positionals: readonly string[], usage: string):
  * ```
  */
 export function integerFlag(value: string | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new ConfigError(`--${flag}: expected an integer, got "${value}"`);
-  return n;
+  return rangedFlag(value, flag, { integer: true }) ?? fallback;
 }
 
 /** The value of a flag that must be a positive integer, or `fallback` when it is absent. */
@@ -154,12 +270,86 @@ export function positiveIntFlag(
   flag: string,
   fallback: number,
 ): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new ConfigError(`--${flag}: expected a positive integer, got "${value}"`);
+  return rangedFlag(value, flag, { integer: true, min: 1 }) ?? fallback;
+}
+
+/**
+ * The range a zod number schema accepts (through `.optional()` and `.default()`), so that a
+ * flag's error states the same bounds as the config field it sets; undefined for a schema
+ * that is not a number.
+ *
+ * @example
+ * ```ts
+ * import { z } from "zod";
+ * import { describeRange, schemaRange } from "./args.ts";
+ * const r = schemaRange(z.number().int().min(1).max(1000).default(10));
+ * if (describeRange(r!) !== "an integer from 1 to 1000") throw new Error();
+ * if (describeRange(schemaRange(z.number().positive().optional())!) !== "a number > 0") throw new Error();
+ * if (describeRange(schemaRange(z.number().int().default(0))!) !== "an integer") throw new Error();
+ * ```
+ */
+export function schemaRange(schema: z.ZodType | undefined): NumberRange | undefined {
+  let inner: unknown = schema;
+  while (inner instanceof z.ZodOptional || inner instanceof z.ZodDefault) inner = inner.unwrap();
+  if (!(inner instanceof z.ZodNumber)) return undefined;
+  const min = inner.minValue ?? undefined;
+  const max = inner.maxValue ?? undefined;
+  const range: NumberRange = { integer: inner.isInt === true };
+  // An integer schema's implicit safe-integer bounds are no range a person gave.
+  const given = (x: number | undefined): x is number =>
+    x !== undefined && Number.isFinite(x) && Math.abs(x) < Number.MAX_SAFE_INTEGER;
+  if (given(min)) {
+    range.min = min;
+    // The schema says whether its bound is inclusive: ask it about the bound itself.
+    if (!inner.safeParse(min).success) range.exclusiveMin = true;
   }
-  return n;
+  if (given(max)) range.max = max;
+  return range;
+}
+
+/** Flags whose `RunConfig` field is not their camel-cased name. */
+const RENAMED_FLAGS: Record<string, string> = {
+  timeout: "timeoutSeconds",
+  "max-backoff": "backoffMaxSeconds",
+};
+
+/**
+ * The `RunConfig` field a flag sets, by name (`--memory-k` sets `memoryK`, `--limit-dev`
+ * sets `limits.dev`); undefined for a flag that sets no field of that name.
+ */
+export function runConfigField(flag: string): z.ZodType | undefined {
+  const limit = /^limit-(train|dev|test)$/.exec(flag)?.[1] as "train" | "dev" | "test" | undefined;
+  if (limit !== undefined) return RunConfig.shape.limits.unwrap().shape[limit];
+  const key = RENAMED_FLAGS[flag] ?? flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  return (RunConfig.shape as Record<string, z.ZodType>)[key];
+}
+
+/**
+ * The value of a numeric flag that sets a `RunConfig` field, checked against the field's
+ * own bounds, so that `--iterations -2`, `0` and `abc` get the one range error the config
+ * would give (see {@linkcode rangedFlag}).
+ *
+ * @example
+ * ```ts
+ * import { runConfigFlag } from "./args.ts";
+ * if (runConfigFlag("4", "concurrency", { integer: true }) !== 4) throw new Error();
+ * const message = (() => {
+ *   try {
+ *     return String(runConfigFlag("-2", "iterations", { integer: true }));
+ *   } catch (e) {
+ *     return (e as Error).message;
+ *   }
+ * })();
+ * if (message !== '--iterations: expected an integer from 1 to 1000, got "-2"') throw new Error(message);
+ * ```
+ */
+export function runConfigFlag(
+  value: string | undefined,
+  flag: string,
+  opts: { integer?: boolean } = {},
+): number | undefined {
+  const range = schemaRange(runConfigField(flag)) ?? {};
+  return rangedFlag(value, flag, opts.integer ? { ...range, integer: true } : range);
 }
 
 /**

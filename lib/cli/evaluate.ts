@@ -14,7 +14,8 @@ import { evaluatePromptOnly, type PromptEvaluation } from "../revise/evaluate_on
 import { Split } from "../tasks/schema.ts";
 import { ConfigError } from "../util/errors.ts";
 import { fixed } from "../util/format.ts";
-import { parseCommandArgs } from "./args.ts";
+import { parseCommandArgs, runConfigFlag } from "./args.ts";
+import { applyCallFlags, CALL_FLAGS, CALL_FLAGS_HELP } from "./call_flags.ts";
 import { applyRunSettingFlags, RUN_SETTING_FLAGS, RUN_SETTING_HELP } from "./run_flags.ts";
 import { settingsLines } from "./settings_text.ts";
 
@@ -35,6 +36,7 @@ Scores one prompt on train, dev and test (metrics and the task's headline per sp
   --limit-train N, --limit-dev N, --limit-test N    as for rpt optimize
   --json                print evaluation.json
   --quiet               no settings output
+${CALL_FLAGS_HELP}
 
 ${RUN_SETTING_HELP}`;
 
@@ -44,10 +46,7 @@ function defaultOut(task: string): string {
 }
 
 function int(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new ConfigError(`--${name}: expected an integer, got "${value}"`);
-  return n;
+  return runConfigFlag(value, name, { integer: true });
 }
 
 /** The parsed command line of `rpt evaluate`. */
@@ -89,6 +88,7 @@ export async function parseEvaluateArgs(args: string[]): Promise<EvaluateCommand
       quiet: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       ...RUN_SETTING_FLAGS,
+      ...CALL_FLAGS,
     },
   }, " (see 'rpt evaluate --help')");
   let base: Record<string, unknown> = {};
@@ -114,6 +114,7 @@ export async function parseEvaluateArgs(args: string[]): Promise<EvaluateCommand
     if (n !== undefined) limits[s] = n;
   }
   if (Object.keys(limits).length > 0) base.limits = limits;
+  applyCallFlags(values, base);
   await applyRunSettingFlags(
     { ...values, "seed-prompt": values.prompt ?? values["seed-prompt"] },
     base,

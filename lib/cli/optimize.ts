@@ -26,8 +26,11 @@ import { parseModelSpec, simulationBanner } from "../llm/spec.ts";
 import { type RunConfig, type RunConfigInput } from "../run/config.ts";
 import { settingsLines } from "./settings_text.ts";
 import { ConfigError } from "../util/errors.ts";
-import { fixed, probability, signed, usd } from "../util/format.ts";
-import { parseCommandArgs } from "./args.ts";
+import { costText, fixed, probability, signed } from "../util/format.ts";
+import { IncompleteError } from "../incomplete.ts";
+import { EXIT_INCOMPLETE, failedCallsText, incompleteParagraph } from "./incomplete.ts";
+import { parseCommandArgs, runConfigFlag } from "./args.ts";
+import { applyCallFlags, CALL_FLAGS, CALL_FLAGS_HELP } from "./call_flags.ts";
 import { iterationsTable, selectionNote } from "./iterations.ts";
 import { progressReporter } from "./progress.ts";
 import { applyRunSettingFlags, RUN_SETTING_FLAGS, RUN_SETTING_HELP } from "./run_flags.ts";
@@ -49,7 +52,8 @@ const HELP = `usage: rpt optimize --task T --target SPEC --optimizer SPEC [flags
   --protocol P          paper (default: one diagnose call per iteration) | explore
   --explore-calls N     diagnose calls per iteration in explore (default 4)
   --concurrency C       model calls in flight (default 16)
-  --budget-usd X        stop before spending more than X dollars
+  --budget-usd X        stop before spending more than X dollars (every model needs a price)
+${CALL_FLAGS_HELP}
   --run-dir D           run directory (default runs/<task>-<time>)
   --seed S              seed of clustering, bootstrap and simulated models (default 0)
   --data-dir DIR        data directory (default RPT_DATA_DIR, then data/)
@@ -73,7 +77,12 @@ Your own task: --task custom:PATH/task.json, a file like
   It runs offline on the simulator, which answers from the gold answers:
     rpt optimize --task custom:examples/unit-conversions/task.json --target sim:target \\
       --optimizer sim:optimizer --critic sim:critic --embedder sim:embed
-  README.md, "Your own task", has the details.`;
+  README.md, "Your own task", has the details.
+
+exit codes: 0 finished; 1 an unexpected error; 2 a problem with the command, its files or
+its settings (nothing was spent, or the run can be resumed once it is fixed); 3 incomplete:
+calls failed after their retries, everything else is saved, continue with
+'rpt resume DIR'; 130 interrupted (Ctrl-C).`;
 
 /** The parsed command line of `rpt optimize`. */
 export interface OptimizeCommand {
@@ -85,17 +94,11 @@ export interface OptimizeCommand {
 }
 
 function intFlag(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new ConfigError(`--${name}: expected an integer, got "${value}"`);
-  return n;
+  return runConfigFlag(value, name, { integer: true });
 }
 
 function numFlag(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new ConfigError(`--${name}: expected a number, got "${value}"`);
-  return n;
+  return runConfigFlag(value, name);
 }
 
 /**
@@ -141,6 +144,7 @@ export async function parseOptimizeArgs(args: string[]): Promise<OptimizeCommand
       quiet: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       ...RUN_SETTING_FLAGS,
+      ...CALL_FLAGS,
     },
   }, " (see 'rpt optimize --help')");
   let base: Record<string, unknown> = {};
@@ -170,6 +174,7 @@ export async function parseOptimizeArgs(args: string[]): Promise<OptimizeCommand
   set("seed", intFlag("seed", values.seed));
   set("dataDir", values["data-dir"]);
   set("cache", values.cache);
+  applyCallFlags(values, base);
   const limits = {
     ...(base.limits as Record<string, number> | undefined),
     ...Object.fromEntries(
@@ -220,8 +225,10 @@ export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>):
 }
 
 /**
- * Runs a loop with Ctrl-C handling and progress output; a provider failure that survived
- * the retries becomes one line pointing at `rpt resume` (completed steps are saved).
+ * Runs a loop with Ctrl-C handling and progress output. Calls that failed after their
+ * retries (an {@linkcode IncompleteError}, or a provider failure outside any evaluation)
+ * stop the run incomplete: one paragraph pointing at `rpt resume`, exit code
+ * {@linkcode EXIT_INCOMPLETE}; completed steps are saved and no summary is written.
  */
 export async function runLoop(
   quiet: boolean,
@@ -246,12 +253,20 @@ export async function runLoop(
     return reportResult(result, banner);
   } catch (error) {
     reporter.done();
-    if (!(error instanceof ProviderError) || dir === undefined) throw error;
-    console.error(
-      `rpt: ${error.message}\nrpt: the run is saved up to its last complete step; ` +
-        `continue with: rpt resume ${dir}`,
-    );
-    return 1;
+    if (dir === undefined) throw error;
+    if (error instanceof IncompleteError) {
+      console.error(incompleteParagraph({
+        failures: error.failures,
+        ...(error.step !== undefined ? { step: error.step } : {}),
+        ...(error.endpoint !== undefined ? { endpoint: error.endpoint } : {}),
+      }, dir));
+      return EXIT_INCOMPLETE;
+    }
+    if (!(error instanceof ProviderError)) throw error;
+    console.error(incompleteParagraph({
+      failures: { phase: "optimizer", failed: 1, total: 1, lastError: error.message },
+    }, dir));
+    return EXIT_INCOMPLETE;
   }
 }
 
@@ -279,9 +294,13 @@ export function reportResult(result: OptimizeResult, banner?: string): number {
   console.log(
     `selected step ${s.selected.step}: dev ${fixed(s.selected.dev.score, 4)}, test ${test}${cmp}`,
   );
+  const failed = failedCallsText(s.failedCalls);
+  if (failed) console.log(`warning: ${failed}`);
   console.log(
-    `cost: ${usd(result.usage.total.usd)} (${result.usage.total.calls} calls, ` +
-      `${result.usage.total.cacheHits} cache hits)${s.simulated ? " [simulated]" : ""}`,
+    `cost: ${
+      costText(result.usage.total.usd, result.usage.unpriced)
+    } (${result.usage.total.calls} ` +
+      `calls, ${result.usage.total.cacheHits} cache hits)${s.simulated ? " [simulated]" : ""}`,
   );
   console.log(`run record: ${result.dir}  (rpt show ${result.dir})`);
   return 0;
@@ -326,13 +345,16 @@ export async function run(args: string[]): Promise<number> {
       console.log(
         `  ${l.role.padEnd(9)} ${l.model.padEnd(28)} ${String(l.calls).padStart(7)} calls ` +
           `${String(l.inputTokens).padStart(11)} in ${String(l.outputTokens).padStart(10)} out  ` +
-          `${l.priced ? `$${l.usd.toFixed(2)}` : "price unknown"}`,
+          `${l.priced ? `$${l.usd.toFixed(2)}` : "unpriced"}`,
       );
     }
     console.log(
-      `  total: ${e.calls} calls, ${e.tokens} tokens, at most $${e.usd.toFixed(2)}` +
-        (e.unpriced.length ? ` (+ unpriced: ${e.unpriced.join(", ")})` : ""),
+      `  total: ${e.calls} calls, ${e.tokens} tokens, at most ` +
+        costText(e.usd, e.unpriced, 2),
     );
+    if (config.budgetUsd !== undefined && e.unpriced.length > 0) {
+      console.log(`  note: a run with --budget-usd refuses to start while a model is unpriced`);
+    }
     console.log(`  assumptions: ${e.assumptions.join("; ")}`);
     for (const note of notes) console.log(`  note: ${note}`);
     return 0;

@@ -10,6 +10,7 @@ import { ProgressMeter } from "../revise/progress_meter.ts";
 import type { LoopEvent } from "../revise/progress.ts";
 import type { StepSummary } from "../run/schema.ts";
 import { duration } from "../util/format.ts";
+import { failedCallsText } from "../incomplete.ts";
 
 /** Where and how the reporter writes (the defaults are the process's stderr and clock). */
 export interface ReporterOptions {
@@ -38,9 +39,11 @@ export function stepLine(s: StepSummary, elapsedMs: number): string {
   const train = s.train ? ` train ${s.train.score.toFixed(3)}` : "";
   const test = s.test ? ` test ${s.test.score.toFixed(3)}` : "";
   const what = s.stopReason ? `stop: ${s.stopReason}` : s.action;
+  const failed = failedCallsText(s.failedCalls);
   return `step ${s.step} (${s.kind}):${train} dev ${s.dev.score.toFixed(3)}${test} ` +
     `selection ${s.selection.toFixed(4)}${s.selected ? " *best*" : ""}; ${what}` +
-    `${s.rejections.length ? ` (${s.rejections.length} rejected)` : ""} [${duration(elapsedMs)}]`;
+    `${s.rejections.length ? ` (${s.rejections.length} rejected)` : ""}` +
+    `${failed ? `; ${failed}` : ""} [${duration(elapsedMs)}]`;
 }
 
 function consoleColumns(): number {

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
 import type { AlignmentInput } from "../plot.ts";
 import { simulationBanner, specsAreSimulated } from "../llm/spec.ts";
@@ -20,7 +19,8 @@ import type { Metrics } from "../tasks/schema.ts";
 import { ConfigError } from "../util/errors.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { settingsLines } from "./settings_text.ts";
-import { fixed, probability, simulatedSuffix } from "../util/format.ts";
+import { costText, fixed, probability, simulatedSuffix } from "../util/format.ts";
+import { parseCommandArgs } from "./args.ts";
 
 const USAGE = "usage: rpt report RUN_DIR [--out FILE]";
 
@@ -323,7 +323,7 @@ export function runReportHtml(
         String(usage.cacheHits),
         String(usage.inputTokens),
         String(usage.outputTokens),
-        fixed(usage.usd, 4),
+        escapeHtml(costText(usage.usd, usage.unpriced)),
       ]],
     ));
   }
@@ -345,11 +345,11 @@ ${parts.join("\n")}
 
 /** Runs `rpt report`. */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs({
     args,
     options: { out: { type: "string" }, help: { type: "boolean", short: "h" } },
     allowPositionals: true,
-  });
+  }, ` (${USAGE})`);
   if (values.help) {
     console.log(hint(USAGE));
     return 0;

@@ -70,5 +70,26 @@ export function settingsLines(config: RunConfig): string[] {
     `requests: temperature ${perRole(c.temperature)}; max output tokens ${
       perRole(c.maxOutputTokens)
     }; reasoning effort ${perRole(c.reasoningEffort)}; thinking level ${perRole(c.thinkingLevel)}`,
+    ...callLines(c),
+  ];
+}
+
+/** How calls are made and paid for: timeouts, retries, failed calls, budgets, prices, servers. */
+function callLines(c: RunConfig): string[] {
+  const prices = Object.entries(c.prices ?? {}).map(([model, p]) =>
+    `${model} ${p.inputPerMTok}/${p.outputPerMTok}`
+  );
+  const endpoints = Object.entries(c.endpoints ?? {}).map(([role, url]) => `${role} ${url}`);
+  return [
+    `calls: timeout ${c.timeoutSeconds ?? 180} s per attempt, ${c.retries ?? 4} retries, ` +
+    `backoff up to ${c.backoffMaxSeconds ?? 30} s; failed calls ${
+      c.maxErrorRate > 0
+        ? `count as failures up to a share ${c.maxErrorRate} of a step's calls`
+        : "stop the step (resume sends them again)"
+    }`,
+    `budget: ${c.budgetUsd !== undefined ? `$${c.budgetUsd}` : "no dollar limit"}, ${
+      c.budgetCalls !== undefined ? `${c.budgetCalls} paid calls` : "no call limit"
+    }; prices given (USD per million input/output tokens): ${prices.join(", ") || "none"}`,
+    ...(endpoints.length > 0 ? [`endpoints: ${endpoints.join("; ")}`] : []),
   ];
 }

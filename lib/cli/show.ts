@@ -8,7 +8,8 @@
 import { simulationBanner, specsAreSimulated } from "../llm/spec.ts";
 import { loadRun, type RunRecord } from "../run/reader.ts";
 import type { StepSummary } from "../run/schema.ts";
-import { fixed, usd } from "../util/format.ts";
+import { costText, fixed } from "../util/format.ts";
+import { failedCallsText, incompleteText } from "../incomplete.ts";
 import { exactlyOneRunDir, parseCommandArgs } from "./args.ts";
 import { settingsLines } from "./settings_text.ts";
 import { hint } from "./hints.ts";
@@ -55,7 +56,15 @@ export function formatRun(run: RunRecord): string {
       }`,
     );
   }
+  for (const s of steps) {
+    const failed = failedCallsText(s.failedCalls);
+    if (failed) lines.push(`warning: step ${s.step}: ${failed}`);
+  }
   const sum = run.summary;
+  if (run.incomplete !== null) {
+    const i = run.incomplete;
+    lines.push("", hint(incompleteText({ ...i, step: i.step }, run.dir)));
+  }
   if (sum === null) {
     const done = run.state?.completedSteps ?? 0;
     lines.push(
@@ -63,6 +72,8 @@ export function formatRun(run: RunRecord): string {
       hint(`not finished: ${done} complete step(s); continue with: rpt resume ${run.dir}`),
     );
   } else {
+    const failed = failedCallsText(sum.failedCalls);
+    if (failed) lines.push("", `warning: in all, ${failed} (--max-error-rate ${c.maxErrorRate})`);
     lines.push("", `stopped: ${sum.stop.kind}: ${sum.stop.reason}`);
     lines.push(
       `selected: step ${sum.selected.step}, dev ${f(sum.selected.dev.score, 4)}, ` +
@@ -86,7 +97,7 @@ export function formatRun(run: RunRecord): string {
     const t = run.usage.total;
     lines.push(
       "",
-      `cost: ${usd(t.usd)}; ${t.calls} paid calls, ${t.cacheHits} cache hits, ` +
+      `cost: ${costText(t.usd, t.unpriced)}; ${t.calls} paid calls, ${t.cacheHits} cache hits, ` +
         `${t.inputTokens} input / ${t.outputTokens} output tokens; ${run.usage.sessions.length} session(s)`,
     );
   }

@@ -19,7 +19,8 @@ import { parseCommandArgs } from "./args.ts";
 import { hint } from "./hints.ts";
 
 const HELP = `usage: rpt sim-server [--port P] [--latency-ms N] [--seed S] [--data-dir D]
-                      [--fault-429 R] [--fault-500 R] [--fault-timeout R] [--model NAME=ROLE]...
+                      [--fault-429 R] [--retry-after S] [--fault-500 R] [--fault-timeout R]
+                      [--fault-truncate R] [--model NAME=ROLE]...
                       [--batch-delay-ms N] [--log]
 
 Serves SIMULATED models on 127.0.0.1 (OpenAI base URL http://127.0.0.1:P/v1 for Chat
@@ -29,9 +30,13 @@ sim-optimizer, sim-critic, sim-embed.
   --latency-ms N     delay added before every answer (default 0)
   --seed S           seed of the simulation and of the fault draws (default 0)
   --data-dir D       task data directory (default RPT_DATA_DIR, ../shared/data, data/)
-  --fault-429 R      probability per request of a 429 (Retry-After: 1)
+  --fault-429 R      probability per request of a 429 (with Retry-After, see --retry-after)
+  --retry-after S    the Retry-After of those 429s, in seconds (default 1)
   --fault-500 R      probability per request of a 500
   --fault-timeout R  probability per request of a request that never answers
+  --fault-truncate R probability per request of a 200 whose JSON body stops halfway
+                     (faults apply to every chat and embedding endpoint, each request drawn
+                     once, seeded by --seed)
   --model NAME=ROLE  also serve the simulated ROLE (target, optimizer, critic) as NAME, e.g.
                      --model gpt-5=optimizer for --optimizer openai:gpt-5@http://127.0.0.1:P/v1
                      (openai: specs still need OPENAI_API_KEY set; any value does locally)
@@ -47,8 +52,8 @@ export interface SimServerOptions {
   latencyMs?: number;
   seed?: number;
   dataDir?: string;
-  /** Fault probabilities per request. */
-  faultRates?: { status429?: number; status500?: number; hang?: number };
+  /** Fault probabilities per request (and the Retry-After of the 429s). */
+  faultRates?: FaultPlan["rates"];
   /** Extra served names, each for one simulated role (e.g. `{ "gpt-5": "optimizer" }`). */
   aliases?: Record<string, SimRole>;
   /** Every batch job stays in progress at least this long, in ms. */
@@ -115,6 +120,16 @@ function numberFlag(
   return n;
 }
 
+function retryAfter(values: Record<string, unknown>): { retryAfter?: string } {
+  const n = numberFlag(
+    values,
+    "retry-after",
+    (x) => Number.isInteger(x) && x >= 0,
+    "a whole number of seconds >= 0",
+  );
+  return n === undefined ? {} : { retryAfter: String(n) };
+}
+
 /** `--model NAME=ROLE` values as aliases; a bad one is a ConfigError naming it. */
 function aliasFlags(raw: unknown): Record<string, SimRole> {
   const aliases: Record<string, SimRole> = {};
@@ -144,6 +159,8 @@ export async function run(args: string[]): Promise<number> {
       "fault-429": { type: "string" },
       "fault-500": { type: "string" },
       "fault-timeout": { type: "string" },
+      "fault-truncate": { type: "string" },
+      "retry-after": { type: "string" },
       model: { type: "string", multiple: true },
       "batch-delay-ms": { type: "string" },
       log: { type: "boolean", default: false },
@@ -166,6 +183,8 @@ export async function run(args: string[]): Promise<number> {
       status429: numberFlag(values, "fault-429", isRate, "a probability in [0, 1]"),
       status500: numberFlag(values, "fault-500", isRate, "a probability in [0, 1]"),
       hang: numberFlag(values, "fault-timeout", isRate, "a probability in [0, 1]"),
+      truncated: numberFlag(values, "fault-truncate", isRate, "a probability in [0, 1]"),
+      ...retryAfter(values),
     },
     aliases,
     batchDelayMs: numberFlag(values, "batch-delay-ms", (n) => n >= 0, "a non-negative number"),

@@ -65,6 +65,24 @@ export interface LedgerOptions {
   budget?: Budget;
   /** Providers billed at 0 (default {@linkcode FREE_PROVIDERS}). */
   freeProviders?: readonly string[];
+  /**
+   * Called with every call as it is settled (a paid call, a cache hit, a failed attempt), so
+   * a run can append it to a log that a killed process does not lose.
+   */
+  onRecord?: (record: LedgerRecord) => void;
+}
+
+/** One settled call, as {@linkcode LedgerOptions.onRecord} receives it and `apply` replays it. */
+export interface LedgerRecord {
+  kind: "call" | "cache_hit" | "failure";
+  provider: string;
+  model: string;
+  /** The provider's usage of a paid call. */
+  usage?: Usage;
+  /** Dollars of a paid call (at the price it was billed at). */
+  usd?: number;
+  /** A line of a batch job. */
+  batch?: boolean;
 }
 
 /** What a call is expected to cost, for the budget check before it is sent. */
@@ -212,6 +230,7 @@ export class UsageLedger {
   readonly #prices: PriceTable;
   readonly #budget: Budget;
   readonly #free: ReadonlySet<string>;
+  readonly #onRecord?: (record: LedgerRecord) => void;
   readonly #models = new Map<string, ModelUsage>();
   #inFlight = 0;
   #reservedTokens = 0;
@@ -222,6 +241,7 @@ export class UsageLedger {
     this.#prices = { ...DEFAULT_PRICES, ...options.prices };
     this.#budget = { ...options.budget };
     this.#free = new Set(options.freeProviders ?? FREE_PROVIDERS);
+    this.#onRecord = options.onRecord;
   }
 
   /** The budget this ledger enforces. */
@@ -290,23 +310,56 @@ export class UsageLedger {
    */
   commit(reservation: Reservation, usage: Usage): void {
     this.#settle(reservation);
-    const entry = this.#entry(reservation.provider, reservation.model);
-    const usd = costOf(
-      usage,
-      this.#priceOf(reservation.provider, reservation.model, reservation.batch),
-    );
-    add(entry, usage, usd);
-    entry.reasoningTokens += usage.reasoningTokens ?? 0;
-    if (reservation.batch) {
-      entry.batch ??= { calls: 0, inputTokens: 0, cachedTokens: 0, outputTokens: 0, usd: 0 };
-      add(entry.batch, usage, usd);
-    }
+    const { provider, model, batch } = reservation;
+    const usd = costOf(usage, this.#priceOf(provider, model, batch));
+    this.#record({ kind: "call", provider, model, usage, usd, ...(batch ? { batch } : {}) });
   }
 
   /** Settles a reservation whose attempt failed: counted as a failure, not a paid call. */
   release(reservation: Reservation): void {
     this.#settle(reservation);
-    this.#entry(reservation.provider, reservation.model).failures++;
+    this.#record({ kind: "failure", provider: reservation.provider, model: reservation.model });
+  }
+
+  /**
+   * Adds a call settled elsewhere (a line of `usage.jsonl` written by a process that was
+   * killed before it saved its totals), exactly as `commit`, `release` or `recordCacheHit`
+   * counted it there; budgets are not checked and no `onRecord` is called.
+   *
+   * @example
+   * ```ts
+   * import { UsageLedger } from "./accounting.ts";
+   * const ledger = new UsageLedger();
+   * ledger.apply({ kind: "call", provider: "openai", model: "gpt-4.1", usd: 0.5,
+   *   usage: { inputTokens: 10, cachedTokens: 0, outputTokens: 5 } });
+   * ledger.apply({ kind: "cache_hit", provider: "openai", model: "gpt-4.1" });
+   * const t = ledger.snapshot().total;
+   * if (t.calls !== 1 || t.cacheHits !== 1 || t.usd !== 0.5) throw new Error();
+   * ```
+   */
+  apply(record: LedgerRecord): void {
+    const entry = this.#entry(record.provider, record.model);
+    if (record.kind === "cache_hit") {
+      entry.cacheHits++;
+      return;
+    }
+    if (record.kind === "failure") {
+      entry.failures++;
+      return;
+    }
+    const usage = record.usage ?? { inputTokens: 0, cachedTokens: 0, outputTokens: 0 };
+    const usd = record.usd ?? 0;
+    add(entry, usage, usd);
+    entry.reasoningTokens += usage.reasoningTokens ?? 0;
+    if (record.batch) {
+      entry.batch ??= { calls: 0, inputTokens: 0, cachedTokens: 0, outputTokens: 0, usd: 0 };
+      add(entry.batch, usage, usd);
+    }
+  }
+
+  #record(record: LedgerRecord): void {
+    this.apply(record);
+    this.#onRecord?.(record);
   }
 
   /**
@@ -319,7 +372,7 @@ export class UsageLedger {
 
   /** Records a call answered by the response cache (no cost, no budget use). */
   recordCacheHit(provider: string, model: string): void {
-    this.#entry(provider, model).cacheHits++;
+    this.#record({ kind: "cache_hit", provider, model });
   }
 
   /**

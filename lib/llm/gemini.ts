@@ -30,6 +30,7 @@ import {
 import { embedInBatches } from "./provider_reply.ts";
 import { parseStructuredText } from "./structured.ts";
 import { redactSecrets } from "../util/redact.ts";
+import { DEFAULT_BASE_URLS } from "./endpoints.ts";
 import { toolResultToGemini } from "./serve_wire.ts";
 
 /** Connection settings shared by {@linkcode GeminiChatModel} and {@linkcode GeminiEmbedder}. */
@@ -69,7 +70,8 @@ function makeClient(opts: GeminiOptions): GoogleGenAI {
     apiKey: opts.apiKey,
     vertexai: false,
     // A fetch of our own also keeps the SDK from installing an Undici dispatcher.
-    httpOptions: { ...(opts.baseURL ? { baseUrl: opts.baseURL } : {}), fetch },
+    // Never unset: the SDK would read GOOGLE_GEMINI_BASE_URL itself, behind the run's record.
+    httpOptions: { baseUrl: opts.baseURL ?? DEFAULT_BASE_URLS.gemini, fetch },
   });
 }
 

@@ -27,6 +27,7 @@ import {
 import { embedInBatches } from "./provider_reply.ts";
 import { parseStructuredText } from "./structured.ts";
 import { redactSecrets } from "../util/redact.ts";
+import { DEFAULT_BASE_URLS } from "./endpoints.ts";
 
 type CreateParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
 type WireMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
@@ -91,7 +92,8 @@ function strictCompatible(schema: unknown): boolean {
 export function makeClient(opts: OpenAIOptions): OpenAI {
   return new OpenAI({
     apiKey: opts.apiKey,
-    baseURL: opts.baseURL,
+    // Never undefined: the SDK would read OPENAI_BASE_URL itself, behind the run's record.
+    baseURL: opts.baseURL ?? DEFAULT_BASE_URLS.openai,
     maxRetries: 0,
     // The wrapper owns timeouts; this only stops the SDK's 10-minute default from firing.
     timeout: 24 * 60 * 60 * 1000,

@@ -38,8 +38,19 @@ import { fromResponsesRequest, toResponsesResponse } from "./serve_responses.ts"
 export interface FaultPlan {
   /** Faults for the next requests, first first; each is used once. */
   queue?: Fault[];
-  /** Probability per request of each fault once the queue is empty (seeded by `seed`). */
-  rates?: { status429?: number; status500?: number; hang?: number };
+  /**
+   * Probability per request of each fault once the queue is empty (seeded by `seed`): a 429
+   * (with `Retry-After: retryAfter`, default "1"), a 500, a request that never answers, and a
+   * 200 whose JSON body is cut in half.
+   */
+  rates?: {
+    status429?: number;
+    status500?: number;
+    hang?: number;
+    truncated?: number;
+    /** The `Retry-After` of drawn 429s (seconds; default "1"). */
+    retryAfter?: string;
+  };
   /** Seed of the rate draws (default 0). */
   seed?: number;
 }
@@ -49,6 +60,7 @@ export type Fault =
   | { kind: "status"; status: number; retryAfter?: string; body?: string }
   | { kind: "hang" }
   | { kind: "malformed" }
+  | { kind: "truncated" }
   | { kind: "truncated_tool_call" };
 
 /** One request as the server recorded it; credential headers are redacted. */
@@ -77,6 +89,11 @@ export interface ModelServer extends AsyncDisposable {
   batchFaults: BatchFaultPlan;
   /** Every batch job created (both wires), in creation order, with its current state. */
   batches: BatchJobRecord[];
+  /**
+   * Requests received and answered so far (whatever `recordLimit` keeps in `requests`);
+   * their difference is what is in flight.
+   */
+  counts: { received: number; answered: number };
   /** Releases hanging requests, stops listening and waits for in-flight requests. */
   close(): Promise<void>;
 }
@@ -150,16 +167,21 @@ export function serveModels(opts: ServeOptions): ModelServer {
     if (!rng || rng.seed !== seed) rng = { seed, next: seededRandom(seed) };
     const draw = rng.next();
     let edge = rates.status429 ?? 0;
-    if (draw < edge) return { kind: "status", status: 429 };
+    if (draw < edge) return { kind: "status", status: 429, retryAfter: rates.retryAfter ?? "1" };
     edge += rates.status500 ?? 0;
     if (draw < edge) return { kind: "status", status: 500 };
     edge += rates.hang ?? 0;
     if (draw < edge) return { kind: "hang" };
+    edge += rates.truncated ?? 0;
+    if (draw < edge) return { kind: "truncated" };
     return undefined;
   };
 
+  const counts = { received: 0, answered: 0 };
   const handle = async (req: Request): Promise<Response> => {
+    counts.received++;
     const response = await answer(req);
+    counts.answered++;
     opts.log?.(`${req.method} ${new URL(req.url).pathname} ${response.status}`);
     return response;
   };
@@ -223,14 +245,20 @@ export function serveModels(opts: ServeOptions): ModelServer {
       if (route.kind === "batch") {
         return await batches.handle(route.batch, { contentType, text, body });
       }
-      if (route.kind === "embed") return await serveEmbed(route, body, signal);
+      if (route.kind === "embed") {
+        const answered = await serveEmbed(route, body, signal);
+        return fault?.kind === "truncated" && answered.ok
+          ? truncatedJson(await answered.json())
+          : answered;
+      }
       const model = route.model ?? "";
       const served = opts.models[model];
       if (!served) return errorResponse(route.wire, 404, `model ${model} not found`);
       const request = decodeChat(route.api, body);
       let response = await served.chat(request, { signal });
       if (fault?.kind === "truncated_tool_call") response = truncateToolCalls(response, request);
-      return Response.json(encodeChat(route.api, response, model, id, body));
+      const encoded = encodeChat(route.api, response, model, id, body);
+      return fault?.kind === "truncated" ? truncatedJson(encoded) : Response.json(encoded);
     } catch (error) {
       return failureResponse(route.wire, error);
     }
@@ -283,7 +311,7 @@ export function serveModels(opts: ServeOptions): ModelServer {
     faults: batchFaults,
     closing: closing.signal,
   });
-  const server = { requests, faults, batchFaults, batches: batches.jobs } as ModelServer;
+  const server = { requests, faults, batchFaults, batches: batches.jobs, counts } as ModelServer;
   const http = Deno.serve(
     { hostname: "127.0.0.1", port: opts.port ?? 0, onListen: () => {} },
     handle,
@@ -385,6 +413,15 @@ function truncateToolCalls(
       arguments: call.arguments.slice(0, Math.max(1, Math.floor(call.arguments.length / 2))),
     })),
   };
+}
+
+/** A 200 whose JSON body stops halfway, as a connection cut mid-answer delivers it. */
+function truncatedJson(value: unknown): Response {
+  const text = JSON.stringify(value);
+  return new Response(text.slice(0, Math.max(1, Math.floor(text.length / 2))), {
+    status: 200,
+    headers: { "content-type": "application/json" },
+  });
 }
 
 function float32Base64(vector: number[]): string {

@@ -6,7 +6,7 @@
  * | --- | --- |
  * | `openai:gpt-5` | OpenAI, Responses API (key `OPENAI_API_KEY`; base URL `OPENAI_BASE_URL` if set) |
  * | `openai-chat:gpt-4.1` | OpenAI, Chat Completions API (same key and base URL) |
- * | `gemini:gemini-2.5-pro` | Gemini API (key `GEMINI_API_KEY`, else `GOOGLE_API_KEY`) |
+ * | `gemini:gemini-2.5-pro` | Gemini API (key `GEMINI_API_KEY`, else `GOOGLE_API_KEY`; base URL `GOOGLE_GEMINI_BASE_URL` if set) |
  * | `openai-compatible:qwen3@http://127.0.0.1:8000/v1` | any OpenAI-compatible server (key `OPENAI_COMPATIBLE_API_KEY`, optional) |
  * | `sim:target`, `sim:optimizer`, `sim:critic`, `sim:embed` | the offline simulator |
  * | `scripted:<name>` | a scripted test double (script passed in code) |
@@ -24,6 +24,7 @@
  * @module
  */
 import { ConfigError } from "../util/errors.ts";
+import { BASE_URL_ENV, DEFAULT_BASE_URLS } from "./endpoints.ts";
 import type { BatchClient } from "./batch/types.ts";
 import type { ChatModel, Embedder } from "./model.ts";
 import type { Script } from "./scripted.ts";
@@ -233,6 +234,38 @@ function checkURL(spec: string, baseURL: string): void {
   }
 }
 
+/** The provider family whose default server and environment variable a spec's provider uses. */
+function family(provider: ModelSpec["provider"]): "openai" | "gemini" | undefined {
+  if (provider === "openai" || provider === "openai-chat") return "openai";
+  return provider === "gemini" ? "gemini" : undefined;
+}
+
+/**
+ * Where a spec's model is sent: the spec's `@URL`, else the provider's environment variable
+ * (`OPENAI_BASE_URL`, `GOOGLE_GEMINI_BASE_URL`), else its default server; undefined for
+ * models that run in this process (the simulator, TF-IDF, scripted). Credentials in the URL
+ * are kept: redact it before writing it anywhere.
+ *
+ * @example
+ * ```ts
+ * import { specEndpoint } from "./spec.ts";
+ * const env = { OPENAI_BASE_URL: "http://127.0.0.1:9/v1" };
+ * if (specEndpoint("openai:gpt-4.1", env) !== "http://127.0.0.1:9/v1") throw new Error();
+ * if (specEndpoint("gemini:gemini-2.5-pro", {}) !== "https://generativelanguage.googleapis.com") throw new Error();
+ * if (specEndpoint("sim:target", env) !== undefined) throw new Error();
+ * ```
+ */
+export function specEndpoint(
+  spec: string,
+  env?: Record<string, string | undefined>,
+): string | undefined {
+  const parsed = parseModelSpec(spec);
+  if (parsed.baseURL !== undefined) return parsed.baseURL;
+  const f = family(parsed.provider);
+  if (f === undefined) return undefined;
+  return reader(env)(BASE_URL_ENV[f]) ?? DEFAULT_BASE_URLS[f];
+}
+
 function reader(env: Record<string, string | undefined> | undefined) {
   return (name: string): string | undefined => {
     const value = env ? env[name] : Deno.env.get(name);
@@ -258,7 +291,7 @@ function connection(spec: string, parsed: ModelSpec, opts: CreateModelOptions) {
         provider: parsed.provider,
         model: parsed.model,
         apiKey: requireKey(spec, read, ["OPENAI_API_KEY"]),
-        baseURL: parsed.baseURL ?? read("OPENAI_BASE_URL"),
+        baseURL: parsed.baseURL ?? read(BASE_URL_ENV.openai),
       };
     case "openai-compatible":
       return {
@@ -273,7 +306,7 @@ function connection(spec: string, parsed: ModelSpec, opts: CreateModelOptions) {
         provider: "gemini",
         model: parsed.model,
         apiKey: requireKey(spec, read, ["GEMINI_API_KEY", "GOOGLE_API_KEY"]),
-        baseURL: parsed.baseURL,
+        baseURL: parsed.baseURL ?? read(BASE_URL_ENV.gemini),
       };
     default:
       return undefined;

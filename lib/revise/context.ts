@@ -8,10 +8,12 @@
 import type { UsageLedger } from "../llm/accounting.ts";
 import type { SqliteResponseCache } from "../llm/cache.ts";
 import type { RunConfig } from "../run/config.ts";
+import type { RunLock } from "../run/lock.ts";
 import type { UsageLog } from "../run/usage.ts";
 import type { RunWriter } from "../run/writer.ts";
 import type { Task } from "../tasks/task.ts";
 import type { RunData } from "./data.ts";
+import type { RunEndpoints } from "./endpoints.ts";
 import type { RunModels } from "./models.ts";
 import { emit, type LoopListeners, type LoopProgress } from "./progress.ts";
 
@@ -26,6 +28,10 @@ export interface RunContext {
   usage: UsageLog;
   ledger: UsageLedger;
   cache: SqliteResponseCache;
+  /** Where each role's model is sent (credentials stripped), for messages about failed calls. */
+  endpoints: RunEndpoints;
+  /** The hold of the run directory, for the session's lifetime. */
+  lock: RunLock;
   /** Whether the run's models are the offline simulator (from the config's specs). */
   simulated: boolean;
   /** Gold answers of the training examples, for the copied-answer guard. */
@@ -65,4 +71,11 @@ export function progress(
 export function isAbort(error: unknown, signal?: AbortSignal): boolean {
   return signal?.aborted === true ||
     (error instanceof Error && (error.name === "AbortError"));
+}
+
+/** Gives back what a session's context holds: the run directory's lock, the usage log, the cache. */
+export function releaseContext(ctx: RunContext): void {
+  ctx.lock.release();
+  ctx.usage.close();
+  ctx.cache.close();
 }

@@ -15,7 +15,8 @@
  * @module
  */
 import type { DiagnosticRecord } from "../diagnose.ts";
-import type { ChatModel } from "../llm/model.ts";
+import { type ChatModel, ProviderError } from "../llm/model.ts";
+import { IncompleteError } from "../incomplete.ts";
 import { Decision, type Stop } from "../run/schema.ts";
 import { type ChatMessage, type ChatResponse, toJsonSchema, type ToolSpec } from "../llm/schema.ts";
 import type { PromptProgram } from "../prompt.ts";
@@ -30,6 +31,7 @@ import {
 } from "./controller.ts";
 import { checkDecision, guardSettings, readDecision } from "./guards.ts";
 import { answerToolCalls, diagnoseTool, type ToolTally, type ToolTurn } from "./tools.ts";
+import { stamped } from "./evaluate.ts";
 
 /** Everything one conversation produced. */
 export interface ConversationOutcome extends ToolTally {
@@ -95,9 +97,29 @@ class Conversation {
     const { ctx, step } = this.turn;
     const out = this.out;
     progress(ctx, step, "optimizer", out.optimizerCalls, out.optimizerCalls + 1);
-    const res = await ctx.models.optimizer.chat({ messages: [...out.messages], ...request }, {
-      signal: ctx.signal,
-    });
+    let res: ChatResponse;
+    try {
+      res = await ctx.models.optimizer.chat({ messages: [...out.messages], ...request }, {
+        signal: ctx.signal,
+      });
+    } catch (error) {
+      if (!(error instanceof ProviderError)) throw error;
+      // The conversation cannot go on without the answer: the step is incomplete, and a
+      // resume replays it (every answer so far comes from the cache).
+      throw stamped(
+        ctx,
+        step,
+        new IncompleteError(
+          {
+            phase: "optimizer",
+            failed: 1,
+            total: out.optimizerCalls + 1,
+            lastError: error.message,
+          },
+          { cause: error },
+        ),
+      );
+    }
     out.optimizerCalls++;
     out.optimizerPromptTokens = Math.max(out.optimizerPromptTokens, res.usage.inputTokens);
     return res;

@@ -119,7 +119,7 @@ export function estimateRun(config: RunConfig, task: Task, data: RunData): RunEs
     optimizerIn += base + (base + report + memoryTokensAt(config, t, report, budget));
   }
 
-  const ledger = new UsageLedger();
+  const ledger = new UsageLedger(config.prices ? { prices: config.prices } : {});
   const line = (
     role: EstimateLine["role"],
     spec: string,

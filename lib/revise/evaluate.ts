@@ -12,6 +12,7 @@ import type { Evaluation, ScoredItem } from "../run/schema.ts";
 import type { PromptProgram } from "../prompt.ts";
 import type { Split } from "../tasks/schema.ts";
 import type { TraceItem } from "../trace.ts";
+import { assertComplete, failuresOf, IncompleteError, PHASE_ROLE } from "../incomplete.ts";
 import { progress, type RunContext } from "./context.ts";
 
 /** The per-example outcomes kept for a dev or test evaluation (traces without messages). */
@@ -31,7 +32,12 @@ export function scoredItems(traces: readonly TraceItem[]): ScoredItem[] {
   }));
 }
 
-/** Scores `prompt` on a split for `step` (train only for `rpt evaluate`: the loop diagnoses it). */
+/**
+ * Scores `prompt` on a split for `step` (train only for `rpt evaluate`: the loop diagnoses
+ * it). Examples whose call failed after its retries are unscored: beyond the run's
+ * `maxErrorRate` the evaluation is an {@linkcode IncompleteError} (with the step, the
+ * endpoint and the traces), within it they score as failures and stay marked in the items.
+ */
 export async function evaluateSplit(
   ctx: RunContext,
   prompt: PromptProgram,
@@ -45,11 +51,52 @@ export async function evaluateSplit(
     signal: ctx.signal,
     onProgress: (p) => progress(ctx, step, split === "train" ? "target" : split, p.done, p.total),
   });
+  try {
+    assertComplete(failuresOf(split, traces), ctx.config.maxErrorRate, traces);
+  } catch (error) {
+    throw stamped(ctx, step, error);
+  }
   return { split, step, metrics, items: scoredItems(traces) };
 }
 
-/** The diagnostic call on the optimization split: traces, critiques, clustering, report. */
+/**
+ * The diagnostic call on the optimization split: traces, critiques, clustering, report.
+ * Failed calls beyond the run's `maxErrorRate` (target, critic or clustering) make it an
+ * {@linkcode IncompleteError}.
+ */
 export function diagnoseTrain(
+  ctx: RunContext,
+  prompt: PromptProgram,
+  step: number,
+): Promise<DiagnosticRecord> {
+  return atStep(ctx, step, () => diagnoseOnTrain(ctx, prompt, step));
+}
+
+/**
+ * Runs `work`; an {@linkcode IncompleteError} it throws gets the step and the endpoint the
+ * failed calls went to (see {@linkcode stamped}).
+ */
+export async function atStep<T>(ctx: RunContext, step: number, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw stamped(ctx, step, error);
+  }
+}
+
+/**
+ * `error`, with the step and the endpoint of its failed calls filled in when it is an
+ * {@linkcode IncompleteError}, so the session can record it and a person can act on it.
+ */
+export function stamped(ctx: RunContext, step: number, error: unknown): unknown {
+  if (error instanceof IncompleteError) {
+    error.step ??= step;
+    error.endpoint ??= ctx.endpoints[PHASE_ROLE[error.failures.phase]];
+  }
+  return error;
+}
+
+function diagnoseOnTrain(
   ctx: RunContext,
   prompt: PromptProgram,
   step: number,
@@ -70,6 +117,7 @@ export function diagnoseTrain(
     seed: config.seed,
     concurrency: config.concurrency,
     showPrevalence: config.showPrevalence,
+    maxErrorRate: config.maxErrorRate,
     signal: ctx.signal,
     onProgress: (p) => progress(ctx, step, p.phase, p.done, p.total),
   });

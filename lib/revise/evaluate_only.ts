@@ -23,6 +23,7 @@ import { resolveRunConfig, type SessionConfigInput } from "./config.ts";
 import { resolveSeedPrompt } from "./data.ts";
 import { diagnoseTrain, evaluateSplit, scoredItems } from "./evaluate.ts";
 import { openContext, type SessionOptions } from "./open.ts";
+import { releaseContext } from "./context.ts";
 
 /** One split's result. */
 export const SplitEvaluation = z.object({
@@ -126,6 +127,6 @@ export async function evaluatePromptOnly(
     await writeJsonAtomic(`${dir}/evaluation.json`, evaluation);
     return { config, dir, evaluation };
   } finally {
-    ctx.cache.close();
+    releaseContext(ctx);
   }
 }

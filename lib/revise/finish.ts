@@ -31,6 +31,14 @@ import {
   selectionWeights,
 } from "./select.ts";
 
+import {
+  clearIncomplete,
+  recordIncomplete,
+  stepFailedCalls,
+  sumFailedCalls,
+} from "./failed_calls.ts";
+import { IncompleteError } from "../incomplete.ts";
+
 function breakdownOf(ctx: RunContext, dev: Metrics, prompt: PromptProgram) {
   const b = selectionBreakdown(ctx.task, dev, prompt, selectionWeights(ctx.config));
   return { task: b.task, brier: b.brier, length: b.length };
@@ -65,6 +73,11 @@ async function finalTest(
     await ctx.writer.write(RUN_FILES.finalTest, scored);
     return scored;
   } catch (error) {
+    if (error instanceof IncompleteError) {
+      // No summary claims a result the test split did not give; resume scores it again.
+      await recordIncomplete(ctx, error, "final test", step);
+      throw error;
+    }
     if (!(error instanceof BudgetExceededError)) throw error;
     await ctx.writer.event({
       type: "budget_exceeded",
@@ -135,8 +148,13 @@ export async function finalize(
     comparison,
     testCurve: state.steps.flatMap((s) => s.test ? [{ step: s.step, test: s.test }] : []),
     headline: headlineOf(ctx.task, first.dev, seedTest?.metrics ?? null, selected.dev, test),
+    failedCalls: sumFailedCalls([
+      ...state.steps.map((s) => s.failedCalls),
+      test ? stepFailedCalls({ dev: { ...test, items: [] }, test }, null) : undefined,
+    ]),
   };
   await ctx.writer.write(RUN_FILES.summary, summary);
+  await clearIncomplete(ctx);
   await ctx.writer.event({
     type: "run_end",
     selectedStep: selected.step,

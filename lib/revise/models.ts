@@ -10,7 +10,7 @@ import type { ResponseCache } from "../llm/cache.ts";
 import type { ChatModel, Embedder } from "../llm/model.ts";
 import { type RequestSettings, withRequestSettings } from "../llm/request_settings.ts";
 import { createChatModel, createEmbedder, isSimulatedModel } from "../llm/spec.ts";
-import { wrapChatModel, wrapEmbedder } from "../llm/wrap.ts";
+import { wrapChatModel, wrapEmbedder, type WrapOptions } from "../llm/wrap.ts";
 import { type Role, ROLES, type RunConfig } from "../run/config.ts";
 import {
   serveTask,
@@ -20,6 +20,7 @@ import {
 } from "../sim/served.ts";
 import type { Task } from "../tasks/task.ts";
 import { ConfigError } from "../util/errors.ts";
+import { type EndpointRole, followRecorded, type RunEndpoints } from "./endpoints.ts";
 
 /** The models of a run. */
 export interface RunModels {
@@ -60,6 +61,13 @@ export interface RunModelOptions {
    * {@linkcode ConfigError}).
    */
   task?: { task: Task; data: SplitExamples };
+  /**
+   * The servers a resumed run's roles went to (`config.json`'s `endpoints`): each model goes
+   * there again, and a different server in the environment now is warned about.
+   */
+  endpoints?: RunEndpoints;
+  /** Where such a warning goes (default `console.warn`). */
+  warn?: (line: string) => void;
 }
 
 /** The chat model specs of a run's roles. */
@@ -95,7 +103,10 @@ export function simTaskFor(
   return serveTask(task, data, { strict: given === undefined && isSimulatedModel(specs.target) });
 }
 
-/** Creates the run's models from its specs (keys checked here, before any call). */
+/**
+ * Creates the run's models from its specs (keys checked here, before any call); with
+ * `endpoints`, each goes to the server the run recorded for its role.
+ */
 export async function createRunModels(
   config: RunConfig,
   opts: RunModelOptions = {},
@@ -108,19 +119,31 @@ export async function createRunModels(
     ...(config.dataDir ? { dataDir: config.dataDir } : {}),
     ...(served !== undefined ? { task: served } : {}),
   };
-  const make = (spec: string) => createChatModel(spec, { env: opts.env, sim });
+  const follow = (role: EndpointRole, spec: string) => {
+    const f = followRecorded(role, spec, opts.endpoints?.[role], opts.env);
+    if (f.warning) (opts.warn ?? console.warn)(f.warning);
+    return f;
+  };
+  const make = (role: EndpointRole, spec: string) => {
+    const f = follow(role, spec);
+    return createChatModel(f.spec, { env: f.env, sim });
+  };
   const given = opts.given ?? {};
-  const target = given.target ?? await make(config.target);
-  const optimizer = given.optimizer ?? await make(config.optimizer);
+  const target = given.target ?? await make("target", config.target);
+  const optimizer = given.optimizer ?? await make("optimizer", config.optimizer);
   const criticSpec = config.critic ?? config.optimizer;
+  const sameAsOptimizer = criticSpec === config.optimizer &&
+    opts.endpoints?.critic === opts.endpoints?.optimizer;
   const critic = given.critic ??
-    (criticSpec === config.optimizer && given.optimizer ? given.optimizer : await make(criticSpec));
-  const embedder = given.embedder ??
-    await createEmbedder(config.embedder, { env: opts.env, sim });
+    (sameAsOptimizer && given.optimizer ? given.optimizer : await make("critic", criticSpec));
+  const embedder = given.embedder ?? await (async () => {
+    const f = follow("embedder", config.embedder);
+    return await createEmbedder(f.spec, { env: f.env, sim });
+  })();
   const cluster = given.cluster ??
     (config.clusterModel === undefined || config.clusterModel === criticSpec
       ? undefined
-      : await make(config.clusterModel));
+      : await make("cluster", config.clusterModel));
   return { target, optimizer, critic, embedder, ...(cluster ? { cluster } : {}) };
 }
 
@@ -133,6 +156,7 @@ export interface RunWrapping {
   maxRetries?: number;
   /** Request settings per role, put on every request of that role. */
   settings?: Partial<Record<Role, RequestSettings>>;
+  backoff?: WrapOptions["backoff"];
 }
 
 /**

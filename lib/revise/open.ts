@@ -7,26 +7,31 @@
  * @module
  */
 import { resolve as resolvePath } from "node:path";
-import { UsageLedger } from "../llm/accounting.ts";
+import type { UsageLedger } from "../llm/accounting.ts";
 import { defaultCachePath, SqliteResponseCache } from "../llm/cache.ts";
 import { specsAreSimulated } from "../llm/spec.ts";
-import { configForDisk, RunConfig } from "../run/config.ts";
+import { configForDisk, parseRunConfig, RunConfig } from "../run/config.ts";
 import { parseEvents, readRunJson } from "../run/reader.ts";
 import { RUN_FILES, RunState, STEP_FILES, stepDirName, type UsageSession } from "../run/schema.ts";
 import { previousSessions, UsageLog } from "../run/usage.ts";
+import { RunLock } from "../run/lock.ts";
 import { RunWriter } from "../run/writer.ts";
 import type { Task } from "../tasks/task.ts";
 import { PromptProgram } from "../prompt.ts";
 import { ConfigError } from "../util/errors.ts";
+import { FileAccessError, fileAccessError } from "../util/fs_errors.ts";
 import { defaultRunDir, resolveRunConfig, type SessionConfigInput } from "./config.ts";
-import type { RunContext } from "./context.ts";
+import { releaseContext, type RunContext } from "./context.ts";
+import { assertBudgetEnforceable, runLedger } from "./budget.ts";
 import {
   givenData,
   loadConfiguredTask,
   loadSplits,
   resolveSeedPrompt,
+  type RunData,
   type RunDataInput,
 } from "./data.ts";
+import { endpointsOf, type RunEndpoints } from "./endpoints.ts";
 import { createRunModels, roleSettings, type RunModels, wrapRunModels } from "./models.ts";
 import { emit, type LoopListeners } from "./progress.ts";
 import { Session } from "./session.ts";
@@ -54,19 +59,35 @@ export interface SessionOptions extends LoopListeners {
   timeoutMs?: number;
   /** Retries of failed model calls (wrapper default when absent). */
   maxRetries?: number;
+  /**
+   * Settings a resumed run changes from here on (`rpt resume --max-error-rate R`); they are
+   * written into its `config.json`.
+   */
+  configOverrides?: Partial<
+    Pick<RunConfig, "maxErrorRate" | "timeoutSeconds" | "retries" | "backoffMaxSeconds">
+  >;
+}
+
+/** What a session needs before it takes the run directory: nothing here writes or calls. */
+interface Prepared {
+  task: Task;
+  data: RunData;
+  raw: RunModels;
+  cache: SqliteResponseCache;
+  /** Where each role's model goes (for a new run, to record; for a resumed one, as recorded). */
+  endpoints: RunEndpoints;
 }
 
 /**
- * The shared state of a session on `dir` (task, data, wrapped models, writer, usage log),
- * for a config already resolved; `before` are the usage sessions of earlier processes.
- * Sessions and `evaluatePromptOnly` build theirs here; nothing is written yet.
+ * Loads the task and data, creates the models (a resumed run's go to their recorded
+ * servers) and opens the cache: every problem with the configuration shows here, before the
+ * run directory is touched and before any call.
  */
-export async function openContext(
+async function prepare(
   config: RunConfig,
-  dir: string,
   options: SessionOptions,
-  before: readonly UsageSession[],
-): Promise<RunContext> {
+  recorded?: RunEndpoints,
+): Promise<Prepared> {
   const seed = config.seedPrompt;
   const task = options.task === undefined
     ? await loadConfiguredTask(config)
@@ -78,35 +99,93 @@ export async function openContext(
     env: options.env,
     given: options.models,
     task: { task, data },
+    ...(recorded ? { endpoints: recorded } : {}),
   });
-  const writer = new RunWriter(dir);
-  const spent = before.reduce((n, s) => n + s.usage.total.usd, 0);
-  const ledger = new UsageLedger({
-    budget: config.budgetUsd !== undefined ? { usd: Math.max(0, config.budgetUsd - spent) } : {},
-  });
+  const endpoints = recorded ?? endpointsOf(config, options.env, options.models ?? {});
+  assertBudgetEnforceable(config, raw, runLedger(config, []));
   const cache = new SqliteResponseCache({ path: config.cache ?? defaultCachePath() });
-  const models = wrapRunModels(raw, {
-    cache,
+  return { task, data, raw, cache, endpoints };
+}
+
+/** The session's shared state, once the run directory is held: ledger, usage, wrapped models. */
+function assemble(
+  config: RunConfig,
+  dir: string,
+  p: Prepared,
+  lock: RunLock,
+  before: readonly UsageSession[],
+  options: SessionOptions,
+): RunContext {
+  const writer = new RunWriter(dir);
+  // The log appends what the ledger settles, and saves what the ledger totals.
+  const holder: { ledger?: UsageLedger } = {};
+  const usage = new UsageLog(
+    writer,
+    before,
+    () => (holder.ledger as UsageLedger).snapshot(),
+    () => p.cache.health(),
+  );
+  const ledger = holder.ledger = runLedger(config, before, (record) => usage.append(record));
+  const timeoutMs = options.timeoutMs ??
+    (config.timeoutSeconds !== undefined ? config.timeoutSeconds * 1000 : undefined);
+  const models = wrapRunModels(p.raw, {
+    cache: p.cache,
     ledger,
     concurrency: config.concurrency,
-    timeoutMs: options.timeoutMs,
-    maxRetries: options.maxRetries,
+    timeoutMs,
+    maxRetries: options.maxRetries ?? config.retries,
     settings: roleSettings(config),
+    ...(config.backoffMaxSeconds !== undefined
+      ? {
+        backoff: {
+          maxDelayMs: config.backoffMaxSeconds * 1000,
+          baseDelayMs: Math.min(500, config.backoffMaxSeconds * 1000),
+        },
+      }
+      : {}),
   });
   return {
     config,
-    task,
-    data,
+    task: p.task,
+    data: p.data,
     models,
     writer,
-    usage: new UsageLog(writer, before, () => ledger.snapshot(), () => cache.health()),
+    usage,
     ledger,
-    cache,
+    cache: p.cache,
+    endpoints: p.endpoints,
+    lock,
     simulated: specsAreSimulated(config),
-    trainAnswers: data.train.map((e) => e.answer),
+    trainAnswers: p.data.train.map((e) => e.answer),
     signal: options.signal,
     listeners: options,
   };
+}
+
+/**
+ * The shared state of a session on `dir` (task, data, wrapped models, writer, usage log,
+ * and the directory's lock), for a config already resolved; `before` are the usage sessions
+ * of earlier processes. `evaluatePromptOnly` builds its own here; give it back with
+ * `releaseContext`. Nothing is written yet.
+ */
+export async function openContext(
+  config: RunConfig,
+  dir: string,
+  options: SessionOptions,
+  before: readonly UsageSession[],
+): Promise<RunContext> {
+  const p = await prepare(config, options);
+  return assemble(config, dir, p, await lockRun(dir, p), before, options);
+}
+
+/** Takes the run directory; a refusal closes what `prepare` opened. */
+async function lockRun(dir: string, p: Prepared): Promise<RunLock> {
+  try {
+    return await RunLock.acquire(dir);
+  } catch (error) {
+    p.cache.close();
+    throw error;
+  }
 }
 
 async function assertNoRun(dir: string): Promise<void> {
@@ -114,7 +193,12 @@ async function assertNoRun(dir: string): Promise<void> {
     await Deno.stat(`${dir}/${RUN_FILES.config}`);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return;
-    throw error;
+    // A run directory that is a file (or under one) is the user's to fix: one line.
+    const isFile = await Deno.stat(dir).then((i) => !i.isDirectory, () => false);
+    if (isFile) {
+      throw new FileAccessError(dir, `${dir} is a file, not a directory: give a directory path`);
+    }
+    throw fileAccessError(error, dir, "create the run directory");
   }
   throw new ConfigError(`${dir} already holds a run: use 'rpt resume ${dir}' or another --run-dir`);
 }
@@ -138,15 +222,24 @@ export async function openSession(
   input: SessionConfigInput,
   options: SessionOptions = {},
 ): Promise<Session> {
-  const config = await resolveSeedPrompt(resolveRunConfig(input, options));
-  const dir = resolvePath(options.runDir ?? defaultRunDir(config));
+  const resolved = await resolveSeedPrompt(resolveRunConfig(input, options));
+  const dir = resolvePath(options.runDir ?? defaultRunDir(resolved));
   await assertNoRun(dir);
-  const ctx = await openContext(config, dir, options, []);
-  options.onRunDir?.(dir);
-  emit(options, { type: "open", dir, config, completedSteps: 0, simulated: ctx.simulated });
+  const p = await prepare(resolved, options);
+  const { endpoints: _given, ...rest } = resolved;
+  const config: RunConfig = Object.keys(p.endpoints).length > 0
+    ? { ...rest, endpoints: p.endpoints }
+    : rest;
+  const existed = await exists(dir);
+  const lock = await lockRun(dir, p);
+  const ctx = assemble(config, dir, p, lock, [], options);
+  let written = false;
   try {
-    await Deno.mkdir(dir, { recursive: true });
+    await assertNoRun(dir); // another process may have opened it before we held it
+    options.onRunDir?.(dir);
+    emit(options, { type: "open", dir, config, completedSteps: 0, simulated: ctx.simulated });
     await ctx.writer.write(RUN_FILES.config, configForDisk(config));
+    written = true;
     const state: RunState = {
       version: 1,
       completedSteps: 0,
@@ -173,8 +266,19 @@ export async function openSession(
     });
     return new Session(ctx, state, new Map());
   } catch (error) {
-    ctx.cache.close();
+    releaseContext(ctx);
+    // A directory this call created and never wrote a run into is not left behind.
+    if (!existed && !written) await Deno.remove(dir, { recursive: true }).catch(() => {});
     throw error;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -228,11 +332,18 @@ export async function reopenSession(
   options: Omit<SessionOptions, "runDir"> = {},
 ): Promise<Session> {
   const dir = resolvePath(runDir);
-  const config = await readRunJson(`${dir}/${RUN_FILES.config}`, RunConfig);
+  const recorded = await readRunJson(`${dir}/${RUN_FILES.config}`, RunConfig);
+  const overrides = options.configOverrides ?? {};
+  const changed = Object.keys(overrides).length > 0;
+  const config = changed ? parseRunConfig({ ...recorded, ...overrides }) : recorded;
   const state = await readRunJson(`${dir}/${RUN_FILES.state}`, RunState);
-  const ctx = await openContext(config, dir, options, await previousSessions(dir));
-  options.onRunDir?.(dir);
+  const p = await prepare(config, options, config.endpoints);
+  const lock = await lockRun(dir, p);
+  let ctx: RunContext | undefined;
   try {
+    const before = await previousSessions(dir, config.prices ? { prices: config.prices } : {});
+    ctx = assemble(config, dir, p, lock, before, options);
+    options.onRunDir?.(dir);
     await assertSameData(dir, ctx);
     emit(options, {
       type: "open",
@@ -242,11 +353,16 @@ export async function reopenSession(
       simulated: ctx.simulated,
     });
     await ctx.writer.clean();
+    if (changed) await ctx.writer.write(RUN_FILES.config, configForDisk(config));
     await ctx.usage.save("running");
     await ctx.writer.event({ type: "resume", completedSteps: state.completedSteps });
     return new Session(ctx, state, await stepPrompts(dir, state));
   } catch (error) {
-    ctx.cache.close();
+    if (ctx) releaseContext(ctx);
+    else {
+      lock.release();
+      p.cache.close();
+    }
     throw error;
   }
 }

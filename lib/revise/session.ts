@@ -31,7 +31,7 @@ import type {
 } from "../run/schema.ts";
 import type { Task } from "../tasks/task.ts";
 import { ConfigError } from "../util/errors.ts";
-import { isAbort, type RunContext } from "./context.ts";
+import { isAbort, releaseContext, type RunContext } from "./context.ts";
 import { converse } from "./conversation.ts";
 import type { RunData } from "./data.ts";
 import { diagnoseTrain } from "./evaluate.ts";
@@ -45,6 +45,7 @@ import {
 } from "./outcome.ts";
 import { guardSettings } from "./guards.ts";
 import { runStep } from "./step.ts";
+import { IncompleteError } from "../incomplete.ts";
 
 /** A run being driven one step at a time. */
 export class Session implements AsyncDisposable {
@@ -240,6 +241,9 @@ export class Session implements AsyncDisposable {
       if (error === undefined || isAbort(error, signal)) {
         await writer.event({ type: "interrupted", completedSteps: this.#state.completedSteps });
         await usage.save("interrupted");
+      } else if (error instanceof IncompleteError) {
+        // Its `incomplete` event and file were written where the work stopped.
+        await usage.save("incomplete").catch(() => {});
       } else {
         const message = error instanceof Error ? error.message : String(error);
         await writer.event({ type: "failed", message }).catch(() => {});
@@ -258,7 +262,7 @@ export class Session implements AsyncDisposable {
   #release(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#ctx.cache.close();
+    releaseContext(this.#ctx);
   }
 
   #assertOpen(): void {

@@ -26,6 +26,8 @@ import { evaluateSplit } from "./evaluate.ts";
 import { memoryEntry } from "./memory.ts";
 import { emit } from "./progress.ts";
 import { logStepEvents } from "./step_log.ts";
+import { clearIncomplete, recordIncomplete, stepFailedCalls } from "./failed_calls.ts";
+import { IncompleteError } from "../incomplete.ts";
 import { selectionValue, selectionWeights, updateBest } from "./select.ts";
 
 /** Whether step `step` scores its prompt on test (step 1 and every `testEvery`, when held). */
@@ -122,7 +124,12 @@ export function stepSummary(
       : {}),
     warnings: outcome?.warnings ?? [],
     ...(outcome?.by !== undefined ? { by: outcome.by } : {}),
+    ...withFailedCalls(stepFailedCalls(scores, outcome)),
   };
+}
+
+function withFailedCalls(counts: StepSummary["failedCalls"]): Pick<StepSummary, "failedCalls"> {
+  return counts === undefined ? {} : { failedCalls: counts };
 }
 
 /** The checkpoint after the step: the next prompt, memory with the step's report, the stop. */
@@ -226,8 +233,14 @@ export async function runStep(
       outcome.candidates = [...s.tried, ...outcome.candidates];
     }
     const next = await commitStep(ctx, state, { step, kind, scores, outcome, stop: s.stop });
+    await clearIncomplete(ctx);
     return { state: next, outcome };
   } catch (error) {
+    if (error instanceof IncompleteError) {
+      // Nothing of the step is kept but the cache's answers; the checkpoint stays before it.
+      await recordIncomplete(ctx, error, "step", step);
+      throw error;
+    }
     if (!(error instanceof BudgetExceededError)) throw error;
     // The partial step is dropped; completed steps and selection stand.
     const stopped: RunState = {

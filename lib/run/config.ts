@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { ReasoningEffort, ThinkingLevel } from "../llm/schema.ts";
+import { PriceTable } from "../llm/usage.ts";
 import { redactURL } from "../util/redact.ts";
 import { ConfigError, describeSchemaIssue } from "../util/errors.ts";
 
@@ -163,6 +164,37 @@ export const RunConfig = z.object({
   reasoningEffort: perRole(ReasoningEffort),
   /** Gemini thinking level per role (absent: the model's default). */
   thinkingLevel: perRole(ThinkingLevel),
+  /**
+   * Share of failed calls (after their retries) an evaluation, a critique round or a
+   * clustering may hold and still count: those examples then score as failures and the count
+   * is shown. Above it (by default, at any failure) the step is incomplete: the run stops,
+   * and `resume` sends the failed calls again.
+   */
+  maxErrorRate: z.number().min(0).max(1).default(0),
+  /** Per-attempt timeout of model calls in seconds (default 180). */
+  timeoutSeconds: z.number().positive().optional(),
+  /** Retries of a failed model call after its first attempt (default 4). */
+  retries: z.number().int().min(0).max(100).optional(),
+  /**
+   * Longest wait between two attempts of a call, in seconds (default 30; the wait grows
+   * from 0.5 s with full jitter; a server's `Retry-After` is honoured over it).
+   */
+  backoffMaxSeconds: z.number().positive().optional(),
+  /** Stop before more than this many paid calls (cache hits are free). */
+  budgetCalls: z.number().int().min(1).optional(),
+  /** Prices in USD per million tokens, by `model` or `provider:model`, over the built-in list. */
+  prices: PriceTable.optional(),
+  /**
+   * The server each role's model was sent to (credentials stripped): a spec's `@URL`, or
+   * `OPENAI_BASE_URL` / `GOOGLE_GEMINI_BASE_URL` when the run began. `resume` sends there.
+   */
+  endpoints: z.object({
+    target: z.string().optional(),
+    optimizer: z.string().optional(),
+    critic: z.string().optional(),
+    cluster: z.string().optional(),
+    embedder: z.string().optional(),
+  }).strict().optional(),
 }).strict();
 /** Everything that defines an RPT run. */
 export type RunConfig = z.infer<typeof RunConfig>;

@@ -8,6 +8,7 @@
  * @module
  */
 import { z } from "zod";
+import { CallFailures } from "../incomplete.ts";
 import { ModelUsage } from "../llm/usage.ts";
 import { Metrics, Split } from "../tasks/schema.ts";
 import { DecidedBy, Stop } from "./schema.ts";
@@ -149,6 +150,14 @@ export const RunEvent = z.discriminatedUnion("type", [
   }),
   ev("failed", {
     message: z.string(),
+  }),
+  /** Calls failed after their retries beyond `maxErrorRate`: the step (or final test) stopped. */
+  ev("incomplete", {
+    step: stepNo,
+    phase: z.enum(["step", "final test"]),
+    failures: CallFailures,
+    endpoint: z.string().optional(),
+    file: z.string(),
   }),
 ]);
 

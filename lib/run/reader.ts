@@ -16,6 +16,7 @@ import { RunConfig } from "./config.ts";
 import { RunEvent } from "./events.ts";
 import {
   Evaluation,
+  IncompleteRecord,
   RUN_FILES,
   RunState,
   RunSummary,
@@ -126,6 +127,8 @@ export interface RunRecord {
   steps: StepRecord[];
   finalTest: Evaluation | null;
   events: RunEvent[];
+  /** Why the run stopped incomplete (calls failed after their retries); null otherwise. */
+  incomplete: IncompleteRecord | null;
 }
 
 async function stepNumbers(dir: string): Promise<number[]> {
@@ -182,6 +185,7 @@ export async function loadRun(
   const summary = await readOptionalRunJson(at(RUN_FILES.summary), RunSummary);
   const usage = await readOptionalRunJson(at(RUN_FILES.usage), RunUsage);
   const finalTest = await readOptionalRunJson(at(RUN_FILES.finalTest), Evaluation);
+  const incomplete = await readOptionalRunJson(at(RUN_FILES.incomplete), IncompleteRecord);
   const steps: StepRecord[] = [];
   for (const step of await stepNumbers(abs)) steps.push(await loadStep(abs, step, opts));
   let events: RunEvent[] = [];
@@ -191,5 +195,5 @@ export async function loadRun(
     // A run that never got to its first event has no log; a bad line is the caller's to see.
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
-  return { dir: abs, config, state, summary, usage, steps, finalTest, events };
+  return { dir: abs, config, state, summary, usage, steps, finalTest, events, incomplete };
 }

@@ -15,6 +15,9 @@
  * <run>/state.json             RunState: the checkpoint resume starts from
  * <run>/summary.json           RunSummary (no times, no usage: deterministic)
  * <run>/usage.json             RunUsage: calls, tokens and dollars per session
+ * <run>/usage.jsonl            UsageLine per completed call (the record a SIGKILL cannot lose)
+ * <run>/run.lock               LockInfo: the process working on the run (lock.ts)
+ * <run>/incomplete.json        IncompleteRecord: the step whose calls failed, until it is done
  * ```
  *
  * @module
@@ -22,8 +25,9 @@
 import { z } from "zod";
 import { ClusterResult } from "../cluster.ts";
 import { FailureMode } from "../critique.ts";
+import { CallFailures, CallPhase } from "../incomplete.ts";
 import { ChatMessage } from "../llm/schema.ts";
-import { UsageSnapshot } from "../llm/usage.ts";
+import { Usage, UsageSnapshot } from "../llm/usage.ts";
 import { PromptProgram } from "../prompt.ts";
 import { DiagnosticReport } from "../report.ts";
 import { Metrics, Split } from "../tasks/schema.ts";
@@ -36,7 +40,13 @@ export const RUN_FILES = {
   state: "state.json",
   summary: "summary.json",
   usage: "usage.json",
+  /** One line per completed call, appended as it completes (survives a SIGKILL). */
+  usageLog: "usage.jsonl",
   finalTest: "final/test.json",
+  /** Who holds the directory (`lock.ts`); present while a process works on the run. */
+  lock: "run.lock",
+  /** Why the run stopped incomplete, with the unscored items; gone once that work is done. */
+  incomplete: "incomplete.json",
 } as const;
 
 /** File names inside a step folder. */
@@ -172,6 +182,8 @@ export const CritiqueRecord = z.object({
   exampleId: z.string(),
   modes: z.array(FailureMode),
   error: z.string().optional(),
+  /** The critic's call failed after its retries (rather than answering badly). */
+  callFailed: z.boolean().optional(),
   attempts: z.number().int().min(0),
   labelFixes: z.array(z.string()).optional(),
 });
@@ -220,6 +232,11 @@ export type StepDecisionFile = z.infer<typeof StepDecisionFile>;
 // ---------------------------------------------------------------------------------------------
 // Checkpoint and result
 
+/** Failed calls counted as failures, by phase (only phases with some). */
+export const FailedCallCounts = z.partialRecord(CallPhase, z.number().int().min(1));
+/** Failed calls counted as failures, by phase. */
+export type FailedCallCounts = z.infer<typeof FailedCallCounts>;
+
 /** One step of a run: a prompt scored on dev (and sometimes test), and what the optimizer did. */
 export const StepSummary = z.object({
   step: z.number().int().min(1),
@@ -255,6 +272,11 @@ export const StepSummary = z.object({
   warnings: z.array(z.string()),
   /** `hand` when the patch was a person's edit (`Session.accept`); absent for the optimizer. */
   by: DecidedBy.optional(),
+  /**
+   * Calls that failed after their retries and were counted as failures (the run allowed a
+   * share of them, `maxErrorRate`), by phase; absent when none failed.
+   */
+  failedCalls: FailedCallCounts.optional(),
 });
 /** One step of a run. */
 export type StepSummary = z.infer<typeof StepSummary>;
@@ -311,6 +333,11 @@ export const RunSummary = z.object({
     seed: z.object({ dev: z.number(), test: z.number().nullable() }),
     selected: z.object({ dev: z.number(), test: z.number().nullable() }),
   }).optional(),
+  /**
+   * Failed calls counted as failures over the whole run (steps and the final test), by
+   * phase; empty when every call succeeded (the only case without `maxErrorRate`).
+   */
+  failedCalls: FailedCallCounts.default({}),
 });
 /** `summary.json`: the result of a run. */
 export type RunSummary = z.infer<typeof RunSummary>;
@@ -342,16 +369,25 @@ export const UsageTotal = z.object({
   cacheHits: z.number().int(),
   inputTokens: z.number().int(),
   outputTokens: z.number().int(),
+  /** Dollars of the priced models only: see `unpriced`. */
   usd: z.number(),
+  /** `provider:model` of paid models without a known price (their cost is not in `usd`). */
+  unpriced: z.array(z.string()).default([]),
 });
 /** Usage totals over every session of a run. */
 export type UsageTotal = z.infer<typeof UsageTotal>;
 
-/** One process that worked on a run (a resumed run has several). */
+/**
+ * One process that worked on a run (a resumed run has several). `incomplete`: stopped on
+ * calls that failed after their retries; `killed`: ended without saving (a SIGKILL, a crash),
+ * its usage rebuilt from `usage.jsonl`.
+ */
 export const UsageSession = z.object({
+  /** Names the session's lines in `usage.jsonl` (absent in records made before). */
+  id: z.string().optional(),
   started: z.string(),
   ended: z.string().nullable(),
-  status: z.enum(["running", "finished", "interrupted", "failed"]),
+  status: z.enum(["running", "finished", "interrupted", "failed", "incomplete", "killed"]),
   elapsedMs: z.number(),
   usage: UsageSnapshot,
   /**
@@ -376,12 +412,56 @@ export type RunUsage = z.infer<typeof RunUsage>;
 /** Sums the sessions' usage into `total`. */
 export function totalUsage(sessions: readonly UsageSession[]): UsageTotal {
   const t = { calls: 0, cacheHits: 0, inputTokens: 0, outputTokens: 0, usd: 0 };
+  const unpriced = new Set<string>();
   for (const s of sessions) {
     t.calls += s.usage.total.calls;
     t.cacheHits += s.usage.total.cacheHits;
     t.inputTokens += s.usage.total.inputTokens;
     t.outputTokens += s.usage.total.outputTokens;
     t.usd += s.usage.total.usd;
+    for (const name of s.usage.unpriced) unpriced.add(name);
   }
-  return t;
+  return { ...t, unpriced: [...unpriced].sort() };
 }
+
+/**
+ * One line of `usage.jsonl`, written as each call completes: a paid call with its usage and
+ * dollars, a cache hit, or a failed attempt. `s` is the session's id, `t` the milliseconds
+ * since it started.
+ */
+export const UsageLine = z.object({
+  s: z.string(),
+  t: z.number(),
+  kind: z.enum(["call", "cache_hit", "failure"]),
+  provider: z.string(),
+  model: z.string(),
+  usage: Usage.optional(),
+  usd: z.number().optional(),
+  batch: z.boolean().optional(),
+});
+/** One line of `usage.jsonl`. */
+export type UsageLine = z.infer<typeof UsageLine>;
+
+// ---------------------------------------------------------------------------------------------
+// An incomplete stop
+
+/**
+ * `incomplete.json`: the step a run stopped at because calls failed after their retries
+ * (beyond `maxErrorRate`), for `rpt show` and a person deciding what to do. The items of an
+ * incomplete target evaluation are kept, the unscored ones with their error. It goes once the
+ * step completes.
+ */
+export const IncompleteRecord = z.object({
+  version: z.literal(1),
+  time: z.string(),
+  /** The step whose work is incomplete (the final test: the selected step). */
+  step: z.number().int().min(1),
+  /** `final test` when the selected prompt's test scoring was incomplete. */
+  phase: z.enum(["step", "final test"]),
+  failures: CallFailures,
+  /** Where the failed calls went, credentials stripped. */
+  endpoint: z.string().optional(),
+  items: z.array(ScoredItem).default([]),
+});
+/** `incomplete.json`. */
+export type IncompleteRecord = z.infer<typeof IncompleteRecord>;

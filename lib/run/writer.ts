@@ -20,6 +20,7 @@ import {
   type StepRecordFile,
 } from "./schema.ts";
 import { writeJsonAtomic, writeTextAtomic } from "../util/fs.ts";
+import { fileAccessError } from "../util/fs_errors.ts";
 
 /** The files of one step folder, typed (see `STEP_FILES` for their names). */
 export interface StepFiles {
@@ -45,18 +46,47 @@ export class RunWriter {
     this.dir = resolvePath(dir);
   }
 
+  /** What to do after fixing a file problem mid-run: resume (completed steps are saved). */
+  get resumeHint(): string {
+    return `then continue with: rpt resume ${this.dir}`;
+  }
+
+  /**
+   * Runs one write; a failure a user can fix (read-only, a full disk, a file in the way) is
+   * a `FileAccessError` naming `path` and how to go on, never a stack trace.
+   */
+  async #guard(path: string, write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      throw fileAccessError(error, path, "write", this.resumeHint);
+    }
+  }
+
   /** Appends one event line, stamped with the time. */
   async event(event: RunEventInput): Promise<void> {
     const line = JSON.stringify({ time: new Date().toISOString(), ...event });
-    await Deno.mkdir(this.dir, { recursive: true });
-    await Deno.writeTextFile(join(this.dir, RUN_FILES.events), line + "\n", { append: true });
+    const path = join(this.dir, RUN_FILES.events);
+    await this.#guard(path, async () => {
+      await Deno.mkdir(this.dir, { recursive: true });
+      await Deno.writeTextFile(path, line + "\n", { append: true });
+    });
   }
 
   /** Writes any file of the run atomically (JSON unless `text` is a string). */
   async write(relative: string, value: unknown): Promise<void> {
     const path = join(this.dir, relative);
-    if (typeof value === "string") await writeTextAtomic(path, value);
-    else await writeJsonAtomic(path, value);
+    await this.#guard(path, async () => {
+      if (typeof value === "string") await writeTextAtomic(path, value);
+      else await writeJsonAtomic(path, value);
+    });
+  }
+
+  /** Removes a file of the run; one that is not there is fine. */
+  async remove(relative: string): Promise<void> {
+    await Deno.remove(join(this.dir, relative)).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
   }
 
   /**
@@ -67,13 +97,15 @@ export class RunWriter {
     const final = join(this.dir, stepDirName(step));
     const tmp = `${final}.tmp`;
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    await Deno.mkdir(tmp, { recursive: true });
     for (const [name, value] of Object.entries(files)) {
       const text = typeof value === "string" ? value : JSON.stringify(value, null, 2) + "\n";
-      await Deno.writeTextFile(join(tmp, name), text);
+      await this.#guard(join(tmp, name), async () => {
+        await Deno.mkdir(tmp, { recursive: true });
+        await Deno.writeTextFile(join(tmp, name), text);
+      });
     }
     await Deno.remove(final, { recursive: true }).catch(() => {});
-    await Deno.rename(tmp, final);
+    await this.#guard(final, () => Deno.rename(tmp, final));
   }
 
   /** Writes a step folder from its typed files. */

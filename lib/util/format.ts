@@ -57,6 +57,24 @@ export function usd(x: number, digits = 4): string {
 }
 
 /**
+ * The cost of a usage total whose models may not all have a known price: never `$0.0000` for
+ * calls nobody priced. `unpriced` lists those models (`provider:model`).
+ *
+ * @example
+ * ```ts
+ * import { costText } from "./format.ts";
+ * if (costText(0.5, []) !== "$0.5000") throw new Error();
+ * if (costText(0, ["openai-compatible:q"]) !== "unpriced (openai-compatible:q)") throw new Error();
+ * if (costText(0.5, ["x:y"]) !== "$0.5000 + unpriced (x:y)") throw new Error();
+ * ```
+ */
+export function costText(x: number, unpriced: readonly string[], digits = 4): string {
+  if (unpriced.length === 0) return usd(x, digits);
+  const names = `unpriced (${unpriced.join(", ")})`;
+  return x > 0 ? `${usd(x, digits)} + ${names}` : names;
+}
+
+/**
  * A share in [0, 1] as a whole percent.
  *
  * @example

@@ -45,6 +45,7 @@ export function clusterResultFixture(fields: Partial<ClusterResult> = {}): Clust
     trimmed: [],
     calls: { extraction: 0, assignment: 0, embedding: 0 },
     errors: [],
+    failedCalls: { failed: 0, of: 0 },
     ...fields,
   };
 }

@@ -1,0 +1,224 @@
+/**
+ * A failed call is never a score. A call that still fails after the wrapper's retries leaves
+ * its piece of work short: an example *unscored* (a trace with `error`, `trace.ts`), a failure
+ * without its critique, records without their topic. {@linkcode CallFailures} counts that for
+ * one piece of work; by default any count makes the work incomplete
+ * ({@linkcode IncompleteError}: the run stops and resumes later, re-sending only the failed
+ * calls), and a run may allow a share of failures (`maxErrorRate`), which then count as
+ * failures and are shown. Every evaluation path (interactive calls, batch jobs) reports its
+ * failed calls the same way.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+/**
+ * What a failed call was for: the target on a split (`train` for the diagnosis), the critic,
+ * ClusterFusion's topic calls (or its embedder), the optimizer.
+ */
+export const CallPhase = z.enum(["train", "dev", "test", "critique", "cluster", "optimizer"]);
+/** What a failed call was for. */
+export type CallPhase = z.infer<typeof CallPhase>;
+
+/** The model role behind each phase (ClusterFusion's model is the critic unless set). */
+export const PHASE_ROLE: Readonly<
+  Record<CallPhase, "target" | "critic" | "cluster" | "optimizer">
+> = {
+  train: "target",
+  dev: "target",
+  test: "target",
+  critique: "critic",
+  cluster: "cluster",
+  optimizer: "optimizer",
+};
+
+/** Failed calls of one piece of work: how many of its calls (or examples) failed, and the last error. */
+export const CallFailures = z.object({
+  phase: CallPhase,
+  /** Calls (for the target: examples) that failed after their retries. */
+  failed: z.number().int().min(0),
+  /** Calls (examples) the piece of work holds. */
+  total: z.number().int().min(0),
+  /** The last failure's message (provider, model, status, attempts). */
+  lastError: z.string().optional(),
+});
+/** Failed calls of one piece of work. */
+export type CallFailures = z.infer<typeof CallFailures>;
+
+/**
+ * Whether failures may be counted (as failures, and shown) rather than stop the work: none
+ * failed, or at most a share `maxErrorRate` did.
+ *
+ * @example
+ * ```ts
+ * import { withinErrorRate } from "./incomplete.ts";
+ * const f = { phase: "dev" as const, failed: 2, total: 20 };
+ * if (withinErrorRate(f, 0) || !withinErrorRate(f, 0.1) || withinErrorRate(f, 0.05)) throw new Error();
+ * if (!withinErrorRate({ ...f, failed: 0 }, 0)) throw new Error();
+ * ```
+ */
+export function withinErrorRate(failures: CallFailures, maxErrorRate: number): boolean {
+  if (failures.failed === 0) return true;
+  // A tolerance, so that 0.1 allows 2 of 20 despite binary fractions.
+  return failures.total > 0 && failures.failed / failures.total <= maxErrorRate + 1e-12;
+}
+
+/**
+ * The failures among items that carry an `error` when their call failed (traces,
+ * critiques): the count, the total and the last error.
+ *
+ * @example
+ * ```ts
+ * import { failuresOf } from "./incomplete.ts";
+ * const f = failuresOf("dev", [{}, { error: "HTTP 500" }, { error: "timeout" }]);
+ * if (f.failed !== 2 || f.total !== 3 || f.lastError !== "timeout") throw new Error();
+ * ```
+ */
+export function failuresOf(
+  phase: CallPhase,
+  items: readonly { error?: string }[],
+): CallFailures {
+  const failed = items.filter((i) => i.error !== undefined);
+  const last = failed.at(-1)?.error;
+  return {
+    phase,
+    failed: failed.length,
+    total: items.length,
+    ...(last ? { lastError: last } : {}),
+  };
+}
+
+/**
+ * Work left incomplete by calls that failed after their retries, beyond what the run allows.
+ * Nothing was scored from it; what completed is saved (and cached), so the work can be done
+ * again later, sending only the failed calls. `traces` holds the target's traces of an
+ * incomplete evaluation (the unscored ones with their error); `endpoint` and `step` are
+ * filled in by the session that knows them.
+ */
+export class IncompleteError extends Error {
+  /** What failed, how many, and the last error. */
+  readonly failures: CallFailures;
+  /** The step the work belonged to. */
+  step?: number;
+  /** The server the failed calls went to (credentials stripped); absent for a local model. */
+  endpoint?: string;
+  /** An incomplete target evaluation's items, for the run record. */
+  readonly items?: readonly unknown[];
+
+  /** Creates the error; the message says what failed. */
+  constructor(failures: CallFailures, opts: { items?: readonly unknown[]; cause?: unknown } = {}) {
+    super(
+      `${failures.failed} of ${failures.total} ${phaseCalls(failures.phase)} failed after ` +
+        `their retries` + (failures.lastError ? ` (last error: ${failures.lastError})` : ""),
+      { cause: opts.cause },
+    );
+    this.name = "IncompleteError";
+    this.failures = failures;
+    this.items = opts.items;
+  }
+}
+
+/**
+ * The calls of a phase, in words: `target calls on dev`, `critic calls`.
+ *
+ * @example
+ * ```ts
+ * import { phaseCalls } from "./incomplete.ts";
+ * if (phaseCalls("dev") !== "target calls on dev" || phaseCalls("cluster") !== "clustering calls") {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function phaseCalls(phase: CallPhase): string {
+  switch (phase) {
+    case "train":
+    case "dev":
+    case "test":
+      return `target calls on ${phase}`;
+    case "critique":
+      return "critic calls";
+    case "cluster":
+      return "clustering calls";
+    case "optimizer":
+      return "optimizer calls";
+  }
+}
+
+/**
+ * Throws an {@linkcode IncompleteError} when `failures` exceed what `maxErrorRate` allows;
+ * does nothing when `maxErrorRate` is undefined (the caller counts failures itself).
+ */
+export function assertComplete(
+  failures: CallFailures,
+  maxErrorRate: number | undefined,
+  items?: readonly unknown[],
+): void {
+  if (maxErrorRate === undefined || withinErrorRate(failures, maxErrorRate)) return;
+  throw new IncompleteError(failures, { items });
+}
+
+/**
+ * Failed calls counted as failures, in words: `3 failed calls counted as failures (dev 2,
+ * train 1)`; empty when there are none.
+ *
+ * @example
+ * ```ts
+ * import { failedCallsText } from "./incomplete.ts";
+ * if (failedCallsText({ dev: 2, train: 1 }) !== "3 failed calls counted as failures (dev 2, train 1)") {
+ *   throw new Error();
+ * }
+ * if (failedCallsText(undefined) !== "" || failedCallsText({}) !== "") throw new Error();
+ * ```
+ */
+export function failedCallsText(counts: Partial<Record<CallPhase, number>> | undefined): string {
+  const entries = Object.entries(counts ?? {}).filter(([, n]) => (n ?? 0) > 0);
+  if (entries.length === 0) return "";
+  const total = entries.reduce((n, [, k]) => n + (k ?? 0), 0);
+  return `${total} failed call${total === 1 ? "" : "s"} counted as failures (` +
+    entries.map(([phase, n]) => `${phase} ${n}`).join(", ") + ")";
+}
+
+/** What an incomplete stop says: what failed, where, at which step. */
+export interface IncompleteInfo {
+  failures: CallFailures;
+  step?: number;
+  endpoint?: string;
+  /** `final test` when the selected prompt's test scoring was incomplete. */
+  phase?: "step" | "final test";
+}
+
+/**
+ * What a person reads about an incomplete stop: which step and split, how many calls failed,
+ * the last error and the endpoint (credentials stripped), that nothing was scored from them
+ * and no summary written, and the command to go on (`rpt resume DIR`; the command line
+ * writes it the way it was started).
+ *
+ * @example
+ * ```ts
+ * import { incompleteText } from "./incomplete.ts";
+ * const text = incompleteText({ step: 1, endpoint: "http://127.0.0.1:9/v1",
+ *   failures: { phase: "dev", failed: 20, total: 20, lastError: "HTTP 503" } }, "runs/x");
+ * if (!text.includes("20 of 20 target calls on dev failed") || !text.includes("rpt resume runs/x")) {
+ *   throw new Error(text);
+ * }
+ * ```
+ */
+export function incompleteText(info: IncompleteInfo, dir: string): string {
+  const f = info.failures;
+  const where = info.phase === "final test"
+    ? "the final test of the selected prompt"
+    : info.step !== undefined
+    ? `step ${info.step}`
+    : "the run";
+  const detail = [
+    ...(info.endpoint ? [`endpoint ${info.endpoint}`] : []),
+    ...(f.lastError ? [`last error: ${f.lastError}`] : []),
+  ];
+  return `${where} is incomplete: ${f.failed} of ${f.total} ${phaseCalls(f.phase)} ` +
+    `failed after their retries${detail.length ? ` (${detail.join("; ")})` : ""}. ` +
+    `Nothing was scored from them and no summary was written; the completed steps, the ` +
+    `usage and every answer that came back (in the response cache) are saved. Once the ` +
+    `endpoint answers again, continue with: rpt resume ${dir} (only the failed calls are ` +
+    `sent again); to count up to a share R of failed calls as failures instead, add ` +
+    `--max-error-rate R.`;
+}

@@ -1,0 +1,168 @@
+/**
+ * The fault soak of issue 14: a 3-iteration `rpt optimize` on HotPotQA (the paper's data, cut
+ * to 24 examples a split) against `rpt sim-server` in another process, every role behind it
+ * (target, optimizer, critic, embedder), with 30% 500s, 10% 429s with Retry-After, 5% hangs
+ * past the timeout and 5% truncated bodies. It must complete with every example scored and a
+ * `summary.json` equal to a clean run's. Then the same run with the target's endpoint dead
+ * stops at step 1 with exit code 3, no summary and the one paragraph; once the endpoint is
+ * back, `rpt resume` finishes it, equal to the clean run.
+ */
+import assert from "node:assert/strict";
+import { loadRun } from "../lib/run/reader.ts";
+import { rpt, stackTraceIn, startSimServerProcess } from "./support/cli.ts";
+import { paperDataTest } from "./support/paper_data.ts";
+import { tempDir } from "./support/toy_loop.ts";
+
+function runArgs(
+  urls: { target: string; others: string },
+  runDir: string,
+  dataDir: string,
+  retries: number,
+): string[] {
+  const at = (name: string, url: string) => `openai-compatible:${name}@${url}/v1`;
+  return [
+    "optimize",
+    "--task",
+    "hotpotqa",
+    "--data-dir",
+    dataDir,
+    "--target",
+    at("sim-target", urls.target),
+    "--optimizer",
+    at("sim-optimizer", urls.others),
+    "--critic",
+    at("sim-critic", urls.others),
+    "--embedder",
+    at("sim-embed", urls.others),
+    "--iterations",
+    "3",
+    "--limit-train",
+    "24",
+    "--limit-dev",
+    "24",
+    "--limit-test",
+    "24",
+    "--concurrency",
+    "24",
+    "--timeout",
+    "1",
+    "--retries",
+    String(retries),
+    "--max-backoff",
+    "0.25",
+    "--run-dir",
+    runDir,
+    "--cache",
+    `${runDir}.sqlite`,
+    "--quiet",
+  ];
+}
+
+/** A port nothing listens on (bound once by the OS, then released). */
+function deadPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+const FAULTS = [
+  "--fault-500",
+  "0.3",
+  "--fault-429",
+  "0.1",
+  "--fault-timeout",
+  "0.05",
+  "--fault-truncate",
+  "0.05",
+];
+
+paperDataTest(
+  "fault soak: HotPotQA through a faulty sim-server completes, every example scored, equal to a clean run",
+  async (dataDir) => {
+    await using dir = await tempDir();
+    await using clean = await startSimServerProcess(["--data-dir", dataDir]);
+    await using faulty = await startSimServerProcess(["--data-dir", dataDir, ...FAULTS]);
+    const t0 = performance.now();
+    const [a, b] = await Promise.all([
+      rpt(runArgs({ target: clean.url, others: clean.url }, `${dir.path}/clean`, dataDir, 20)),
+      rpt(runArgs({ target: faulty.url, others: faulty.url }, `${dir.path}/faulty`, dataDir, 20)),
+    ]);
+    const seconds = (performance.now() - t0) / 1000;
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal(stackTraceIn(b.stderr), undefined, b.stderr);
+    const summary = await Deno.readTextFile(`${dir.path}/faulty/summary.json`);
+    assert.equal(summary, await Deno.readTextFile(`${dir.path}/clean/summary.json`));
+
+    const run = await loadRun(`${dir.path}/faulty`);
+    assert.deepEqual(run.summary?.failedCalls, {});
+    for (const step of run.steps) {
+      for (const e of [step.dev, step.test]) {
+        assert.equal(e?.items.filter((i) => i.error !== undefined).length ?? 0, 0);
+      }
+    }
+    const models = run.usage?.sessions[0]?.usage.models ?? {};
+    const calls = Object.values(models).reduce((n, m) => n + m.calls, 0);
+    const retries = Object.values(models).reduce((n, m) => n + m.failures, 0);
+    const statuses = new Map<string, number>();
+    for (const line of faulty.log) {
+      const status = line.split(" ").at(-1) ?? "";
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    }
+    assert.ok(retries > calls / 2, `${retries} failed attempts for ${calls} calls`);
+    console.log(
+      `fault soak: ${calls} calls completed, ${retries} failed attempts retried, the faulty ` +
+        `server answered ${faulty.log.length} requests (${
+          [...statuses].map(([s, n]) => `${n}x${s}`).join(", ")
+        }; hangs are answered only when it stops), ${seconds.toFixed(1)} s for both runs`,
+    );
+  },
+  { sanitizeResources: false },
+);
+
+paperDataTest(
+  "a dead target endpoint stops the run at step 1 (exit 3, no summary, one paragraph); resume finishes it equal to a clean run",
+  async (dataDir) => {
+    await using dir = await tempDir();
+    await using others = await startSimServerProcess(["--data-dir", dataDir]);
+    const clean = await rpt(
+      runArgs({ target: others.url, others: others.url }, `${dir.path}/clean`, dataDir, 2),
+    );
+    assert.equal(clean.code, 0, clean.stderr);
+
+    const port = deadPort();
+    const target = `http://127.0.0.1:${port}`;
+    const runDir = `${dir.path}/run`;
+    const dead = await rpt(runArgs({ target, others: others.url }, runDir, dataDir, 2));
+    assert.equal(dead.code, 3, dead.stderr);
+    const lines = dead.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 1, dead.stderr);
+    const paragraph = lines[0] ?? "";
+    assert.match(
+      paragraph,
+      new RegExp(
+        `^rpt: step 1 is incomplete: 24 of 24 target calls on dev failed after their retries ` +
+          `\\(endpoint http://127\\.0\\.0\\.1:${port}/v1; last error: openai-compatible:sim-target: ` +
+          `gave up after 3 attempts: `,
+      ),
+    );
+    assert.ok(paragraph.includes(`continue with: deno task rpt resume ${runDir} `), paragraph);
+    assert.equal(stackTraceIn(dead.stderr), undefined);
+    await assert.rejects(Deno.stat(`${runDir}/summary.json`), Deno.errors.NotFound);
+    const show = await rpt(["show", runDir]);
+    assert.match(show.stdout, /step 1 is incomplete: 24 of 24 target calls on dev failed/);
+
+    await using back = await startSimServerProcess(["--data-dir", dataDir, "--port", String(port)]);
+    const resumed = await rpt(["resume", runDir, "--quiet"]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(resumed.stderr, "");
+    assert.equal(
+      await Deno.readTextFile(`${runDir}/summary.json`),
+      await Deno.readTextFile(`${dir.path}/clean/summary.json`),
+    );
+    // The resume went where the run went: the target's calls reached the revived server.
+    assert.ok(back.log.length > 0);
+  },
+  { sanitizeResources: false },
+);
