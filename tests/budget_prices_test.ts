@@ -133,7 +133,7 @@ Deno.test({
     assert.equal((await rpt(["report", runDir])).code, 0);
     const html = await Deno.readTextFile(`${runDir}/report.html`);
     assert.match(html, /<td>unpriced \(openai-compatible:sim-target\)<\/td>/);
-    assert.match(html, /No price is known for openai-compatible:sim-target/);
+    assert.match(html, /no price is known for openai-compatible:sim-target/);
     assert.doesNotMatch(html, /\$0\.0000/);
 
     const compare = await rpt([
