@@ -110,7 +110,7 @@ Deno.test("the warnings section lists what the record has, each source on its ow
   const texts = runWarnings(broken).map((w) => `${w.kind}|${w.step ?? "-"}|${w.text}`);
   for (
     const expected of [
-      `provider errors|-|3 calls to ${model} failed after retries (session 1)`,
+      `provider errors|-|3 attempts to ${model} failed and were retried or counted (session 1)`,
       "cache|-|2 lookups failed and were paid (session 1)",
       "cache|-|1 response could not be stored; the rest of the session ran uncached (session 1)",
       "cache|-|a damaged cache file was moved aside to /c.sqlite.corrupt-1 (session 1)",
