@@ -5,10 +5,12 @@
  * It knows nothing about specific providers: everything it needs is in the
  * {@linkcode ProviderError} a provider throws (`status`, `retryable`, `retryAfterMs`).
  *
- * Order of a call: cache lookup (a hit costs no slot, no budget) → wait for a slot of the
- * provider's limiter → budget check (ledger reservation) → attempt with a timeout → on a
- * retryable failure release the slot, back off, and queue again → on success account the
- * usage and store the response.
+ * Order of a call: cache lookup (a hit costs no slot, no budget) → the same request already
+ * in flight through the same cache is awaited instead of sent again (concurrent runs that
+ * share one cache pay once for a request they both make) → wait for a slot of the provider's
+ * limiter → budget check (ledger reservation) → attempt with a timeout → on a retryable
+ * failure release the slot, back off, and queue again → on success account the usage and
+ * store the response.
  *
  * @module
  */
@@ -18,6 +20,7 @@ import { estimateTokens } from "../util/tokens.ts";
 import { createLimiter, type Limiter } from "../util/limit.ts";
 import type { Reservation, UsageLedger } from "./accounting.ts";
 import { cacheKey, type CacheKeyParts, type ResponseCache } from "./cache.ts";
+import { resolve as resolvePath } from "node:path";
 import { redactURL } from "../util/redact.ts";
 import {
   BudgetExceededError,
@@ -37,6 +40,12 @@ export interface WrapOptions {
    * {@linkcode providerLimiter}); undefined = join the provider's limit if one exists.
    */
   concurrency?: number;
+  /**
+   * False: take no slot of the provider's limiter at this layer. For a wrapper under another
+   * wrapper of the same provider, which holds the slot already (two layers queueing for the
+   * same slots would deadlock once every slot is held by the outer one). Default true.
+   */
+  limit?: boolean;
   /** Per-attempt timeout in ms; 0 = none (default 180 000: reasoning models think for minutes). */
   timeoutMs?: number;
   /** Retries after the first attempt, for retryable errors only (default 4). */
@@ -266,6 +275,8 @@ interface Resolved {
   baseURL?: string;
   /** {@linkcode limiterKey} of provider and base URL, computed once (it parses the URL). */
   limiterKey: string;
+  /** False when this layer takes no limiter slot. */
+  limit: boolean;
   cache?: ResponseCache;
   ledger?: UsageLedger;
   timeoutMs: number;
@@ -291,12 +302,16 @@ function resolveOptions(
     }
     return value;
   };
-  if (opts.concurrency !== undefined) providerLimiter(target.provider, baseURL, opts.concurrency);
+  const limit = opts.limit ?? true;
+  if (limit && opts.concurrency !== undefined) {
+    providerLimiter(target.provider, baseURL, opts.concurrency);
+  }
   return {
     provider: target.provider,
     model: target.model,
     baseURL,
     limiterKey: limiterKey(target.provider, baseURL),
+    limit,
     cache: opts.cache,
     ledger: opts.ledger,
     timeoutMs: nonNegative(opts.timeoutMs, 180_000, "timeoutMs"),
@@ -345,7 +360,7 @@ async function callWithRetries<T>(
     let failure: ProviderError;
     try {
       // Looked up per attempt so a limit lowered by another caller applies at once.
-      const limiter = limiterFor(r.limiterKey);
+      const limiter = r.limit ? limiterFor(r.limiterKey) : undefined;
       return await runLimited(limiter, signal, async () => {
         let reservation: Reservation | undefined;
         if (r.ledger) {
@@ -397,6 +412,8 @@ interface CallPlan<T> {
   /** Reads and writes this kind in the cache. */
   get(cache: ResponseCache, key: string): T | undefined;
   put(cache: ResponseCache, key: string, parts: CacheKeyParts, response: T): void;
+  /** The response as a cache hit returns it (for a call answered by one already in flight). */
+  asHit(response: T): T;
   /** Input tokens to reserve against the budget (only asked on a cache miss). */
   estimateInputTokens(): number;
   usageOf(result: T): Usage;
@@ -431,19 +448,63 @@ async function cachedCall<T>(
       r.ledger?.recordCacheHit(r.provider, r.model);
       return hit;
     }
+    const flying = inFlightOf(r.cache).get(key) as Promise<T> | undefined;
+    if (flying !== undefined) {
+      // A failed or aborted call in flight answers nothing: this one is then sent itself.
+      const shared = await waitUnlessAborted(flying, signal).catch(() => {
+        if (signal?.aborted) throw signal.reason;
+        return undefined;
+      });
+      if (shared !== undefined) {
+        r.ledger?.recordCacheHit(r.provider, r.model);
+        return plan.asHit(shared);
+      }
+    }
   }
-  const response = await callWithRetries(
-    r,
-    plan.estimateInputTokens(),
-    plan.usageOf,
-    signal,
-    plan.send,
-  );
-  if (r.cache && key && parts) {
-    const [k, p, cache] = [key, parts, r.cache];
+  const sending = callWithRetries(r, plan.estimateInputTokens(), plan.usageOf, signal, plan.send);
+  if (!(r.cache && key && parts)) return await sending;
+  const [k, p, cache] = [key, parts, r.cache];
+  const flights = inFlightOf(cache);
+  flights.set(k, sending);
+  try {
+    const response = await sending;
     quietly(cache, "store", () => plan.put(cache, k, p, response));
+    return response;
+  } finally {
+    if (flights.get(k) === sending) flights.delete(k);
   }
-  return response;
+}
+
+/**
+ * Requests in flight per cache: two handles on one cache file are one cache (a run's own
+ * handle and an experiment's), so they share the map; an in-memory cache is its own.
+ */
+const inFlightByPath = new Map<string, Map<string, Promise<unknown>>>();
+const inFlightOfCache = new WeakMap<ResponseCache, Map<string, Promise<unknown>>>();
+
+function inFlightOf(cache: ResponseCache): Map<string, Promise<unknown>> {
+  const known = inFlightOfCache.get(cache);
+  if (known !== undefined) return known;
+  const path = (cache as { path?: unknown }).path;
+  let map: Map<string, Promise<unknown>> | undefined;
+  if (typeof path === "string" && path !== ":memory:") {
+    const id = resolvePath(path);
+    map = inFlightByPath.get(id);
+    if (map === undefined) inFlightByPath.set(id, map = new Map());
+  }
+  map ??= new Map();
+  inFlightOfCache.set(cache, map);
+  return map;
+}
+
+function waitUnlessAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** Caches (and what failed with them) already warned about, so each says it once. */
@@ -521,6 +582,7 @@ export function wrapChatModel(model: ChatModel, opts: WrapOptions = {}): ChatMod
         request,
         get: (cache, key) => cache.getChat(key),
         put: (cache, key, parts, response) => cache.putChat(key, parts, response),
+        asHit: (response) => ({ ...response, cached: true }),
         estimateInputTokens: () => chatInputEstimate(request),
         usageOf: (res) => res.usage,
         send: (s) => model.chat(request, { signal: s }),
@@ -555,6 +617,7 @@ export function wrapEmbedder(embedder: Embedder, opts: WrapOptions = {}): Embedd
         request: { texts },
         get: (cache, key) => cache.getEmbed(key),
         put: (cache, key, parts, response) => cache.putEmbed(key, parts, response),
+        asHit: (response) => response,
         estimateInputTokens: () => texts.reduce((n, t) => n + estimateTokens(t), 0),
         usageOf: (res) => ({
           inputTokens: res.usage.inputTokens,
