@@ -7,7 +7,12 @@
  * @module
  */
 import { specsAreSimulated } from "./llm/spec.ts";
-import { CALIBRATION_TARGET_KEY, reliabilityBins, type TraceLike } from "./metrics.ts";
+import {
+  CALIBRATION_TARGET_KEY,
+  reliabilityBins,
+  type TraceLike,
+  UNPARSED_CREDIT_KEY,
+} from "./metrics.ts";
 import {
   alignmentHeatmap,
   type AlignmentInput,
@@ -66,9 +71,12 @@ export function scoredItemsAsTraces(items: readonly ScoredItem[]): TraceLike[] {
     score: item.score,
     full: item.full,
     // HotPotQA's confidence is calibrated against EM, not the F1 score.
-    details: item.calibrationTarget !== undefined
-      ? { [CALIBRATION_TARGET_KEY]: item.calibrationTarget }
-      : {},
+    details: {
+      ...(item.calibrationTarget !== undefined
+        ? { [CALIBRATION_TARGET_KEY]: item.calibrationTarget }
+        : {}),
+      ...(item.unparsedCredit ? { [UNPARSED_CREDIT_KEY]: true } : {}),
+    },
     parsed: item.confidence === null || item.formatError !== undefined || item.error !== undefined
       ? null
       : { reasoning: "", answer: item.answer ?? "", confidence: item.confidence },

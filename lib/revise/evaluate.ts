@@ -7,7 +7,7 @@
  * @module
  */
 import { diagnose, type DiagnosticRecord, evaluatePrompt } from "../diagnose.ts";
-import { CALIBRATION_TARGET_KEY } from "../metrics.ts";
+import { CALIBRATION_TARGET_KEY, UNPARSED_CREDIT_KEY } from "../metrics.ts";
 import type { Evaluation, ScoredItem } from "../run/schema.ts";
 import type { PromptProgram } from "../prompt.ts";
 import type { Split } from "../tasks/schema.ts";
@@ -29,6 +29,7 @@ export function scoredItems(traces: readonly TraceItem[]): ScoredItem[] {
       : {}),
     ...(t.formatError !== undefined ? { formatError: t.formatError } : {}),
     ...(t.error !== undefined ? { error: t.error } : {}),
+    ...(t.details[UNPARSED_CREDIT_KEY] === true ? { unparsedCredit: true as const } : {}),
   }));
 }
 

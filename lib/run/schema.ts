@@ -155,6 +155,8 @@ export const ScoredItem = z.object({
   calibrationTarget: z.number().min(0).max(1).optional(),
   formatError: z.string().optional(),
   error: z.string().optional(),
+  /** An unparsed output whose raw text the task still scored (LiveBench's reference rule). */
+  unparsedCredit: z.literal(true).optional(),
 });
 /** One example's outcome in a dev/test evaluation. */
 export type ScoredItem = z.infer<typeof ScoredItem>;
