@@ -27,6 +27,19 @@ export const TOPIC_ASSIGNMENT_SCHEMA_NAME = "topic_assignment";
 export const PATCH_EDITS_SCHEMA_NAME = "patch_edits";
 /** `outputSchema.name` of GEPA's reflection request (`{new_text}`). */
 export const GEPA_REFLECTION_SCHEMA = "gepa_reflection";
+/**
+ * How a line of confidence-aware GEPA's feedback on one answer begins: the stated
+ * confidence against the outcome it is calibrated against (`Confidence: 0.90 stated,
+ * outcome 0.00: squared error 0.81, overconfident`).
+ */
+export const GEPA_CONFIDENCE_PREFIX = "Confidence:";
+/**
+ * How confidence-aware GEPA's reflection request states the calibration of the examples it
+ * shows (`Calibration on these examples: Brier 0.41 ...`).
+ */
+export const GEPA_CALIBRATION_PREFIX = "Calibration on these examples:";
+/** The word a {@linkcode GEPA_CONFIDENCE_PREFIX} line ends with when confidence was too high. */
+export const OVERCONFIDENT = "overconfident";
 /** `outputSchema.name` of MIPRO's dataset-summary request (`{summary}`). */
 export const MIPRO_SUMMARY_SCHEMA = "mipro_dataset_summary";
 /** `outputSchema.name` of a MIPRO instruction proposal (`{instruction}`). */

@@ -22,9 +22,21 @@
  *
  * Budget: every target call counts (minibatches, merge subsamples, dev scoring).
  *
+ * **Confidence-aware GEPA** (`gepa({ confidenceAware: true })`, method `gepa-ca`; the paper's
+ * Table 2 baseline, with calibration as GEPA's auxiliary feedback): the feedback on each
+ * answer also gives the stated confidence against the outcome it is calibrated against
+ * (the task's calibration target: EM for HotPotQA, the score elsewhere) and the squared
+ * error; the reflection request states the minibatch's Brier score, mean confidence and
+ * mean score and asks for calibrated confidence besides correct answers; a child is kept
+ * when it raises the minibatch's confidence-aware objective (mean score - w * Brier, with
+ * the selection function's w = 0.05), and candidates are selected on dev with the Brier
+ * term, as confidence-aware RPT selects.
+ *
  * @module
  */
 import { critiqueFailure } from "../critique.ts";
+import { calibrationTarget, computeMetrics } from "../metrics.ts";
+import { brierWeight } from "../revise/select.ts";
 import type { ChatModel } from "../llm/model.ts";
 import type { ChatMessage } from "../llm/schema.ts";
 import type { Example } from "../tasks/schema.ts";
@@ -40,7 +52,12 @@ import {
   untilBudget,
 } from "./optimizer.ts";
 import { structuredValue } from "../llm/structured.ts";
-import { GEPA_REFLECTION_SCHEMA } from "../protocol_names.ts";
+import {
+  GEPA_CALIBRATION_PREFIX,
+  GEPA_CONFIDENCE_PREFIX,
+  GEPA_REFLECTION_SCHEMA,
+  OVERCONFIDENT,
+} from "../protocol_names.ts";
 
 /** JSON Schema of the reflection answer `{new_text}`. */
 export const GEPA_REFLECTION_JSON_SCHEMA = {
@@ -68,6 +85,11 @@ export interface GepaOptions {
   critique?: boolean;
   /** Stop after this many iterations even if budget remains (default 200). */
   maxIterations?: number;
+  /**
+   * The confidence-aware variant (method `gepa-ca`, see the module doc): calibration in the
+   * feedback and the reflection request, acceptance and selection with the Brier term.
+   */
+  confidenceAware?: boolean;
 }
 
 /**
@@ -185,14 +207,46 @@ export function exampleInputText(example: Example, max = 1500): string {
 }
 
 /**
+ * The calibration line of confidence-aware feedback: the stated confidence against the
+ * outcome it is calibrated against, and the squared error; null for an unparsed answer.
+ *
+ * @example
+ * ```ts
+ * import { confidenceFeedback } from "./gepa.ts";
+ * const line = confidenceFeedback({ score: 0, details: {}, parsed: { reasoning: "", answer: "x", confidence: 0.9 } });
+ * if (line !== "Confidence: 0.90 stated, outcome 0.00: squared error 0.81, overconfident") throw new Error(line!);
+ * ```
+ */
+export function confidenceFeedback(
+  trace: Pick<TraceItem, "score" | "details" | "parsed"> & { error?: string; formatError?: string },
+): string | null {
+  if (trace.parsed === null || trace.error !== undefined || trace.formatError !== undefined) {
+    return null;
+  }
+  const confidence = trace.parsed.confidence;
+  const outcome = calibrationTarget(trace);
+  const gap = confidence - outcome;
+  const verdict = Math.abs(gap) < 0.2
+    ? "well calibrated"
+    : gap > 0
+    ? OVERCONFIDENT
+    : "underconfident";
+  return `${GEPA_CONFIDENCE_PREFIX} ${confidence.toFixed(2)} stated, outcome ${
+    outcome.toFixed(2)
+  }: squared error ${(gap * gap).toFixed(2)}, ${verdict}`;
+}
+
+/**
  * Feedback on one trace: the score, the gold answer, and (for failures) the critic's
- * failure modes. This is GEPA's "feedback function": text, not only a number.
+ * failure modes. This is GEPA's "feedback function": text, not only a number. With
+ * `calibration`, the confidence line of {@linkcode confidenceFeedback} too.
  */
 export async function traceFeedback(
   critic: ChatModel | null,
   ctx: Pick<OptimizerContext, "task" | "signal">,
   example: Example,
   trace: TraceItem,
+  options: { calibration?: boolean } = {},
 ): Promise<string> {
   const lines = [
     `Score: ${trace.score.toFixed(2)} (${trace.full ? "full credit" : "not full credit"})`,
@@ -202,6 +256,8 @@ export async function traceFeedback(
   else if (trace.formatError !== undefined) {
     lines.push(`Format error: ${trace.formatError} (the output must be the JSON object asked for)`);
   }
+  const confidence = options.calibration ? confidenceFeedback(trace) : null;
+  if (confidence !== null) lines.push(confidence);
   if (critic !== null && !trace.full && trace.parsed !== null && trace.error === undefined) {
     const outcome = await critiqueFailure(critic, { task: ctx.task, example, trace }, {
       signal: ctx.signal,
@@ -211,12 +267,45 @@ export async function traceFeedback(
   return lines.join("\n");
 }
 
-/** The reflection request for one component (exported for tests and the simulator). */
+/** The calibration of the examples a reflection request shows (confidence-aware GEPA). */
+export interface ReflectionCalibration {
+  /** Brier score over the parsed answers (null when none parsed). */
+  brier: number | null;
+  avgConfidence: number | null;
+  /** Mean task score. */
+  score: number;
+  /** Answers shown. */
+  n: number;
+}
+
+/**
+ * The calibration line of a confidence-aware reflection request.
+ *
+ * @example
+ * ```ts
+ * import { calibrationLine } from "./gepa.ts";
+ * const line = calibrationLine({ brier: 0.41, avgConfidence: 0.9, score: 1 / 3, n: 3 });
+ * if (!line.startsWith("Calibration on these examples: Brier 0.410 over 3 answers")) throw new Error(line);
+ * ```
+ */
+export function calibrationLine(c: ReflectionCalibration): string {
+  const brier = c.brier === null ? "not measurable (no parsed answer)" : c.brier.toFixed(3);
+  const conf = c.avgConfidence === null ? "none" : c.avgConfidence.toFixed(2);
+  return `${GEPA_CALIBRATION_PREFIX} Brier ${brier} over ${c.n} answers (mean stated ` +
+    `confidence ${conf}, mean score ${c.score.toFixed(2)}; lower Brier is better)`;
+}
+
+/**
+ * The reflection request for one component (exported for tests and the simulator). With
+ * `calibration` (confidence-aware GEPA) it states the examples' calibration and asks for
+ * confidence that matches how likely the answer is right.
+ */
 export function reflectionMessages(
   taskName: string,
   component: string,
   currentText: string,
   records: { input: string; output: string; feedback: string }[],
+  calibration?: ReflectionCalibration,
 ): ChatMessage[] {
   const system = [
     "You improve one component of a prompt that a language model answers task examples with.",
@@ -224,13 +313,19 @@ export function reflectionMessages(
     "the model's output and feedback on it. Find the recurring causes of the failures and write",
     "a new complete text for the component that fixes them, keeps what already works, and keeps",
     "the required output format unchanged. Generalise: do not copy answers of these examples.",
+    ...(calibration === undefined ? [] : [
+      "Besides correct answers, the model's stated confidence should match how likely its answer",
+      "is to be right (a low Brier score): the feedback gives each answer's confidence against",
+      "its outcome; fix systematic over- or underconfidence too.",
+    ]),
     'Answer with JSON {"new_text": "..."}.',
   ].join(" ");
   const examples = records.map((r, i) =>
     `### Example ${i + 1}\nInput:\n${r.input}\nOutput:\n${r.output}\nFeedback:\n${r.feedback}`
   ).join("\n\n");
+  const calibrationText = calibration === undefined ? "" : `${calibrationLine(calibration)}\n\n`;
   const user = `Task: ${taskName}\nPrompt component: ${component}\nCurrent text:\n\`\`\`\n` +
-    `${currentText}\n\`\`\`\n\nExamples with feedback:\n\n${examples}`;
+    `${currentText}\n\`\`\`\n\n${calibrationText}Examples with feedback:\n\n${examples}`;
   return [{ role: "system", content: system }, { role: "user", content: user }];
 }
 
@@ -247,6 +342,24 @@ export function reflectionMessages(
 export function acceptChild(parentScores: readonly number[], childScores: readonly number[]) {
   const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
   return sum(childScores) > sum(parentScores) + 1e-12;
+}
+
+/**
+ * Confidence-aware GEPA's objective on a minibatch: mean score - w * Brier (a minibatch
+ * with no parsed answer has the worst Brier, 1).
+ *
+ * @example
+ * ```ts
+ * import { calibratedObjective } from "./gepa.ts";
+ * const v = calibratedObjective({ score: 0.5, brier: 0.2 }, 0.05);
+ * if (Math.abs(v - 0.49) > 1e-12) throw new Error(String(v));
+ * ```
+ */
+export function calibratedObjective(
+  metrics: { score: number; brier: number | null },
+  weight: number,
+): number {
+  return metrics.score - weight * (metrics.brier ?? 1);
 }
 
 /**
@@ -328,13 +441,25 @@ export function mergeSample(
   return chosen.sort((x, y) => x - y);
 }
 
-/** A GEPA optimizer with `options`. */
+/** A GEPA optimizer with `options` (`gepa-ca` with `confidenceAware`). */
 export function gepa(options: GepaOptions = {}): Optimizer {
-  return { name: "gepa", run: (ctx) => runGepa(ctx, options) };
+  const name = options.confidenceAware ? "gepa-ca" : "gepa";
+  return {
+    name,
+    // The variant selects with the Brier term whatever the harness's setting.
+    run: (ctx) =>
+      runGepa(options.confidenceAware ? { ...ctx, confidenceAware: true } : ctx, options, name),
+  };
 }
 
-async function runGepa(ctx: OptimizerContext, options: GepaOptions): Promise<OptimizerResult> {
-  const tracker = new CandidateTracker("gepa", ctx);
+async function runGepa(
+  ctx: OptimizerContext,
+  options: GepaOptions,
+  name: string,
+): Promise<OptimizerResult> {
+  const calibration = options.confidenceAware === true;
+  const weight = brierWeight(true);
+  const tracker = new CandidateTracker(name, ctx);
   const random = seededRandom(ctx.seed ^ 0x6e9a);
   const k = Math.max(1, options.minibatchSize ?? 3);
   const seed = ctx.task.seedPrompt;
@@ -477,12 +602,24 @@ async function runGepa(ctx: OptimizerContext, options: GepaOptions): Promise<Opt
         return {
           input: exampleInputText(ex),
           output: trace.rawText,
-          feedback: await traceFeedback(critic, ctx, ex, trace),
+          feedback: await traceFeedback(critic, ctx, ex, trace, { calibration }),
         };
       });
       const current = parent.prompt[component] ?? "";
+      const shown = calibration ? computeMetrics(before.traces) : undefined;
       const response = await ctx.optimizer.chat({
-        messages: reflectionMessages(ctx.task.name, component, current, records),
+        messages: reflectionMessages(
+          ctx.task.name,
+          component,
+          current,
+          records,
+          shown && {
+            brier: shown.brier,
+            avgConfidence: shown.avgConfidence,
+            score: shown.score,
+            n: shown.n,
+          },
+        ),
         outputSchema: { name: GEPA_REFLECTION_SCHEMA, schema: GEPA_REFLECTION_JSON_SCHEMA },
         temperature: 1,
         seed: ctx.seed,
@@ -499,7 +636,10 @@ async function runGepa(ctx: OptimizerContext, options: GepaOptions): Promise<Opt
       const after = await tracker.evaluate(child, batch, "minibatch");
       const parentScores = before.traces.map((t) => t.score);
       const childScores = after.traces.map((t) => t.score);
-      const accepted = acceptChild(parentScores, childScores);
+      const accepted = calibration
+        ? calibratedObjective(after.metrics, weight) >
+          calibratedObjective(before.metrics, weight) + 1e-12
+        : acceptChild(parentScores, childScores);
       ctx.record?.("gepa_child", {
         parent: parentIndex,
         component,

@@ -3,7 +3,9 @@
  * `outputSchema.name`:
  *
  * - `gepa_reflection` → `{new_text}`: the component's text with a rule for the most
- *   frequent failure in the feedback that the text does not address yet;
+ *   frequent failure in the feedback that the text does not address yet (answer-changing
+ *   failures first; a confidence-aware request, which states the examples' calibration,
+ *   counts every overconfident answer as a calibration failure ranked with the others);
  * - `mipro_dataset_summary` → `{summary}`: the task's recurring traps whose vocabulary the
  *   sampled examples show;
  * - `mipro_instructions` → `{instruction}`: the current instruction with one or two rules
@@ -25,9 +27,12 @@ import type { ChatRequest, ChatResponse } from "../llm/schema.ts";
 import {
   ACE_CURATION_SCHEMA,
   ACE_REFLECTION_SCHEMA,
+  GEPA_CALIBRATION_PREFIX,
+  GEPA_CONFIDENCE_PREFIX,
   GEPA_REFLECTION_SCHEMA,
   MIPRO_INSTRUCTION_SCHEMA,
   MIPRO_SUMMARY_SCHEMA,
+  OVERCONFIDENT,
 } from "../protocol_names.ts";
 import { hashString, hashUnit } from "../util/random.ts";
 import { insertRule, WEAK_EDIT_RATE } from "./optimizer.ts";
@@ -101,22 +106,29 @@ function gepaReflection(request: ChatRequest, seed: number): unknown {
   const component = field(text, "Prompt component");
   const current = fenced(text, "Current text");
   const section = text.split("Examples with feedback:")[1] ?? "";
+  const calibrationAware = text.includes(GEPA_CALIBRATION_PREFIX);
+  const overconfident = new RegExp(`^${GEPA_CONFIDENCE_PREFIX} .*${OVERCONFIDENT}$`, "m");
   const counts = new Map<Behaviour, number>();
   for (const chunk of section.split(/^### Example \d+$/m).slice(1)) {
-    if (!/not full credit/.test(chunk)) continue;
-    // The diagnoses name the failure; the raw output would match "confidence" every time.
-    const found = /^Format error:/m.test(chunk)
-      ? [JSON_ONLY]
-      : [...chunk.matchAll(/^Diagnosis: (.*)$/gm)].map((m) => classifyText(m[1] as string));
+    const found: (Behaviour | undefined)[] = [];
+    if (calibrationAware && overconfident.test(chunk)) found.push(CALIBRATION);
+    if (/not full credit/.test(chunk)) {
+      // The diagnoses name the failure; the raw output would match "confidence" every time.
+      found.push(
+        ...(/^Format error:/m.test(chunk)
+          ? [JSON_ONLY]
+          : [...chunk.matchAll(/^Diagnosis: (.*)$/gm)].map((m) => classifyText(m[1] as string))),
+      );
+    }
     for (const b of new Set(found)) {
       if (!relevant(b, task) || addresses(current, b)) continue;
       counts.set(b, (counts.get(b) ?? 0) + 1);
     }
   }
-  // Answer-changing failures first: a confidence rule cannot raise the minibatch score.
-  const ranked = [...counts].sort((a, b) =>
-    Number(a[0] === CALIBRATION) - Number(b[0] === CALIBRATION) || b[1] - a[1]
-  );
+  // Plain GEPA keeps a child only for a higher minibatch score, which a confidence rule
+  // cannot bring: answer-changing failures first. The confidence-aware objective rewards it.
+  const last = (b: Behaviour) => !calibrationAware && b === CALIBRATION;
+  const ranked = [...counts].sort((a, b) => Number(last(a[0])) - Number(last(b[0])) || b[1] - a[1]);
   const chosen = ranked[0]?.[0];
   if (chosen === undefined) return { new_text: current };
   const salt = `${component}:${hashString(current)}`;
