@@ -10,6 +10,11 @@
  * beyond it is refused before it is sent); identical requests inside one method are
  * answered once (a response cache sits above the meter, as in an RPT run).
  *
+ * With a `cache` file, a second response cache sits below the meters, right on the
+ * provider: a comparison run again (after an interruption, or by an experiment) pays for
+ * no call twice, while every method still counts and spends its budget exactly as on the
+ * first run, because the meters above it see the same calls.
+ *
  * @module
  */
 import { join } from "node:path";
@@ -29,10 +34,12 @@ import { getTask } from "../tasks/registry.ts";
 import type { Task } from "../tasks/task.ts";
 import type { ChatRequest, ChatResponse } from "../llm/schema.ts";
 import type { Example, Metrics } from "../tasks/schema.ts";
-import type { PromptProgram } from "../prompt.ts";
+import { promptChars, type PromptProgram } from "../prompt.ts";
 import { ConfigError } from "../util/errors.ts";
 import { writeJsonAtomic, writeTextAtomic } from "../util/fs.ts";
 import { estimateTokens } from "../util/tokens.ts";
+import type { ScoredItem } from "../run/schema.ts";
+import { scoredItems } from "../revise/evaluate.ts";
 import { ace } from "./ace.ts";
 import { gepa } from "./gepa.ts";
 import { mipro } from "./mipro.ts";
@@ -50,6 +57,7 @@ import { fixed } from "../util/format.ts";
 export const METHODS: Readonly<Record<string, () => Optimizer>> = {
   rpt: () => rpt(),
   gepa: () => gepa(),
+  "gepa-ca": () => gepa({ confidenceAware: true }),
   mipro: () => mipro(),
   ace: () => ace(),
 };
@@ -65,7 +73,8 @@ export interface RawModels {
 
 /** Options of {@linkcode compare}. */
 export interface CompareOptions {
-  task: string;
+  /** A task name (see `getTask`) or the task itself (e.g. a preset's). */
+  task: string | Task;
   /** Method names (see {@linkcode METHODS}) or optimizers. */
   methods: (string | Optimizer)[];
   /** Budget per method, in target calls (dev scoring included, test excluded). */
@@ -85,6 +94,11 @@ export interface CompareOptions {
   /** Directory for the record (`compare.json`, `events.jsonl`, `curves.svg`, RPT's run). */
   outDir?: string;
   /**
+   * A response cache file below the meters (see the module doc): a rerun pays for no call
+   * twice and gives the same result. Absent: nothing outlives the comparison.
+   */
+  cache?: string;
+  /**
    * Fresh raw models per method instead of models built from the specs (tests). They stand
    * for the provider.
    */
@@ -103,13 +117,26 @@ export interface RoleUsage {
   priced: boolean;
 }
 
+/** A dev-scored candidate as a row records it. */
+export interface CandidateSummary {
+  index: number;
+  calls: number;
+  origin: string;
+  promptChars: number;
+  dev: Metrics;
+}
+
 /** One row of the comparison table. */
 export interface MethodRow {
   method: string;
   initial: { dev: Metrics; test: Metrics };
   final: { dev: Metrics; test: Metrics | null; selection: number };
+  /** Per-example test outcomes of the seed and of the selected prompt (paired tests). */
+  testItems: { initial: ScoredItem[]; final: ScoredItem[] | null };
   selected: ScoredCandidate;
   candidates: number;
+  /** Every candidate scored on dev, in order (the seed first), without its prompt. */
+  scored: CandidateSummary[];
   usage: { target: RoleUsage; optimizer: RoleUsage; totalTokens: number; usd: number };
   curve: CurvePoint[];
   stopReason: string;
@@ -130,6 +157,8 @@ export interface CompareResult {
   rows: MethodRow[];
   /** Target calls the harness spent on test scoring (outside every budget). */
   harnessTestCalls: number;
+  /** With a `cache` file: the calls that reached the providers, and those it answered. */
+  providerUsage?: { calls: number; cacheHits: number; usd: number };
 }
 
 function roleUsage(ledger: UsageLedger): RoleUsage {
@@ -223,7 +252,7 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
   };
   const seed = opts.seed ?? 0;
   const concurrency = opts.concurrency ?? 16;
-  const task = await getTask(opts.task);
+  const task = typeof opts.task === "string" ? await getTask(opts.task) : opts.task;
   const data = {
     train: await loadSplit(task, "train", opts),
     dev: await loadSplit(task, "dev", opts),
@@ -254,6 +283,20 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
   });
   // Checks specs and keys before any call.
   const probe = await makeModels("(probe)");
+  // The provider-level cache: no slot, no retry, no timeout of its own (the wrappers above
+  // take them), so it only answers what was answered before.
+  const providerCache = opts.cache === undefined
+    ? null
+    : new SqliteResponseCache({ path: opts.cache });
+  const providerLedger = new UsageLedger();
+  const provider = (m: ChatModel): ChatModel =>
+    providerCache === null ? m : wrapChatModel(m, {
+      cache: providerCache,
+      ledger: providerLedger,
+      limit: false,
+      maxRetries: 0,
+      timeoutMs: 0,
+    });
   const simulated = specsAreSimulated([
     probe.target,
     probe.optimizer,
@@ -273,23 +316,24 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
   // The harness's own test scoring: one metered target outside every method's budget.
   const harnessLedger = new UsageLedger();
   const harnessCache = new SqliteResponseCache({ path: ":memory:" });
-  const harnessTarget = wrapChatModel(meterChatModel(probe.target, harnessLedger), {
+  const harnessTarget = wrapChatModel(meterChatModel(provider(probe.target), harnessLedger), {
     cache: harnessCache,
     concurrency,
   });
-  const testOf = new Map<string, Metrics>();
-  const scoreOnTest = async (prompt: PromptProgram): Promise<Metrics> => {
+  const testOf = new Map<string, TestScore>();
+  const scoreOnTest = async (prompt: PromptProgram): Promise<TestScore> => {
     const key = JSON.stringify(prompt);
     const known = testOf.get(key);
     if (known !== undefined) return known;
-    const { metrics } = await evaluatePrompt(prompt, data.test, {
+    const { metrics, traces } = await evaluatePrompt(prompt, data.test, {
       task,
       target: harnessTarget,
       concurrency,
       signal: opts.signal,
     });
-    testOf.set(key, metrics);
-    return metrics;
+    const scored = { metrics, items: scoredItems(traces) };
+    testOf.set(key, scored);
+    return scored;
   };
 
   const rows: MethodRow[] = [];
@@ -305,6 +349,7 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
           seed,
           concurrency,
           makeModels,
+          provider,
           outDir,
           record,
           scoreOnTest,
@@ -314,6 +359,7 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
     }
   } finally {
     harnessCache.close();
+    providerCache?.close();
   }
   const result: CompareResult = {
     version: 1,
@@ -327,10 +373,23 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
     seedPrompt: task.seedPrompt,
     rows,
     harnessTestCalls: harnessLedger.snapshot().total.calls,
+    ...(providerCache === null ? {} : {
+      providerUsage: {
+        calls: providerLedger.snapshot().total.calls,
+        cacheHits: providerLedger.snapshot().total.cacheHits,
+        usd: providerLedger.snapshot().total.usd,
+      },
+    }),
   };
   if (tempDir) await Deno.remove(outDir, { recursive: true });
   else await writeRecord(outDir, result, events);
   return result;
+}
+
+/** A prompt scored on the test split: metrics and per-example outcomes. */
+interface TestScore {
+  metrics: Metrics;
+  items: ScoredItem[];
 }
 
 interface MethodSetup {
@@ -341,10 +400,12 @@ interface MethodSetup {
   seed: number;
   concurrency: number;
   makeModels: (method: string) => RawModels | Promise<RawModels>;
+  /** Puts the provider-level cache (if any) on a raw model. */
+  provider: (model: ChatModel) => ChatModel;
   outDir: string;
   record: (kind: string, payload: Record<string, unknown>) => void;
-  scoreOnTest: (prompt: PromptProgram) => Promise<Metrics>;
-  seedTest: Metrics;
+  scoreOnTest: (prompt: PromptProgram) => Promise<TestScore>;
+  seedTest: TestScore;
 }
 
 async function runMethod(optimizer: Optimizer, s: MethodSetup): Promise<MethodRow> {
@@ -352,12 +413,12 @@ async function runMethod(optimizer: Optimizer, s: MethodSetup): Promise<MethodRo
   const raw = await s.makeModels(optimizer.name);
   const targetLedger = new UsageLedger({ budget: { calls: opts.budgetCalls } });
   const optimizerLedger = new UsageLedger();
-  const meteredTarget = meterChatModel(raw.target, targetLedger);
+  const meteredTarget = meterChatModel(s.provider(raw.target), targetLedger);
   const rawCritic = raw.critic ?? raw.optimizer;
-  const meteredOptimizer = meterChatModel(raw.optimizer, optimizerLedger);
+  const meteredOptimizer = meterChatModel(s.provider(raw.optimizer), optimizerLedger);
   const meteredCritic = rawCritic === raw.optimizer
     ? meteredOptimizer
-    : meterChatModel(rawCritic, optimizerLedger);
+    : meterChatModel(s.provider(rawCritic), optimizerLedger);
   const workDir = join(s.outDir, optimizer.name);
   await Deno.mkdir(workDir, { recursive: true });
   // RPT wraps the metered models with its own run cache; the baselines get the same kind
@@ -400,10 +461,22 @@ async function runMethod(optimizer: Optimizer, s: MethodSetup): Promise<MethodRo
     const seedCandidate = result.candidates[0] ?? result.selected;
     const row: MethodRow = {
       method: optimizer.name,
-      initial: { dev: seedCandidate.dev, test: s.seedTest },
-      final: { dev: result.selected.dev, test: finalTest, selection: result.selected.selection },
+      initial: { dev: seedCandidate.dev, test: s.seedTest.metrics },
+      final: {
+        dev: result.selected.dev,
+        test: finalTest.metrics,
+        selection: result.selected.selection,
+      },
+      testItems: { initial: s.seedTest.items, final: finalTest.items },
       selected: result.selected,
       candidates: result.candidates.length,
+      scored: result.candidates.map((c) => ({
+        index: c.index,
+        calls: c.calls,
+        origin: c.origin,
+        promptChars: promptChars(c.prompt),
+        dev: c.dev,
+      })),
       usage: usage(),
       curve: result.curve,
       stopReason: result.stopReason,
@@ -414,7 +487,7 @@ async function runMethod(optimizer: Optimizer, s: MethodSetup): Promise<MethodRo
       stopReason: row.stopReason,
       targetCalls: row.usage.target.calls,
       devScore: row.final.dev.score,
-      testScore: finalTest.score,
+      testScore: finalTest.metrics.score,
     });
     return row;
   } catch (error) {

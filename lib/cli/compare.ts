@@ -16,10 +16,15 @@ import { ConfigError } from "../util/errors.ts";
 import { flagHelp, integerFlag, limitFlag, parseCommandArgs, positiveIntFlag } from "./args.ts";
 import { hint } from "./hints.ts";
 
+/** The methods `rpt compare` runs without `--methods`: the paper's Table 1. */
+const DEFAULT_METHODS = ["rpt", "gepa", "mipro", "ace"];
+
 const HELP = `usage: rpt compare --task T [flags]
 
   --task T              hotpotqa | livebench_math | formula | synthetic | custom:<task.json>
-  --methods LIST        comma-separated: ${Object.keys(METHODS).join(",")} (default: all)
+  --methods LIST        comma-separated: ${Object.keys(METHODS).join(",")}
+                        (default: ${DEFAULT_METHODS.join(",")}; gepa-ca is confidence-aware
+                        GEPA: calibration in its feedback, selection with the Brier term)
   --budget-calls N      target (metric) calls per method, dev scoring included (default 400)
   --target SPEC         target model (default sim:target)
   --optimizer SPEC      optimizer model for every method (default sim:optimizer)
@@ -34,6 +39,8 @@ const HELP = `usage: rpt compare --task T [flags]
 ${flagHelp("data-dir")}
   --run-dir D           write compare.json, table.md, curves.svg, events.jsonl and RPT's run
                         there (--out, its old name, works for one more release)
+  --cache FILE          a response cache under the budget meters: run the same comparison
+                        again (after an interruption) and pay for no call twice
   --json                print the result as JSON instead of the table
   --quiet               no progress lines`;
 
@@ -77,6 +84,7 @@ export function parseCompareArgs(args: string[]): CompareCommand {
         seed: { type: "string" },
         "data-dir": { type: "string" },
         "run-dir": { type: "string" },
+        cache: { type: "string" },
         json: { type: "boolean" },
         quiet: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -89,7 +97,7 @@ export function parseCompareArgs(args: string[]): CompareCommand {
   if (!help && values.task === undefined) {
     throw new ConfigError("--task is required (see 'rpt compare --help')");
   }
-  const methods = (values.methods ?? Object.keys(METHODS).join(","))
+  const methods = (values.methods ?? DEFAULT_METHODS.join(","))
     .split(",").map((m) => m.trim()).filter((m) => m !== "");
   for (const m of methods) {
     if (!Object.hasOwn(METHODS, m)) {
@@ -119,6 +127,7 @@ export function parseCompareArgs(args: string[]): CompareCommand {
     seed: integerFlag(values.seed, "seed", 0),
     ...(values["data-dir"] !== undefined ? { dataDir: values["data-dir"] } : {}),
     ...(values["run-dir"] !== undefined ? { outDir: values["run-dir"] } : {}),
+    ...(values.cache !== undefined ? { cache: values.cache } : {}),
   };
   return { options, json: values.json === true, quiet: values.quiet === true, help };
 }

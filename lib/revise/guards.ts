@@ -151,6 +151,25 @@ export function findCopiedAnswers(
   return [...found];
 }
 
+/** How the guard's rejection of a patch with copied training answers begins. */
+export const COPIED_ANSWERS_REASON = "the patch contains gold answers of training examples";
+
+/**
+ * Whether a recorded rejection reason is the copied-training-answers guard's (the
+ * experiment tables count them as an overfitting check).
+ *
+ * @example
+ * ```ts
+ * import { isCopiedAnswersRejection } from "./guards.ts";
+ * if (!isCopiedAnswersRejection('the patch contains gold answers of training examples ("Paris")')) {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function isCopiedAnswersRejection(reason: string): boolean {
+  return reason.startsWith(COPIED_ANSWERS_REASON);
+}
+
 function zodReason(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
   return error.issues.slice(0, 3).map((i) =>
     `${i.path.length > 0 ? i.path.map(String).join(".") : "(decision)"}: ${i.message}`
@@ -239,7 +258,7 @@ export function checkDecision(raw: unknown, ctx: GuardContext): GuardResult {
     const shown = copied.slice(0, 3).map((a) => `"${a}"`).join(", ");
     return {
       ok: false,
-      reason: `the patch contains gold answers of training examples (${shown}${
+      reason: `${COPIED_ANSWERS_REASON} (${shown}${
         copied.length > 3 ? ", ..." : ""
       }): write general instructions, never answers of specific examples`,
     };
