@@ -125,6 +125,83 @@ Deno.test("a cached request is not sent again; sample indexes are separate entri
   }
 });
 
+Deno.test("a request in flight is awaited by its twin, through the same cache file on any handle", async () => {
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const model = scriptedModel([{ wait: gate, ok: "A" }]);
+  const dir = await Deno.makeTempDir({ prefix: "rpt-flight-" });
+  const first = new SqliteResponseCache({ path: `${dir}/cache.sqlite` });
+  const second = new SqliteResponseCache({ path: `${dir}/cache.sqlite` });
+  try {
+    const ledger = new UsageLedger();
+    const a = wrap(model, { cache: first, ledger }).wrapped;
+    const b = wrap(model, { cache: second, ledger }).wrapped;
+    const replies = [a.chat(REQ), b.chat(REQ), a.chat(REQ)];
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(model.calls.length, 1, "the twins wait for the call in flight");
+    release();
+    const [x, y, z] = await Promise.all(replies);
+    assert.deepEqual([x?.text, y?.text, z?.text], ["A", "A", "A"]);
+    assert.deepEqual([x?.cached, y?.cached, z?.cached], [undefined, true, true]);
+    assert.equal(ledger.snapshot().total.calls, 1);
+    assert.equal(ledger.snapshot().total.cacheHits, 2);
+    // The other handle reads the stored response at once (written, not only queued).
+    assert.equal((await b.chat(REQ)).cached, true);
+    assert.equal(model.calls.length, 1);
+  } finally {
+    first.close();
+    second.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a failed call in flight answers nothing: its twin is sent; an aborted twin stops waiting", async () => {
+  let fail = () => {};
+  const gate = new Promise<void>((resolve) => (fail = resolve));
+  const model = scriptedModel([
+    { wait: gate, ok: "never" },
+    { ok: "B" },
+  ]);
+  // The first call fails once the gate opens (a non-retryable error after waiting).
+  const failing: ChatModel = {
+    provider: model.provider,
+    model: model.model,
+    async chat(request, options) {
+      const n = model.calls.length;
+      const res = await model.chat(request, options);
+      if (n === 0) throw providerError(model.provider, { retryable: false });
+      return res;
+    },
+  };
+  const cache = new SqliteResponseCache({ path: ":memory:" });
+  try {
+    const { wrapped } = wrap(failing, { cache });
+    const first = wrapped.chat(REQ);
+    const controller = new AbortController();
+    const aborted = wrapped.chat(REQ, { signal: controller.signal });
+    const twin = wrapped.chat(REQ);
+    controller.abort(new Error("caller gave up"));
+    await assert.rejects(aborted, /caller gave up/);
+    fail();
+    await assert.rejects(first, ProviderCallError);
+    assert.equal((await twin).text, "B");
+    assert.equal(model.calls.length, 2);
+  } finally {
+    cache.close();
+  }
+});
+
+Deno.test("limit: false takes no slot, so a wrapper under another of the same provider cannot deadlock", async () => {
+  const model = scriptedModel([{ ok: "x" }]);
+  const inner = wrapChatModel(model, { limit: false, maxRetries: 0 });
+  const outer = wrapChatModel(inner, { concurrency: 1 });
+  const replies = await Promise.all(
+    [1, 2, 3].map((i) => outer.chat({ messages: [{ role: "user", content: `q${i}` }] })),
+  );
+  assert.equal(replies.length, 3);
+  assert.equal(model.peak(), 1, "the outer limit still holds");
+});
+
 Deno.test("errors and empty responses are not cached", async () => {
   const model = scriptedModel((p) => [
     { error: providerError(p, { status: 400, retryable: false }) },

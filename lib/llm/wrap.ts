@@ -468,7 +468,11 @@ async function cachedCall<T>(
   flights.set(k, sending);
   try {
     const response = await sending;
-    quietly(cache, "store", () => plan.put(cache, k, p, response));
+    quietly(cache, "store", () => {
+      plan.put(cache, k, p, response);
+      // Other handles on the file read it only once it is written: write now when there are.
+      if (flightsShared(cache)) (cache as { flush?: () => void }).flush?.();
+    });
     return response;
   } finally {
     if (flights.get(k) === sending) flights.delete(k);
@@ -479,22 +483,37 @@ async function cachedCall<T>(
  * Requests in flight per cache: two handles on one cache file are one cache (a run's own
  * handle and an experiment's), so they share the map; an in-memory cache is its own.
  */
-const inFlightByPath = new Map<string, Map<string, Promise<unknown>>>();
-const inFlightOfCache = new WeakMap<ResponseCache, Map<string, Promise<unknown>>>();
+interface Flights {
+  map: Map<string, Promise<unknown>>;
+  /** Handles seen on the file: more than one, and a stored response is written at once. */
+  handles: number;
+}
 
-function inFlightOf(cache: ResponseCache): Map<string, Promise<unknown>> {
+const inFlightByPath = new Map<string, Flights>();
+const inFlightOfCache = new WeakMap<ResponseCache, Flights>();
+
+function flightsOf(cache: ResponseCache): Flights {
   const known = inFlightOfCache.get(cache);
   if (known !== undefined) return known;
   const path = (cache as { path?: unknown }).path;
-  let map: Map<string, Promise<unknown>> | undefined;
+  let flights: Flights | undefined;
   if (typeof path === "string" && path !== ":memory:") {
     const id = resolvePath(path);
-    map = inFlightByPath.get(id);
-    if (map === undefined) inFlightByPath.set(id, map = new Map());
+    flights = inFlightByPath.get(id);
+    if (flights === undefined) inFlightByPath.set(id, flights = { map: new Map(), handles: 0 });
   }
-  map ??= new Map();
-  inFlightOfCache.set(cache, map);
-  return map;
+  flights ??= { map: new Map(), handles: 0 };
+  flights.handles++;
+  inFlightOfCache.set(cache, flights);
+  return flights;
+}
+
+function inFlightOf(cache: ResponseCache): Map<string, Promise<unknown>> {
+  return flightsOf(cache).map;
+}
+
+function flightsShared(cache: ResponseCache): boolean {
+  return flightsOf(cache).handles > 1;
 }
 
 function waitUnlessAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
