@@ -154,3 +154,43 @@ Deno.test("the simulator answers the baselines' requests from what they show it"
     undefined,
   );
 });
+
+Deno.test("compare with a cache file: a rerun pays for no call, spends its budget and selects as before", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rpt-compare-cache-" });
+  try {
+    const sent = { n: 0 };
+    const models = (): RawModels => ({
+      target: counting(createSimChatModel("target", { seed: 0 }), sent),
+      optimizer: counting(createSimChatModel("optimizer", { seed: 0 }), sent),
+    });
+    const options = {
+      task: "synthetic",
+      methods: ["gepa", "mipro"],
+      budgetCalls: 120,
+      limits: { train: 12, dev: 10, test: 10 },
+      models,
+      cache: `${dir}/cache.sqlite`,
+    };
+    const first = await compare(options);
+    const paid = sent.n;
+    assert.ok(paid > 100);
+    assert.equal(first.providerUsage?.calls, paid);
+    const second = await compare(options);
+    assert.equal(sent.n, paid, "the rerun is answered by the cache");
+    assert.equal(second.providerUsage?.calls, 0);
+    // Both methods score the seed on dev: the second one was answered by the cache already.
+    assert.ok((first.providerUsage?.cacheHits ?? 0) > 0);
+    assert.equal(second.providerUsage?.cacheHits, paid + (first.providerUsage?.cacheHits ?? 0));
+    for (const [a, b] of first.rows.map((r, i) => [r, second.rows[i]!] as const)) {
+      // The meters above the cache see the same calls: same budget spent, same selection.
+      assert.equal(b.usage.target.calls, a.usage.target.calls);
+      assert.deepEqual(b.selected.prompt, a.selected.prompt);
+      assert.deepEqual(b.final.test, a.final.test);
+      assert.equal(b.testItems.final?.length, 10);
+      assert.deepEqual(b.testItems, a.testItems);
+      assert.deepEqual(b.scored.map((c) => c.dev.score), a.scored.map((c) => c.dev.score));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

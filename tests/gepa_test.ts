@@ -1,11 +1,16 @@
 import assert from "node:assert/strict";
+import { compare, type RawModels } from "../lib/baselines/compare.ts";
 import {
   acceptChild,
+  confidenceFeedback,
   gepa,
   mergePrompts,
   mergeSample,
   ParetoFront,
+  reflectionMessages,
+  traceFeedback,
 } from "../lib/baselines/gepa.ts";
+import { createSimChatModel } from "../lib/sim/mod.ts";
 import { ScriptedChatModel } from "../lib/llm/scripted.ts";
 import { ruleContext, ruleExamples, ruleTarget, ruleTask } from "./support/rule_task.ts";
 
@@ -145,4 +150,127 @@ Deno.test("GEPA merges two sibling branches that improved different components",
   assert.match(result.selected.origin, /^merge of \d and \d$/);
   assert.equal(result.selected.dev.score, 2 / 3);
   assert.equal(target.requests.length, ctx.callsUsed());
+});
+
+Deno.test("confidence-aware GEPA: calibration in the feedback and the reflection request", async () => {
+  const example = ruleExamples("A")[0]!;
+  const trace = {
+    exampleId: example.id,
+    messages: [],
+    rawText: "",
+    parsed: { reasoning: "", answer: "wrong", confidence: 0.9 },
+    score: 0,
+    full: false,
+    impact: 1,
+    details: {},
+    usage: { inputTokens: 0, cachedTokens: 0, outputTokens: 0 },
+    latencyMs: 0,
+  };
+  const ctx = { task: ruleTask() };
+  const plain = await traceFeedback(null, ctx, example, trace);
+  assert.ok(!plain.includes("Confidence:"));
+  const aware = await traceFeedback(null, ctx, example, trace, { calibration: true });
+  assert.match(
+    aware,
+    /^Confidence: 0\.90 stated, outcome 0\.00: squared error 0\.81, overconfident$/m,
+  );
+  // HotPotQA-style calibration target: EM (details.calibration_target), not the score.
+  const f1 = {
+    ...trace,
+    score: 0.5,
+    details: { calibration_target: 1 },
+    parsed: { ...trace.parsed, confidence: 0.95 },
+  };
+  assert.match(
+    confidenceFeedback(f1) ?? "",
+    /outcome 1\.00: squared error 0\.00, well calibrated$/,
+  );
+  assert.equal(confidenceFeedback({ ...trace, parsed: null }), null);
+  const [system, user] = reflectionMessages("rules", "instruction", "Answer.", [
+    { input: "Q", output: "O", feedback: aware },
+  ], { brier: 0.81, avgConfidence: 0.9, score: 0, n: 1 });
+  assert.match(system!.content, /stated confidence should match how likely its answer/);
+  assert.match(
+    user!.content,
+    /^Calibration on these examples: Brier 0\.810 over 1 answers \(mean stated confidence 0\.90, mean score 0\.00; lower Brier is better\)$/m,
+  );
+  const [plainSystem, plainUser] = reflectionMessages("rules", "instruction", "Answer.", []);
+  assert.ok(
+    !plainSystem!.content.includes("confidence") && !plainUser!.content.includes("Calibration"),
+  );
+});
+
+Deno.test("confidence-aware GEPA keeps a child that only improves calibration; plain GEPA does not", async () => {
+  // Always wrong; confident unless the prompt says CALIBRATE.
+  const target = new ScriptedChatModel((request) => {
+    const text = request.messages.map((m) => m.content).join("\n");
+    return JSON.stringify({
+      reasoning: "",
+      answer: "wrong",
+      confidence: text.includes("CALIBRATE") ? 0.1 : 0.9,
+    });
+  }, { provider: "scripted", model: "calibration-target" });
+  const run = async (confidenceAware: boolean) => {
+    const t = new ScriptedChatModel((r) => target.chat(r).then((x) => x.text), {
+      provider: "scripted",
+      model: `calibration-${confidenceAware}`,
+    });
+    const optimizer = new ScriptedChatModel(() =>
+      JSON.stringify({ new_text: "Answer. CALIBRATE" })
+    );
+    const ctx = ruleContext(t, optimizer, {
+      data: { train: ruleExamples("AAA", "t"), dev: ruleExamples("AA", "d") },
+      budgetCalls: 40,
+    });
+    return await gepa({ critique: false, useMerge: false, maxIterations: 1, confidenceAware }).run(
+      ctx,
+    );
+  };
+  const plain = await run(false);
+  assert.equal(plain.stats.accepted, 0);
+  assert.equal(plain.stats.rejected, 1);
+  const aware = await run(true);
+  assert.equal(aware.method, "gepa-ca");
+  assert.equal(aware.stats.accepted, 1);
+  assert.equal(aware.selected.prompt.instruction, "Answer. CALIBRATE");
+  // Selection with the Brier term prefers the calibrated prompt at equal score.
+  assert.ok((aware.selected.dev.brier as number) < 0.1, String(aware.selected.dev.brier));
+});
+
+Deno.test("gepa-ca optimizes calibration on the simulator, from the calibration text it is given", async () => {
+  const requests: string[] = [];
+  const models = (): RawModels => {
+    const optimizer = createSimChatModel("optimizer", { seed: 0 });
+    return {
+      target: createSimChatModel("target", { seed: 0 }),
+      optimizer: {
+        provider: optimizer.provider,
+        model: optimizer.model,
+        chat(request, options) {
+          requests.push(request.messages.map((m) => m.content).join("\n"));
+          return optimizer.chat(request, options);
+        },
+      },
+    };
+  };
+  const result = await compare({
+    task: "synthetic",
+    methods: ["gepa-ca"],
+    budgetCalls: 300,
+    limits: { train: 20, dev: 20, test: 20 },
+    models,
+  });
+  const row = result.rows[0]!;
+  assert.equal(row.method, "gepa-ca");
+  const reflections = requests.filter((r) => r.includes("Examples with feedback:"));
+  assert.ok(reflections.length > 0);
+  assert.ok(reflections.every((r) => /^Calibration on these examples: Brier /m.test(r)));
+  assert.ok(reflections.some((r) => /^Confidence: .*overconfident$/m.test(r)));
+  // The seed's dev Brier drops: the simulated target states calibrated confidence once a
+  // prompt asks for it, and the variant keeps such children.
+  assert.ok(
+    (row.final.dev.brier as number) < (row.initial.dev.brier as number) - 0.1,
+    `${row.initial.dev.brier} -> ${row.final.dev.brier}`,
+  );
+  assert.ok((row.final.test?.brier as number) < (row.initial.test.brier as number));
 });

@@ -122,3 +122,57 @@ Deno.test("a damaged run file is a ConfigError naming the file and field", async
       e instanceof ConfigError && /config\.json: cannot read: file not found/.test(e.message),
   );
 });
+
+Deno.test("scored dev/test items keep the calibration target and the unparsed credit", async () => {
+  const { scoredItems } = await import("../lib/revise/evaluate.ts");
+  const { scoredItemsAsTraces } = await import("../lib/run_charts.ts");
+  const { computeMetrics } = await import("../lib/metrics.ts");
+  const base = {
+    messages: [],
+    rawText: "",
+    usage: { inputTokens: 0, cachedTokens: 0, outputTokens: 0 },
+    latencyMs: 0,
+  };
+  const parsed = (confidence: number) => ({ reasoning: "", answer: "a", confidence });
+  // HotPotQA-like: F1 0.5 but EM 0, so the confidence is calibrated against 0.
+  const traces = [
+    {
+      ...base,
+      exampleId: "1",
+      parsed: parsed(0.9),
+      score: 0.5,
+      full: false,
+      impact: 0.5,
+      details: { calibration_target: 0 },
+    },
+    {
+      ...base,
+      exampleId: "2",
+      parsed: parsed(0.8),
+      score: 1,
+      full: true,
+      impact: 0,
+      details: { calibration_target: 1 },
+    },
+    // LiveBench-like: an unparsed output whose raw text was still scored.
+    {
+      ...base,
+      exampleId: "3",
+      parsed: null,
+      formatError: "no JSON",
+      score: 1,
+      full: true,
+      impact: 0,
+      details: { unparsed_credit: true },
+    },
+  ];
+  const items = scoredItems(traces);
+  assert.equal(items[0]!.calibrationTarget, 0);
+  assert.equal(items[2]!.unparsedCredit, true);
+  assert.equal(items[1]!.unparsedCredit, undefined);
+  const again = computeMetrics(scoredItemsAsTraces(items));
+  const original = computeMetrics(traces);
+  assert.equal(again.brier, original.brier);
+  assert.ok(Math.abs((again.brier as number) - (0.81 + 0.04) / 2) < 1e-12);
+  assert.equal(again.score, original.score);
+});
