@@ -35,6 +35,14 @@ const COMMANDS: Record<string, { module: string; help: string }> = {
   report: { module: "./cli/report.ts", help: "write a self-contained HTML report of a run" },
   analyze: { module: "./cli/analyze.ts", help: "trace analyses (paper section 4.3) of runs" },
   compare: { module: "./cli/compare.ts", help: "compare RPT with baselines under one budget" },
+  experiment: {
+    module: "./cli/experiment.ts",
+    help: "run a grid of runs (tasks x methods x models x seeds): rpt experiment PLAN.json",
+  },
+  table: {
+    module: "./cli/table.ts",
+    help: "the paper's Tables 1 and 2 from an experiment: rpt table EXP_DIR",
+  },
 };
 
 function usage(): string {

@@ -1059,3 +1059,154 @@ export function scoreVsCallsChart(
     legend: methods.map((m, i) => ({ label: m, color: colors[i]!, shape: "line" })),
   });
 }
+
+/** One row of a table cell as {@linkcode initialOptimizedChart} draws it. */
+export interface InitialOptimizedPoint {
+  /** The table row (`RPT · openai:gpt-5`). */
+  row: string;
+  /** The panel (a task, or `Aggregate`). */
+  panel: string;
+  initial: number;
+  optimized: number;
+  /** The optimized figure's interval, when there is one. */
+  lo?: number | null;
+  hi?: number | null;
+}
+
+/**
+ * Initial → optimized per table row, one panel per task: a grey dot at the seed prompt's
+ * figure, an arrow to the optimized figure (green up, red down when `higherIsBetter`), and
+ * the optimized figure's interval as a black line.
+ */
+export function initialOptimizedChart(
+  points: readonly InitialOptimizedPoint[],
+  options: ChartOptions & {
+    valueLabel?: string;
+    higherIsBetter?: boolean;
+    /** The x domain (default: the values' range); intervals reaching past it are cut. */
+    domain?: [number, number];
+  } = {},
+): Chart {
+  requireRows("initialOptimizedChart", points);
+  const higherIsBetter = options.higherIsBetter ?? true;
+  const rows = [...new Set(points.map((p) => p.row))];
+  const short = shortLabels(rows, 44);
+  const marginLeft = labelMargin(short.values());
+  const width = Math.max(options.width ?? DEFAULT_WIDTH, marginLeft + 260);
+  const values = points.flatMap((
+    p,
+  ) => [p.initial, p.optimized, p.lo ?? p.optimized, p.hi ?? p.optimized]);
+  const pad = Math.max(0.01, (Math.max(...values) - Math.min(...values)) * 0.08);
+  const domain = options.domain ?? [Math.min(...values) - pad, Math.max(...values) + pad];
+  const panels = [...new Set(points.map((p) => p.panel))].map((panel) => {
+    const data = points.filter((p) => p.panel === panel).map((p) => ({
+      ...p,
+      label: short.get(p.row)!,
+      better: higherIsBetter ? p.optimized >= p.initial : p.optimized <= p.initial,
+    }));
+    const intervals = data.filter((d) => d.lo != null && d.hi != null);
+    return render({
+      width,
+      height: 52 + rows.length * 26,
+      marginLeft,
+      marginTop: 24,
+      x: { label: `${options.valueLabel ?? "value"} →`, domain, grid: true },
+      y: { label: null, domain: rows.map((r) => short.get(r)!), padding: 0.3 },
+      marks: [
+        Plot.text([panel], { frameAnchor: "top", dy: -16, fontWeight: "bold", text: (d) => d }),
+        Plot.ruleY(intervals, {
+          y: "label",
+          x1: (d: InitialOptimizedPoint) => Math.max(domain[0]!, d.lo as number),
+          x2: (d: InitialOptimizedPoint) => Math.min(domain[1]!, d.hi as number),
+          stroke: "#222",
+          strokeWidth: 1,
+        }),
+        Plot.arrow(data, {
+          x1: "initial",
+          x2: "optimized",
+          y1: "label",
+          y2: "label",
+          stroke: (d: { better: boolean }) => d.better ? GOOD : BAD,
+          strokeWidth: 2,
+          headLength: 6,
+        }),
+        Plot.dot(data, { x: "initial", y: "label", r: 3.5, fill: "#9498a0" }),
+        Plot.dot(data, {
+          x: "optimized",
+          y: "label",
+          r: 3.5,
+          fill: (d: { better: boolean }) => d.better ? GOOD : BAD,
+          title: (d: InitialOptimizedPoint) =>
+            `${d.row} · ${d.panel}: ${fixed(d.initial, 3)} → ${fixed(d.optimized, 3)}`,
+        }),
+      ],
+    });
+  });
+  return frame(titleOf("Initial → optimized", options), panels, {
+    width,
+    caption: options.caption,
+    legend: [
+      { label: "initial (seed prompt)", color: "#9498a0", shape: "dot" },
+      { label: "optimized: better", color: GOOD, shape: "line" },
+      { label: "optimized: worse", color: BAD, shape: "line" },
+      { label: "95% interval", color: "#222", shape: "line" },
+    ],
+  });
+}
+
+/** One prompt of one run, as {@linkcode runTrajectoriesChart} draws it. */
+export interface RunTrajectoryPoint {
+  /** The run (an experiment cell id). */
+  run: string;
+  /** What colours the line (the method). */
+  group: string;
+  /** The panel (a task). */
+  panel: string;
+  /** Step (RPT) or candidate (baselines), 1-based. */
+  step: number;
+  value: number;
+}
+
+/** Every run's trajectory, one panel per task, one line per run coloured by its group. */
+export function runTrajectoriesChart(
+  points: readonly RunTrajectoryPoint[],
+  options: ChartOptions & { valueLabel?: string } = {},
+): Chart {
+  requireRows("runTrajectoriesChart", points);
+  const groups = [...new Set(points.map((p) => p.group))];
+  const colors = colorsFor(groups);
+  const width = options.width ?? DEFAULT_WIDTH;
+  const panels = [...new Set(points.map((p) => p.panel))].map((panel) => {
+    const data = points.filter((p) => p.panel === panel)
+      .sort((a, b) => a.run.localeCompare(b.run) || a.step - b.step);
+    return render({
+      width,
+      height: 240,
+      marginLeft: 50,
+      marginTop: 26,
+      x: {
+        label: "step (RPT) / dev-scored candidate (baselines) →",
+        ticks: integerTicks(data.map((d) => d.step)),
+        tickFormat: "d",
+      },
+      y: { label: `↑ ${options.valueLabel ?? "dev"}`, grid: true, nice: true },
+      color: { domain: groups, range: colors },
+      marks: [
+        Plot.text([panel], { frameAnchor: "top", dy: -18, fontWeight: "bold", text: (d) => d }),
+        Plot.line(data, { x: "step", y: "value", z: "run", stroke: "group", strokeWidth: 1.5 }),
+        Plot.dot(data, {
+          x: "step",
+          y: "value",
+          fill: "group",
+          r: 2.5,
+          title: (d: RunTrajectoryPoint) => `${d.run} step ${d.step}: ${fixed(d.value, 3)}`,
+        }),
+      ],
+    });
+  });
+  return frame(titleOf("Trajectories of every run", options), panels, {
+    width,
+    caption: options.caption,
+    legend: groups.map((g, i) => ({ label: g, color: colors[i]!, shape: "line" })),
+  });
+}

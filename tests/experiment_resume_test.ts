@@ -1,0 +1,154 @@
+/**
+ * Kill-and-resume of a whole experiment: `rpt experiment` on the example plan, its models
+ * served over HTTP (OpenAI-compatible wire, the real SDK) by a local server that records
+ * every request, is SIGKILLed twice while runs are under way and continued each time with
+ * `--resume`. The tables must equal an uninterrupted experiment's, and the server must see
+ * no completed call twice: every request of the reference was made, and only the calls in
+ * flight at a kill (at most the provider's concurrency limit each time) were sent again.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { readIndex } from "../lib/experiment/index_file.ts";
+import { loadExperiment } from "../lib/experiment/load.ts";
+import { tablesMarkdown } from "../lib/experiment/render.ts";
+import type { ChatModel } from "../lib/llm/model.ts";
+import { type ModelServer, serveModels } from "../lib/llm/serve.ts";
+import { createSimChatModel } from "../lib/sim/mod.ts";
+import { stableStringify } from "../lib/util/json.ts";
+import { tempDir } from "./support/toy_loop.ts";
+
+const CLI = new URL("../lib/cli.ts", import.meta.url).pathname;
+const ROOT = new URL("../", import.meta.url).pathname;
+const CONCURRENCY = 3;
+
+function counting(model: ChatModel, onRequest: () => void): ChatModel {
+  return {
+    provider: model.provider,
+    model: model.model,
+    chat(request, options) {
+      onRequest();
+      return model.chat(request, options);
+    },
+  };
+}
+
+function startServer(onRequest: () => void): ModelServer {
+  const sim = { seed: 0 };
+  return serveModels({
+    models: {
+      "sim-target": counting(createSimChatModel("target", sim), onRequest),
+      "sim-optimizer": counting(createSimChatModel("optimizer", sim), onRequest),
+    },
+  });
+}
+
+/** The example plan with its models behind `url`. */
+async function planFor(url: string, dir: string): Promise<string> {
+  const plan = JSON.parse(await Deno.readTextFile(join(ROOT, "examples/experiment_sim.json")));
+  plan.models = {
+    target: `openai-compatible:sim-target@${url}/v1`,
+    optimizer: `openai-compatible:sim-optimizer@${url}/v1`,
+  };
+  plan.concurrency = CONCURRENCY;
+  const path = join(dir, `plan-${crypto.randomUUID()}.json`);
+  await Deno.writeTextFile(path, JSON.stringify(plan));
+  return path;
+}
+
+function experiment(args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, "experiment", ...args, "--quiet", "--parallel", "2"],
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+}
+
+async function table(dir: string): Promise<string> {
+  return tablesMarkdown((await loadExperiment(dir)).tables);
+}
+
+Deno.test({
+  name: "SIGKILL an experiment twice and resume: the same tables, no completed call sent twice",
+  sanitizeResources: true,
+  sanitizeOps: true,
+  async fn() {
+    await using dir = await tempDir();
+
+    // The uninterrupted reference, against its own server.
+    let referenceCount = 0;
+    const refServer = startServer(() => referenceCount++);
+    const referenceBodies = new Set<string>();
+    const refDir = join(dir.path, "reference");
+    try {
+      const plan = await planFor(refServer.url, dir.path);
+      const child = experiment([plan, "--run-dir", refDir]);
+      const out = await child.output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      for (const r of refServer.requests) referenceBodies.add(stableStringify(r.body));
+    } finally {
+      await refServer.close();
+    }
+    // One cache shared by every run, and requests in flight awaited: nothing sent twice.
+    assert.equal(
+      referenceBodies.size,
+      referenceCount,
+      `the reference sends no call twice (${refServer.requests.length} requests)`,
+    );
+    const total = referenceCount;
+    assert.ok(total > 100, `reference made ${total} requests`);
+    const reference = await table(refDir);
+
+    // The interrupted experiment: killed at ~30% and ~70% of the reference's calls.
+    const killAt = new Set([Math.floor(total * 0.3), Math.floor(total * 0.7)]);
+    let seen = 0;
+    let child: Deno.ChildProcess | null = null;
+    let kills = 0;
+    const server = startServer(() => {
+      seen++;
+      if (killAt.has(seen) && child !== null) {
+        child.kill("SIGKILL");
+        kills++;
+      }
+    });
+    try {
+      const plan = await planFor(server.url, dir.path);
+      const expDir = join(dir.path, "interrupted");
+      const statuses: (number | string)[] = [];
+      const states: string[][] = [];
+      for (let session = 0; session < 4; session++) {
+        child = experiment(
+          session === 0 ? [plan, "--run-dir", expDir] : ["--resume", "--run-dir", expDir],
+        );
+        const out = await child.output();
+        child = null;
+        statuses.push(out.signal ?? out.code);
+        if (out.success) break;
+        if (out.signal !== "SIGKILL") {
+          throw new Error(`session ${session} failed: ${new TextDecoder().decode(out.stderr)}`);
+        }
+        states.push((await readIndex(expDir)).cells.map((c) => c.state));
+      }
+      assert.equal(kills, 2);
+      assert.deepEqual(statuses, ["SIGKILL", "SIGKILL", 0]);
+      // Each kill came while runs were under way, some finished, some not started.
+      for (const s of states) assert.ok(s.includes("running"), s.join());
+      assert.ok(states[1]!.includes("finished"), states[1]!.join());
+
+      assert.equal(await table(expDir), reference);
+
+      const bodies = server.requests.map((r) => stableStringify(r.body));
+      const unique = new Set(bodies);
+      assert.deepEqual(new Set([...unique].filter((b) => !referenceBodies.has(b))), new Set());
+      assert.equal(unique.size, referenceBodies.size, "every call of the reference was made");
+      const repeated = bodies.length - unique.size;
+      assert.ok(
+        repeated <= kills * CONCURRENCY,
+        `${repeated} calls were sent twice (kills: ${kills}, at most ${CONCURRENCY} in flight)`,
+      );
+    } finally {
+      await server.close();
+    }
+  },
+});

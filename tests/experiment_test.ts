@@ -1,0 +1,384 @@
+/**
+ * `rpt experiment`: plan validation, grid expansion, the dry run without keys, a grid run
+ * in process (results agree with the run records; resume keeps finished cells, retries
+ * failed ones and continues interrupted ones to the same results), and the README's two
+ * commands on `examples/experiment_sim.json`.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { rptTargetCalls } from "../lib/experiment/cells.ts";
+import { expandPlan, slug } from "../lib/experiment/grid.ts";
+import { readIndex } from "../lib/experiment/index_file.ts";
+import { loadExperiment } from "../lib/experiment/load.ts";
+import { absolutePlan, parsePlan, readPlan } from "../lib/experiment/plan.ts";
+import { tablesMarkdown } from "../lib/experiment/render.ts";
+import { type ExperimentEvent, runExperiment } from "../lib/experiment/runner.ts";
+import { resetProviderLimiters } from "../lib/llm/wrap.ts";
+import { readRunJson } from "../lib/run/reader.ts";
+import { RunSummary } from "../lib/run/schema.ts";
+import { paperDataTest } from "./support/paper_data.ts";
+import { tempDir } from "./support/toy_loop.ts";
+
+const CLI = new URL("../lib/cli.ts", import.meta.url).pathname;
+const ROOT = new URL("../", import.meta.url).pathname;
+
+async function rpt(args: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    clearEnv: true,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "",
+      HOME: Deno.env.get("HOME") ?? "",
+      NO_COLOR: "1",
+      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
+      ...(Deno.env.get("RPT_DATA_DIR") ? { RPT_DATA_DIR: Deno.env.get("RPT_DATA_DIR")! } : {}),
+      ...env,
+    },
+  }).output();
+  const d = new TextDecoder();
+  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+}
+
+const SIM = { target: "sim:target", optimizer: "sim:optimizer" };
+
+function smallPlan(extra: Record<string, unknown> = {}) {
+  return absolutePlan(
+    parsePlan({
+      name: "small",
+      tasks: ["synthetic"],
+      methods: ["rpt", "gepa-ca"],
+      models: SIM,
+      settings: { iterations: 2, limits: { train: 10, dev: 8, test: 10 } },
+      seeds: [0, 1],
+      ...extra,
+    }),
+    ROOT,
+  );
+}
+
+Deno.test("plan errors name the file and the field", async () => {
+  await using dir = await tempDir();
+  const write = async (name: string, value: unknown) => {
+    const path = join(dir.path, name);
+    await Deno.writeTextFile(path, typeof value === "string" ? value : JSON.stringify(value));
+    return path;
+  };
+  const base = { tasks: ["synthetic"], methods: ["rpt"], models: SIM };
+  const cases: [unknown, RegExp][] = [
+    ["{ not json", /bad\.json: invalid JSON/],
+    [{ ...base, methods: ["rpt", "dspy"] }, /bad\.json: methods\.1\.method: .*"gepa-ca"/],
+    [{ ...base, settings: { iterations: 0 } }, /bad\.json: settings\.iterations: Too small/],
+    [{ ...base, settings: { seed: 1 } }, /bad\.json: settings\.seed: set by the plan's seeds/],
+    [
+      { ...base, settings: { confidenceAware: true } },
+      /settings\.confidenceAware: set by the plan's methods/,
+    ],
+    [
+      { ...base, settings: { itrations: 2 } },
+      /bad\.json: settings\.itrations: not a run-config field/,
+    ],
+    [{ ...base, settings: [{ label: "a" }, { k: 3 }] }, /bad\.json: settings\.1\.label: /],
+    [
+      { ...base, models: { target: "gpt-5", optimizer: "sim:optimizer" } },
+      /models\.target\.0: bad model spec "gpt-5"/,
+    ],
+    [{ ...base, seeds: [0, 0] }, /bad\.json: seeds: "0" is listed twice/],
+    [{ ...base, preset: "paper2" }, /bad\.json: preset: /],
+    [{ ...base, budget: 3 }, /bad\.json: \(plan\): Unrecognized key: "budget"/],
+  ];
+  for (const [value, expected] of cases) {
+    const path = await write("bad.json", value);
+    await assert.rejects(readPlan(path), expected);
+  }
+  await assert.rejects(
+    readPlan(join(dir.path, "none.json")),
+    /none\.json: cannot read the plan: file not found/,
+  );
+});
+
+Deno.test("grid: tasks x methods x specs x settings x seeds, stable ids naming what varies", () => {
+  const plan = parsePlan({
+    tasks: ["synthetic", "custom:examples/capitals/task.json"],
+    methods: ["rpt", { method: "gepa", label: "GEPA small", budgetCalls: 50 }],
+    models: {
+      target: "sim:target",
+      optimizer: ["sim:optimizer", "openai-compatible:qwen@http://127.0.0.1:8000/v1"],
+    },
+    settings: [{ label: "T2", iterations: 2 }, { label: "T4", iterations: 4 }],
+    seeds: [0, 1],
+  });
+  const cells = expandPlan(plan);
+  assert.equal(cells.length, 2 * 2 * 2 * 2 * 2);
+  assert.equal(new Set(cells.map((c) => c.id)).size, cells.length);
+  assert.deepEqual(cells.slice(0, 3).map((c) => c.id), [
+    "synthetic.rpt.o-sim_optimizer.T2.s0",
+    "synthetic.rpt.o-sim_optimizer.T2.s1",
+    "synthetic.rpt.o-sim_optimizer.T4.s0",
+  ]);
+  assert.equal(cells.at(-1)?.id, "capitals.GEPA_small.o-openai-compatible_qwen.T4.s1");
+  assert.equal(cells.at(-1)?.label, "GEPA small");
+  assert.deepEqual(cells[2]?.settings, { label: "T4", values: { iterations: 4 } });
+  assert.equal(slug("custom:/abs/dir/my task.json"), "my_task");
+  const abs = absolutePlan(plan, "/base");
+  assert.equal(abs.tasks[1], "custom:/base/examples/capitals/task.json");
+  // Absolute task paths keep the ids.
+  assert.deepEqual(expandPlan(abs).map((c) => c.id), cells.map((c) => c.id));
+});
+
+Deno.test("rpt experiment --dry-run: runs, calls, tokens and dollars with no API key; batch prices", async () => {
+  await using dir = await tempDir();
+  const plan = join(dir.path, "gpt.json");
+  await Deno.writeTextFile(
+    plan,
+    JSON.stringify({
+      name: "gpt",
+      tasks: ["synthetic"],
+      methods: ["rpt", "gepa"],
+      models: { target: "openai:gpt-4.1-mini", optimizer: "openai:gpt-5" },
+      settings: { iterations: 3 },
+      seeds: [0, 1, 2],
+      batch: true,
+    }),
+  );
+  const out = await rpt(["experiment", plan, "--dry-run"], { OPENAI_API_KEY: "" });
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(
+    out.stdout,
+    /dry run: gpt: 6 runs \(1 tasks x 2 methods x 1 targets x 1 optimizers x 1 settings x 3 seeds\)/,
+  );
+  assert.match(out.stdout, /synthetic\.rpt\.s0 +\d+ +\d+ +\$\d+\.\d\d/);
+  assert.match(out.stdout, /synthetic\.gepa\.s2 /);
+  const total = /total: (\d+) calls, (\d+) tokens, at most \$(\d+\.\d\d)/.exec(out.stdout);
+  assert.ok(total !== null, out.stdout);
+  assert.ok(Number(total[1]) > 0 && Number(total[3]) > 0);
+  const batch =
+    /batch: \$(\d+\.\d\d) at batch prices instead of \$(\d+\.\d\d) \(saves \$(\d+\.\d\d)\)/
+      .exec(out.stdout);
+  assert.ok(batch !== null, out.stdout);
+  assert.ok(Number(batch[1]) < Number(batch[2]));
+  assert.ok(!out.stdout.includes("SIMULATED"));
+  // Nothing was created: a dry run spends nothing and writes nothing.
+  await assert.rejects(Deno.stat(join(ROOT, "runs/gpt")), Deno.errors.NotFound);
+  const sim = await rpt(["experiment", "examples/experiment_sim.json", "--dry-run"]);
+  assert.equal(sim.code, 0, sim.stderr);
+  assert.match(sim.stdout, /SIMULATED/);
+});
+
+Deno.test("an experiment in process: results agree with the run records; resume keeps finished cells", async () => {
+  await using dir = await tempDir();
+  const plan = smallPlan();
+  const expDir = join(dir.path, "exp");
+  const events: ExperimentEvent[] = [];
+  const outcome = await runExperiment({
+    dir: expDir,
+    plan,
+    parallel: 3,
+    onEvent: (e) => events.push(e),
+  });
+  assert.deepEqual(outcome.counts, { pending: 0, running: 0, finished: 4, failed: 0 });
+  assert.equal(outcome.index.simulated, true);
+  const exp = await loadExperiment(expDir);
+  assert.equal(exp.results.length, 4);
+  for (const r of exp.results.filter((x) => x.method === "rpt")) {
+    const summary = await readRunJson(join(expDir, "runs", r.id, "summary.json"), RunSummary);
+    assert.equal(r.optimized.test?.headline, summary.selected.test?.score);
+    assert.equal(r.initial.test?.headline, summary.seed.test?.score);
+    assert.equal(r.trajectory.length, summary.steps.length);
+  }
+  for (const r of exp.results) {
+    // Per-example outcomes add up to the split's figures.
+    const opt = r.testItems!.optimized;
+    const parsed = opt.flatMap((i) => i.brier === null ? [] : [i.brier]);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    assert.ok(Math.abs(mean(opt.map((i) => i.headline)) - r.optimized.test!.headline) < 1e-9);
+    assert.ok(Math.abs(mean(parsed) - (r.optimized.test!.brier as number)) < 1e-9);
+    assert.equal(r.simulated, true);
+  }
+  const gepa = JSON.parse(
+    await Deno.readTextFile(join(expDir, "runs/synthetic.gepa-ca.s0/compare.json")),
+  );
+  // The baseline's default budget: what an RPT run with the same settings may spend.
+  assert.equal(gepa.budgetCalls, rptTargetCalls(2, { train: 10, dev: 8 }));
+  assert.equal(gepa.rows[0].method, "gepa-ca");
+  assert.equal(exp.tables.table2.length, 1, "gepa-ca is confidence-aware");
+
+  // The same command again is refused; --resume runs nothing new and changes nothing.
+  await assert.rejects(
+    runExperiment({ dir: expDir, plan }),
+    /already holds an experiment: add --resume/,
+  );
+  await assert.rejects(
+    runExperiment({ dir: expDir, plan: smallPlan({ seeds: [0] }), resume: true }),
+    /holds an experiment of another plan/,
+  );
+  const again: ExperimentEvent[] = [];
+  const resumed = await runExperiment({ dir: expDir, resume: true, onEvent: (e) => again.push(e) });
+  assert.equal(resumed.counts.finished, 4);
+  assert.deepEqual(again, []);
+  assert.equal(tablesMarkdown((await loadExperiment(expDir)).tables), tablesMarkdown(exp.tables));
+});
+
+Deno.test("a failed cell is recorded with its error and does not stop the others; resume retries it", async () => {
+  await using dir = await tempDir();
+  resetProviderLimiters();
+  // Port 9 refuses: every optimizer call of those cells fails (no retries here). A failed
+  // target call is not yet an error of the run (issue 14), so the optimizer is the dead one.
+  const dead = "openai-compatible:nobody@http://127.0.0.1:9/v1";
+  const plan = smallPlan({
+    methods: ["rpt"],
+    models: { target: "sim:target", optimizer: ["sim:optimizer", dead] },
+  });
+  const expDir = join(dir.path, "exp");
+  const outcome = await runExperiment({ dir: expDir, plan, maxRetries: 0, env: {} });
+  assert.equal(outcome.counts.finished, 2);
+  assert.equal(outcome.counts.failed, 2);
+  const failed = outcome.index.cells.filter((c) => c.state === "failed");
+  assert.deepEqual(failed.map((c) => c.models.optimizer), [dead, dead]);
+  for (const c of failed) assert.match(c.error ?? "", /nobody|127\.0\.0\.1:9|connect/i);
+  const index = await readIndex(expDir);
+  assert.equal(index.cells.filter((c) => c.state === "failed").length, 2);
+  // A resume tries the failed cells again (and only them).
+  const started: string[] = [];
+  const again = await runExperiment({
+    dir: expDir,
+    resume: true,
+    maxRetries: 0,
+    env: {},
+    onEvent: (e) => e.type === "cell" && e.state === "running" && started.push(e.id),
+  });
+  assert.deepEqual(started.sort(), failed.map((c) => c.id).sort());
+  assert.equal(again.counts.failed, 2);
+  assert.equal(again.index.cells.find((c) => c.id === failed[0]!.id)?.attempts, 2);
+});
+
+Deno.test("an interrupted experiment resumes to the results of an uninterrupted one", async () => {
+  await using dir = await tempDir();
+  const plan = smallPlan();
+  const reference = await runExperiment({ dir: join(dir.path, "ref"), plan });
+  assert.equal(reference.counts.finished, 4);
+  const controller = new AbortController();
+  const expDir = join(dir.path, "cut");
+  const first = await runExperiment({
+    dir: expDir,
+    plan,
+    parallel: 2,
+    signal: controller.signal,
+    onEvent: (e) => {
+      // Stop as soon as one cell is finished while others are under way.
+      if (e.type === "cell" && e.state === "finished") {
+        controller.abort(new DOMException("stop", "AbortError"));
+      }
+    },
+  });
+  assert.equal(first.interrupted, true);
+  assert.ok(first.counts.finished >= 1 && first.counts.finished < 4, JSON.stringify(first.counts));
+  assert.equal(first.counts.running, 0, "cells under way go back to pending");
+  const second = await runExperiment({ dir: expDir, resume: true });
+  assert.equal(second.counts.finished, 4);
+  const a = await loadExperiment(join(dir.path, "ref"));
+  const b = await loadExperiment(expDir);
+  assert.equal(tablesMarkdown(b.tables), tablesMarkdown(a.tables));
+  const strip = (r: { usage: unknown }) => ({ ...r, usage: null });
+  assert.deepEqual(b.results.map(strip), a.results.map(strip));
+});
+
+Deno.test("README: rpt experiment examples/experiment_sim.json --run-dir DIR, then rpt table DIR", async () => {
+  await using dir = await tempDir();
+  const expDir = join(dir.path, "exp");
+  const plan = await readPlan(join(ROOT, "examples/experiment_sim.json"));
+  assert.equal(plan.tasks.length, 2);
+  assert.equal(plan.methods.length, 2);
+  assert.equal(plan.seeds.length, 2);
+  const run = await rpt(["experiment", "examples/experiment_sim.json", "--run-dir", expDir]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^SIMULATED: /m);
+  assert.match(
+    run.stdout,
+    /experiment: 8\/8 runs finished, 0 failed, 0 not finished \[simulated\]/,
+  );
+  const table = await rpt(["table", expDir]);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /\*\*SIMULATED: /);
+  assert.match(table.stdout, /## Table 1: initial → optimized per task \(SIMULATED\)/);
+  for (const row of ["RPT · sim:optimizer", "GEPA · sim:optimizer"]) {
+    assert.match(table.stdout, new RegExp(`^\\| ${row} \\| 2 \\| `, "m"));
+  }
+  assert.match(table.stdout, /## Paired tests between methods/);
+  assert.match(table.stdout, /## Overfitting checks per run/);
+  const index = await readIndex(expDir);
+  assert.deepEqual(new Set(index.cells.map((c) => c.state)), new Set(["finished"]));
+  // Running the same command again refuses to overwrite, with the way out.
+  const again = await rpt(["experiment", "examples/experiment_sim.json", "--run-dir", expDir]);
+  assert.equal(again.code, 2);
+  assert.match(again.stderr, /already holds an experiment: add --resume/);
+  assert.ok(!again.stdout.includes("SIMULATED"), "no banner before an argument error");
+});
+
+paperDataTest(
+  "an experiment on HotPotQA and Formula: headline accuracy (EM) and accuracy",
+  async (dataDir) => {
+    await using dir = await tempDir();
+    const plan = absolutePlan(
+      parsePlan({
+        tasks: ["hotpotqa", "formula"],
+        methods: ["rpt", "gepa-ca"],
+        models: SIM,
+        settings: { iterations: 1, limits: { train: 6, dev: 6, test: 6 } },
+        seeds: [0],
+        dataDir,
+      }),
+      ROOT,
+    );
+    const outcome = await runExperiment({ dir: join(dir.path, "exp"), plan, parallel: 4 });
+    assert.equal(
+      outcome.counts.finished,
+      4,
+      JSON.stringify(outcome.index.cells.map((c) => c.error)),
+    );
+    const exp = await loadExperiment(join(dir.path, "exp"));
+    assert.deepEqual(exp.tables.columns.map((c) => c.headline), ["accuracy (EM)", "accuracy"]);
+    assert.equal(exp.tables.table1.length, 2);
+    assert.ok(exp.tables.table1.every((r) => r.aggregate !== null));
+  },
+);
+
+Deno.test("a plan's preset and batch reach the run config, or are refused before any call", async () => {
+  await using dir = await tempDir();
+  const write = async (extra: Record<string, unknown>) => {
+    const path = join(dir.path, `plan-${crypto.randomUUID()}.json`);
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({ tasks: ["synthetic"], methods: ["rpt"], models: SIM, ...extra }),
+    );
+    return path;
+  };
+  const { runsHaveBatchMode } = await import("../lib/experiment/preset.ts");
+  const batch = await rpt([
+    "experiment",
+    await write({ batch: true }),
+    "--run-dir",
+    `${dir.path}/b`,
+  ]);
+  if (!runsHaveBatchMode()) {
+    assert.equal(batch.code, 2);
+    assert.match(batch.stderr, /plan batch: true: runs of this build have no batch mode yet/);
+    assert.ok(!batch.stdout.includes("SIMULATED"));
+    await assert.rejects(Deno.stat(`${dir.path}/b`), Deno.errors.NotFound);
+  }
+  // The dry run prices batch mode whatever the build runs.
+  const dry = await rpt(["experiment", await write({ batch: true }), "--dry-run"]);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /batch: \$0\.00 at batch prices/);
+});
+
+Deno.test("experimentExitCode: 0 all finished, 1 some failed or not finished, 130 interrupted", async () => {
+  const { experimentExitCode } = await import("../lib/cli/experiment.ts");
+  const none = { pending: 0, running: 0, finished: 0, failed: 0 };
+  assert.equal(experimentExitCode({ ...none, finished: 4 }, false), 0);
+  assert.equal(experimentExitCode({ ...none, finished: 3, failed: 1 }, false), 1);
+  assert.equal(experimentExitCode({ ...none, finished: 3, pending: 1 }, false), 1);
+  assert.equal(experimentExitCode({ ...none, finished: 3, pending: 1 }, true), 130);
+});
