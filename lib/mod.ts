@@ -226,14 +226,22 @@ export {
   alignmentHeatmap,
   costChart,
   deltaBars,
+  initialOptimizedChart,
   lengthScoreScatter,
   persistenceBars,
   reliabilityDiagram,
+  runTrajectoriesChart,
   scoreVsCallsChart,
   topicPrevalenceChart,
   trajectoryChart,
 } from "./plot.ts";
-export type { Chart, MethodCurvePoint, TrajectoryPoint } from "./plot.ts";
+export type {
+  Chart,
+  InitialOptimizedPoint,
+  MethodCurvePoint,
+  RunTrajectoryPoint,
+  TrajectoryPoint,
+} from "./plot.ts";
 export {
   costPoints,
   reliabilitySeries,
@@ -265,7 +273,34 @@ export { analysisToMarkdown, analyzeRuns, traceFromRunRecord, writeAnalysis } fr
 export { compare, compareTable, meterChatModel, METHODS } from "./baselines/compare.ts";
 export type { CompareOptions, CompareResult } from "./baselines/compare.ts";
 export type { Optimizer, OptimizerContext, OptimizerResult } from "./baselines/optimizer.ts";
-export { gepa } from "./baselines/gepa.ts";
+export { confidenceFeedback, gepa } from "./baselines/gepa.ts";
 export { mipro } from "./baselines/mipro.ts";
 export { ace } from "./baselines/ace.ts";
 export { rpt } from "./baselines/rpt.ts";
+
+// Experiments: grids of runs (rpt experiment) and the paper's tables (rpt table).
+export { absolutePlan, ExperimentPlan, parsePlan, readPlan } from "./experiment/plan.ts";
+export type { ExperimentPlanInput } from "./experiment/plan.ts";
+export { expandPlan } from "./experiment/grid.ts";
+export type { Cell } from "./experiment/grid.ts";
+export { METHOD_NAMES } from "./experiment/methods.ts";
+export { prepareCells } from "./experiment/cells.ts";
+export { estimateExperiment } from "./experiment/estimate.ts";
+export type { ExperimentEstimate } from "./experiment/estimate.ts";
+export { runExperiment } from "./experiment/runner.ts";
+export type { ExperimentEvent, ExperimentOptions, ExperimentOutcome } from "./experiment/runner.ts";
+export { EXPERIMENT_FILES, ExperimentIndex } from "./experiment/index_file.ts";
+export { CellResult } from "./experiment/result.ts";
+export { buildTables } from "./experiment/table.ts";
+export type { ExperimentTables } from "./experiment/table.ts";
+export { loadExperiment, renderTables, writeTables } from "./experiment/load.ts";
+export type { ExperimentRecord } from "./experiment/load.ts";
+export {
+  tableCharts,
+  tablesCsv,
+  tablesHtml,
+  tablesLatex,
+  tablesMarkdown,
+} from "./experiment/render.ts";
+export { PAPER_REPORTED, paperCitation } from "./experiment/paper.ts";
+export { meanInterval } from "./experiment/stats.ts";

@@ -36,6 +36,7 @@ Deno.test("the notebooks folder holds the documented notebooks", () => {
       "05_run_explorer.ipynb",
       "06_trace_analysis.ipynb",
       "07_baselines.ipynb",
+      "08_reproduce_tables.ipynb",
     ]
   ) {
     assert.ok(notebooks.includes(expected), `missing notebooks/${expected}`);

@@ -180,9 +180,23 @@ function checksTable(checks: readonly RunCheck[]): TextTable | null {
   };
 }
 
-function allTables(t: ExperimentTables, arrow: string): TextTable[] {
-  return [table1(t, arrow), table2(t, arrow), pairedTable(t.paired), checksTable(t.checks)]
-    .filter((x): x is TextTable => x !== null);
+/** The parts of the tables, in the order they are written. */
+export const TABLE_PARTS = ["table1", "table2", "paired", "checks"] as const;
+/** A part of the tables. */
+export type TablePart = (typeof TABLE_PARTS)[number];
+
+function allTables(
+  t: ExperimentTables,
+  arrow: string,
+  parts: readonly TablePart[] = TABLE_PARTS,
+): TextTable[] {
+  const made: Record<TablePart, () => TextTable | null> = {
+    table1: () => table1(t, arrow),
+    table2: () => table2(t, arrow),
+    paired: () => pairedTable(t.paired),
+    checks: () => checksTable(t.checks),
+  };
+  return parts.map((p) => made[p]()).filter((x): x is TextTable => x !== null);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -192,21 +206,28 @@ function mdCell(text: string): string {
   return text.replaceAll("|", "\\|").replaceAll("\n", " ");
 }
 
-/** The tables as Markdown (a SIMULATED line first when the runs were simulated). */
-export function tablesMarkdown(t: ExperimentTables): string {
-  const out: string[] = [`# ${t.name}`];
+/**
+ * The tables as Markdown (a SIMULATED line first when the runs were simulated); `parts`
+ * picks some of them (a notebook shows them one by one).
+ */
+export function tablesMarkdown(
+  t: ExperimentTables,
+  options: { parts?: readonly TablePart[] } = {},
+): string {
+  const whole = options.parts === undefined;
+  const out: string[] = whole ? [`# ${t.name}`] : [];
   if (t.simulated) out.push("", `**${SIMULATED_TABLE_NOTE}**`);
-  for (const tab of allTables(t, "→")) {
+  for (const tab of allTables(t, "→", options.parts)) {
     out.push("", `## ${tab.caption}${t.simulated ? " (SIMULATED)" : ""}`, "");
     out.push(`| ${tab.header.map(mdCell).join(" | ")} |`);
     out.push(`|${tab.header.map(() => "---").join("|")}|`);
     for (const r of tab.rows) out.push(`| ${r.map(mdCell).join(" | ")} |`);
     out.push("", ...tab.notes.map((n) => `- ${n}`));
   }
-  if (t.missing.length > 0) {
+  if (whole && t.missing.length > 0) {
     out.push("", `Not finished (left out): ${t.missing.join(", ")}`);
   }
-  return `${out.join("\n")}\n`;
+  return `${out.join("\n").trimStart()}\n`;
 }
 
 // ---------------------------------------------------------------------------------------------
