@@ -132,3 +132,37 @@ Deno.test("a real run: the simulated optimizer recognises a rejected patch and r
   assert.equal(result.summary!.steps[1]?.kind, "iteration");
   assert.deepEqual(result.summary!.steps[1]?.rejections, []);
 });
+
+Deno.test("confidence-aware GEPA's lines begin with the shared names the simulator reads", async () => {
+  const { calibrationLine, confidenceFeedback, reflectionMessages } = await import(
+    "../lib/baselines/gepa.ts"
+  );
+  const { answerBaselineRequest } = await import("../lib/sim/baselines.ts");
+  const { GEPA_CALIBRATION_PREFIX, GEPA_CONFIDENCE_PREFIX, GEPA_REFLECTION_SCHEMA, OVERCONFIDENT } =
+    await import("../lib/protocol_names.ts");
+  const line = confidenceFeedback({
+    score: 0,
+    details: {},
+    parsed: { reasoning: "", answer: "x", confidence: 0.95 },
+  });
+  assert.ok(line?.startsWith(`${GEPA_CONFIDENCE_PREFIX} `) && line.endsWith(OVERCONFIDENT));
+  const calibration = { brier: 0.9, avgConfidence: 0.95, score: 0, n: 2 };
+  assert.ok(calibrationLine(calibration).startsWith(GEPA_CALIBRATION_PREFIX));
+  const feedback = `Score: 0.00 (not full credit)\nGold answer: 4\n${line}`;
+  const records = [1, 2].map(() => ({ input: "Question: q", output: "{}", feedback }));
+  const ask = (calibrated: boolean) =>
+    answerBaselineRequest({
+      messages: reflectionMessages(
+        "synthetic",
+        "instruction",
+        "Answer the question.",
+        records,
+        calibrated ? calibration : undefined,
+      ),
+      outputSchema: { name: GEPA_REFLECTION_SCHEMA, schema: {} },
+    })?.parsed as { new_text: string };
+  // Only the confidence-aware request makes the simulated reflection address calibration.
+  assert.equal(ask(false).new_text, "Answer the question.");
+  assert.notEqual(ask(true).new_text, "Answer the question.");
+  assert.match(ask(true).new_text, /confiden|probabilit|sure|certain/i);
+});
