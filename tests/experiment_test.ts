@@ -219,6 +219,26 @@ Deno.test("an experiment in process: results agree with the run records; resume 
   assert.equal(resumed.counts.finished, 4);
   assert.deepEqual(again, []);
   assert.equal(tablesMarkdown((await loadExperiment(expDir)).tables), tablesMarkdown(exp.tables));
+
+  // Killed after a run's record was written but before its result: the record is read back.
+  for (const id of ["synthetic.gepa-ca.s0", "synthetic.rpt.s1"]) {
+    await Deno.remove(join(expDir, "results", `${id}.json`));
+  }
+  const cacheBefore = (await Deno.stat(join(expDir, "cache.sqlite"))).mtime?.getTime();
+  const reread: string[] = [];
+  await runExperiment({
+    dir: expDir,
+    resume: true,
+    onEvent: (e) => e.type === "cell" && reread.push(`${e.id}:${e.state}`),
+  });
+  assert.deepEqual(reread.sort(), [
+    "synthetic.gepa-ca.s0:finished",
+    "synthetic.gepa-ca.s0:running",
+    "synthetic.rpt.s1:finished",
+    "synthetic.rpt.s1:running",
+  ]);
+  assert.equal((await Deno.stat(join(expDir, "cache.sqlite"))).mtime?.getTime(), cacheBefore);
+  assert.equal(tablesMarkdown((await loadExperiment(expDir)).tables), tablesMarkdown(exp.tables));
 });
 
 Deno.test("a failed cell is recorded with its error and does not stop the others; resume retries it", async () => {

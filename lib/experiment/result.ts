@@ -21,12 +21,12 @@ import {
   RUN_FILES,
   RunSummary,
   RunUsage,
-  type ScoredItem,
+  ScoredItem,
   STEP_FILES,
   stepDirName,
 } from "../run/schema.ts";
 import { scoredItemsAsTraces } from "../run_charts.ts";
-import type { Metrics } from "../tasks/schema.ts";
+import { Metrics } from "../tasks/schema.ts";
 import { type Task, taskHeadline } from "../tasks/task.ts";
 import { METHOD_NAMES } from "./methods.ts";
 import type { Cell } from "./grid.ts";
@@ -128,6 +128,34 @@ export const CellResult = z.object({
 }).strict();
 /** A finished cell. */
 export type CellResult = z.infer<typeof CellResult>;
+
+/**
+ * The parts of a comparison record (`compare.json`, written by `lib/baselines/compare.ts`)
+ * a finished baseline cell is read back from; the rest passes through unchecked.
+ */
+export const ComparisonRecord = z.object({
+  version: z.literal(1),
+  confidenceAware: z.boolean(),
+  seedPrompt: z.record(z.string(), z.string()),
+  rows: z.array(
+    z.object({
+      method: z.string(),
+      initial: z.object({ dev: Metrics, test: Metrics }),
+      final: z.object({ dev: Metrics, test: Metrics.nullable() }).passthrough(),
+      testItems: z.object({ initial: z.array(ScoredItem), final: z.array(ScoredItem).nullable() }),
+      scored: z.array(
+        z.object({ index: z.number(), promptChars: z.number(), dev: Metrics }).passthrough(),
+      ),
+      selected: z.object({
+        index: z.number(),
+        origin: z.string(),
+        prompt: z.record(z.string(), z.string()),
+      })
+        .passthrough(),
+      stopReason: z.string(),
+    }).passthrough(),
+  ).length(1),
+}).passthrough();
 
 /** What reducing a cell needs beside its record. */
 export interface ResultContext {

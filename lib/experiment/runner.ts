@@ -36,7 +36,8 @@ import {
 } from "./index_file.ts";
 import { ExperimentPlan, parsePlan } from "./plan.ts";
 import type { CellResult } from "./result.ts";
-import { resultFromComparison, resultFromRun } from "./result.ts";
+import { ComparisonRecord, resultFromComparison, resultFromRun } from "./result.ts";
+import { readRunJson } from "../run/reader.ts";
 
 /** What an experiment reports while it runs. */
 export type ExperimentEvent =
@@ -303,7 +304,7 @@ async function runBaselineCell(
   const runDir = join(dir, cellRunDir(p.cell.id));
   const recordPath = join(runDir, "compare.json");
   if (await exists(recordPath)) {
-    const record = JSON.parse(await Deno.readTextFile(recordPath)) as CompareResult;
+    const record = await readRunJson(recordPath, ComparisonRecord) as unknown as CompareResult;
     return resultFromComparison(record, resultContext(p));
   }
   // A baseline under way starts again; the cache below its meter answers what it asked.
