@@ -375,7 +375,7 @@ Deno.test("a plan's preset and batch reach the run config, or are refused before
     );
     return path;
   };
-  const { runsHaveBatchMode } = await import("../lib/experiment/preset.ts");
+  const { runsHaveBatchMode } = await import("../lib/experiment/cells.ts");
   const batch = await rpt([
     "experiment",
     await write({ batch: true }),
@@ -402,3 +402,81 @@ Deno.test("experimentExitCode: 0 all finished, 1 some failed or not finished, 13
   assert.equal(experimentExitCode({ ...none, finished: 3, pending: 1 }, false), 1);
   assert.equal(experimentExitCode({ ...none, finished: 3, pending: 1 }, true), 130);
 });
+
+paperDataTest(
+  "preset paper: every cell starts from the paper's seed prompt; Table 1 shows the reported figures",
+  async (dataDir) => {
+    await using dir = await tempDir();
+    const plan = absolutePlan(
+      parsePlan({
+        tasks: ["hotpotqa", "formula"],
+        methods: ["rpt", "gepa-ca"],
+        // The preset's models are OpenAI's: every role on the simulator instead.
+        models: { ...SIM, embedder: "sim:embed" },
+        preset: "paper",
+        settings: {
+          iterations: 1,
+          k: 3,
+          clusterModel: "sim:critic",
+          limits: { train: 6, dev: 6, test: 6 },
+        },
+        seeds: [0],
+        dataDir,
+      }),
+      ROOT,
+    );
+    const expDir = join(dir.path, "exp");
+    const outcome = await runExperiment({ dir: expDir, plan, parallel: 4 });
+    assert.equal(
+      outcome.counts.finished,
+      4,
+      JSON.stringify(outcome.index.cells.map((c) => c.error)),
+    );
+    for (const task of ["hotpotqa", "formula"]) {
+      const seed = JSON.parse(await Deno.readTextFile(join(dataDir, task, "seed_prompt.json")));
+      const config = JSON.parse(
+        await Deno.readTextFile(join(expDir, "runs", `${task}.rpt.s0`, "config.json")),
+      );
+      assert.equal(config.preset, "paper");
+      assert.equal(config.taskProtocol, "reference");
+      assert.equal(config.iterations, 1, "the plan's settings go over the preset");
+      assert.equal(config.seedPrompt.instruction, seed.instruction);
+      const compare = JSON.parse(
+        await Deno.readTextFile(join(expDir, "runs", `${task}.gepa-ca.s0`, "compare.json")),
+      );
+      assert.deepEqual(compare.seedPrompt, { system: seed.system, instruction: seed.instruction });
+    }
+    const t = (await loadExperiment(expDir)).tables;
+    // The reference's protocol is confidence-aware: both methods are in Table 2.
+    assert.equal(t.table2.length, 2);
+    assert.deepEqual(t.reported[0]?.cells, [12.9, 11.7]);
+    assert.equal(t.reported.filter((r) => r.kind === "aggregate").length, 4);
+    assert.match(tablesMarkdown(t), /\| paper \(reported\): RPT · GPT-5 \|/);
+  },
+);
+
+paperDataTest(
+  "the paper's tables as plans: their dry runs need no key and match docs/reproducing.md",
+  async (dataDir) => {
+    const docs = await Deno.readTextFile(join(ROOT, "docs/reproducing.md"));
+    const stated = (name: string) => {
+      const m = new RegExp(`${name} at most \\$([\\d,]+\\.\\d\\d)`).exec(docs);
+      assert.ok(m !== null, `docs/reproducing.md states the dry run of ${name}`);
+      return m[1]!.replaceAll(",", "");
+    };
+    const cases: [string, number, string][] = [
+      ["table1_paper", 48, stated("Table 1")],
+      ["table2_paper", 6, stated("Table 2")],
+    ];
+    for (const [name, runs, usd] of cases) {
+      const out = await rpt(["experiment", `examples/${name}.json`, "--dry-run"], {
+        OPENAI_API_KEY: "",
+        GEMINI_API_KEY: "",
+        RPT_DATA_DIR: dataDir,
+      });
+      assert.equal(out.code, 0, out.stderr);
+      assert.match(out.stdout, new RegExp(`dry run: ${name}: ${runs} runs `));
+      assert.match(out.stdout, new RegExp(`total: \\d+ calls, \\d+ tokens, at most \\$${usd}\\n`));
+    }
+  },
+);

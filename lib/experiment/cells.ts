@@ -1,34 +1,59 @@
 /**
  * Each cell of the grid made ready to run: its run config (the plan's preset, then its
  * settings, then the cell's task, models, seed, method and the experiment's one cache), its
- * task object and data, and for a baseline its budget. Everything that can be wrong with a
- * plan (a task that does not load, data missing, a setting out of range) is found here,
- * for every cell, before any call is made.
+ * task object (configured as the config says: protocol, seed prompt) and data, and for a
+ * baseline its budget. Everything that can be wrong with a plan (a task that does not load,
+ * data or a seed prompt missing, a setting out of range) is found here, for every cell,
+ * before any call is made.
  *
  * @module
  */
 import { specsAreSimulated } from "../llm/spec.ts";
-import { resolveRunConfig } from "../revise/config.ts";
-import { loadSplits, type RunData } from "../revise/data.ts";
-import type { RunConfig } from "../run/config.ts";
-import { getTask } from "../tasks/registry.ts";
+import { resolveRunConfig, type SessionConfigInput } from "../revise/config.ts";
+import {
+  loadConfiguredTask,
+  loadSplits,
+  type RunData,
+  resolveSeedPrompt,
+} from "../revise/data.ts";
+import { RunConfig } from "../run/config.ts";
 import type { Task } from "../tasks/task.ts";
 import { ConfigError } from "../util/errors.ts";
 import type { Cell } from "./grid.ts";
 import { type MethodInfo, methodInfo } from "./methods.ts";
 import type { ExperimentPlan } from "./plan.ts";
-import { batchFields, presetDefaults } from "./preset.ts";
+
+/** Whether run configs of this build have a batch setting (issue 16). */
+export function runsHaveBatchMode(): boolean {
+  return Object.hasOwn(RunConfig.shape, "batch");
+}
+
+/**
+ * The config fields that turn batch mode on for a run, or a {@linkcode ConfigError} when
+ * runs have no batch mode in this build (a run that silently ignored `batch` would be
+ * priced and reported as a batch run). HOOK (issue 16): the run config's batch field.
+ */
+export function batchFields(batch: boolean): Record<string, unknown> {
+  if (!batch) return {};
+  if (!runsHaveBatchMode()) {
+    throw new ConfigError(
+      `plan batch: true: runs of this build have no batch mode yet; remove "batch" from the ` +
+        `plan (the dry run still prices it)`,
+    );
+  }
+  return { batch: true };
+}
 
 /** A cell ready to run. */
 export interface CellPlan {
   cell: Cell;
   info: MethodInfo;
-  /** The task the cell runs on. */
+  /** The task the cell runs on, as its config sets it up (protocol, seed prompt). */
   task: Task;
-  /** True when the task object must be given to the session (a preset's own task). */
-  givenTask: boolean;
   /** The run config (for a baseline: the settings it shares with RPT: limits, seed, ...). */
   config: RunConfig;
+  /** Selection with the Brier term: the method's, or the preset's. */
+  confidenceAware: boolean;
   data: RunData;
   /** Target calls of a baseline run. */
   budgetCalls?: number;
@@ -88,11 +113,8 @@ async function prepareCell(
   datasets: Map<string, Promise<RunData>>,
 ): Promise<CellPlan> {
   const info = methodInfo(cell.method);
-  const preset = plan.preset === undefined
-    ? { config: {} }
-    : await presetDefaults(plan.preset, cell.task, { dataDir: plan.dataDir });
-  const config = resolveRunConfig({
-    ...preset.config,
+  const input: SessionConfigInput = {
+    ...(plan.preset !== undefined ? { preset: plan.preset } : {}),
     concurrency: plan.concurrency,
     ...cell.settings.values,
     task: cell.task,
@@ -101,17 +123,22 @@ async function prepareCell(
     ...(cell.models.critic !== undefined ? { critic: cell.models.critic } : {}),
     ...(cell.models.embedder !== undefined ? { embedder: cell.models.embedder } : {}),
     seed: cell.seed,
-    confidenceAware: info.confidenceAware,
+    // `rpt` leaves it to the preset (the reference's protocol is confidence-aware).
+    ...(info.confidenceAware ? { confidenceAware: true } : {}),
     cache: options.cachePath,
     ...(plan.dataDir !== undefined ? { dataDir: plan.dataDir } : {}),
     ...(options.estimateOnly ? {} : batchFields(plan.batch)),
-  });
-  let task = preset.task;
-  if (task === undefined) {
-    const known = tasks.get(cell.task) ?? getTask(cell.task);
-    tasks.set(cell.task, known);
-    task = await known;
-  }
+  };
+  const config = await resolveSeedPrompt(resolveRunConfig(input));
+  const taskKey = JSON.stringify([
+    config.task,
+    config.taskProtocol,
+    config.seedPrompt,
+    config.olympiadScoring ?? null,
+  ]);
+  const known = tasks.get(taskKey) ?? loadConfiguredTask(config);
+  tasks.set(taskKey, known);
+  const task = await known;
   const dataKey = JSON.stringify([cell.task, config.dataDir ?? null, config.limits]);
   const data = datasets.get(dataKey) ?? loadSplits(task, config);
   datasets.set(dataKey, data);
@@ -130,8 +157,9 @@ async function prepareCell(
     cell,
     info,
     task,
-    givenTask: preset.task !== undefined,
     config,
+    confidenceAware: info.confidenceAware || config.confidenceAware ||
+      (config.brierWeight ?? 0) > 0,
     data: loaded,
     ...(budgetCalls !== undefined ? { budgetCalls } : {}),
     simulated: specsAreSimulated(config),

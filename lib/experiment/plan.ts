@@ -24,7 +24,8 @@
  *   `memory`, ...) for every run, or a list of such objects each with a `label` (the grid
  *   takes each). Fields the plan sets elsewhere (`task`, model specs, `seed`, `cache`,
  *   `dataDir`, `confidenceAware`) are refused here.
- * - `preset`: a preset of the loop (`paper`), applied to each run before its settings.
+ * - `preset`: a preset of the loop (`paper`, `reference-cli`: `lib/revise/presets.ts`), the
+ *   defaults of each run; the plan's settings, models and methods go over it.
  * - `batch`: full-split evaluations through the providers' batch APIs.
  * - `budgetCalls`: target calls per baseline run (default: the most an RPT run with the
  *   same settings makes, so every method gets RPT's budget).
@@ -34,13 +35,10 @@
 import { isAbsolute, resolve as resolvePath } from "node:path";
 import { z } from "zod";
 import { parseModelSpec } from "../llm/spec.ts";
-import { RunConfig } from "../run/config.ts";
+import { Preset, RunConfig } from "../run/config.ts";
 import { ConfigError, describeSchemaIssue } from "../util/errors.ts";
 import { parseJsonAs } from "../util/json.ts";
 import { METHOD_NAMES, methodInfo, type MethodName } from "./methods.ts";
-
-/** The presets a plan may name. */
-export const PLAN_PRESETS = ["paper"] as const;
 
 /** Run-config fields a plan sets outside `settings`, and where. */
 const RESERVED: Readonly<Record<string, string>> = {
@@ -127,7 +125,8 @@ export const ExperimentPlan = z.object({
   }).strict(),
   settings: Settings.optional(),
   seeds: z.array(z.number().int()).min(1).default([0]),
-  preset: z.enum(PLAN_PRESETS).optional(),
+  /** A preset of the loop (`lib/revise/presets.ts`): its defaults first, the settings over them. */
+  preset: Preset.optional(),
   batch: z.boolean().default(false),
   budgetCalls: z.number().int().positive().optional(),
   /** Model calls in flight per provider, shared by every run. */

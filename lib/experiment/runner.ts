@@ -137,6 +137,7 @@ async function checkModels(plans: readonly CellPlan[], env?: Record<string, stri
   const embed = new Set<string>();
   for (const { config } of plans) {
     chat.add(config.target).add(config.optimizer).add(config.critic ?? config.optimizer);
+    if (config.clusterModel !== undefined) chat.add(config.clusterModel);
     embed.add(config.embedder);
   }
   for (const spec of chat) await createChatModel(spec, { env });
@@ -273,7 +274,7 @@ async function runRptCell(
   const runDir = join(dir, cellRunDir(p.cell.id));
   const ctx = resultContext(p);
   if (await exists(join(runDir, RUN_FILES.summary))) {
-    return await resultFromRun(runDir, ctx, p.info.confidenceAware);
+    return await resultFromRun(runDir, ctx, p.confidenceAware);
   }
   const session: Omit<OptimizeOptions, "runDir"> = {
     task: p.task,
@@ -293,7 +294,7 @@ async function runRptCell(
     ? await continueRun(runDir, session)
     : await optimize(p.config, { ...session, runDir });
   if (outcome.interrupted) return null;
-  return await resultFromRun(runDir, ctx, p.info.confidenceAware);
+  return await resultFromRun(runDir, ctx, p.confidenceAware);
 }
 
 async function runBaselineCell(
@@ -321,7 +322,7 @@ async function runBaselineCell(
     critic: config.critic ?? config.optimizer,
     embedder: config.embedder,
     seed: config.seed,
-    confidenceAware: p.info.confidenceAware,
+    confidenceAware: p.confidenceAware,
     concurrency: config.concurrency,
     ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}),
     limits: config.limits,
