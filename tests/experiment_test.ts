@@ -365,7 +365,7 @@ paperDataTest(
   },
 );
 
-Deno.test("a plan's preset and batch reach the run config, or are refused before any call", async () => {
+Deno.test("a plan's batch reaches the run config, or is refused before any call", async () => {
   await using dir = await tempDir();
   const write = async (extra: Record<string, unknown>) => {
     const path = join(dir.path, `plan-${crypto.randomUUID()}.json`);
