@@ -10,12 +10,7 @@
  */
 import { specsAreSimulated } from "../llm/spec.ts";
 import { resolveRunConfig, type SessionConfigInput } from "../revise/config.ts";
-import {
-  loadConfiguredTask,
-  loadSplits,
-  type RunData,
-  resolveSeedPrompt,
-} from "../revise/data.ts";
+import { loadConfiguredTask, loadSplits, resolveSeedPrompt, type RunData } from "../revise/data.ts";
 import { RunConfig } from "../run/config.ts";
 import type { Task } from "../tasks/task.ts";
 import { ConfigError } from "../util/errors.ts";
