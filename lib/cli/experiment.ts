@@ -10,7 +10,7 @@
  * @module
  */
 import { basename, extname, resolve as resolvePath } from "node:path";
-import { prepareCells } from "../experiment/cells.ts";
+import { gridBanner, prepareCells } from "../experiment/cells.ts";
 import { estimateExperiment, type ExperimentEstimate } from "../experiment/estimate.ts";
 import { expandPlan } from "../experiment/grid.ts";
 import type { CellState } from "../experiment/index_file.ts";
@@ -23,7 +23,8 @@ import {
 } from "../experiment/runner.ts";
 import { ConfigError } from "../util/errors.ts";
 import { parseCommandArgs, positiveIntFlag } from "./args.ts";
-import { SIMULATED_NOTE, withInterrupt } from "./optimize.ts";
+import { withInterrupt } from "./optimize.ts";
+import { hint } from "./hints.ts";
 
 const HELP = `usage: rpt experiment PLAN.json [--run-dir DIR] [--parallel N] [--dry-run] [--quiet]
        rpt experiment [PLAN.json] --run-dir DIR --resume
@@ -251,17 +252,17 @@ function report(outcome: ExperimentOutcome): number {
         outcome.index.simulated ? " [simulated]" : ""
       }`,
   );
-  console.log(`experiment directory: ${outcome.dir}  (tables: rpt table ${outcome.dir})`);
+  console.log(hint(`experiment directory: ${outcome.dir}  (tables: rpt table ${outcome.dir})`));
   const code = experimentExitCode(counts, outcome.interrupted);
   if (code === 130) {
-    console.error(
+    console.error(hint(
       `rpt experiment: interrupted; continue with: rpt experiment --resume --run-dir ${outcome.dir}`,
-    );
+    ));
   } else if (code !== 0) {
-    console.error(
+    console.error(hint(
       `rpt experiment: not every run finished; after fixing the cause, continue with: ` +
         `rpt experiment --resume --run-dir ${outcome.dir}`,
-    );
+    ));
   }
   return code;
 }
@@ -281,7 +282,8 @@ export async function run(args: string[]): Promise<number> {
     const cachePath = experimentCachePath(resolvePath(cmd.runDir), plan);
     const cells = await prepareCells(plan, expandPlan(plan), { cachePath, estimateOnly: true });
     printEstimate(plan, estimateExperiment(cells, plan.batch));
-    if (cells.some((c) => c.simulated)) console.log(SIMULATED_NOTE);
+    const banner = gridBanner(cells);
+    if (banner !== undefined) console.log(banner);
     return 0;
   }
   const view = progressView(cmd.quiet);
@@ -294,7 +296,7 @@ export async function run(args: string[]): Promise<number> {
         parallel: cmd.parallel,
         signal,
         onStart: (info) => {
-          if (info.simulated) console.log(SIMULATED_NOTE);
+          if (info.banner !== undefined) console.log(info.banner);
           if (!cmd.quiet) {
             console.error(
               `rpt experiment: ${info.cells.length} runs, ${

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { specsAreSimulated } from "../llm/spec.ts";
+import { isSimulatedModel, simulationBanner, specsAreSimulated } from "../llm/spec.ts";
 import { resolveRunConfig, type SessionConfigInput } from "../revise/config.ts";
 import { loadConfiguredTask, loadSplits, resolveSeedPrompt, type RunData } from "../revise/data.ts";
 import { RunConfig } from "../run/config.ts";
@@ -159,4 +159,27 @@ async function prepareCell(
     ...(budgetCalls !== undefined ? { budgetCalls } : {}),
     simulated: specsAreSimulated(config),
   };
+}
+
+/**
+ * The SIMULATED banner of a grid, naming the roles the simulator plays in any of its cells
+ * (undefined when none): each role stands for its first simulated spec, else its first.
+ *
+ * @example
+ * ```ts ignore
+ * import { gridBanner } from "./cells.ts";
+ * console.log(gridBanner(plans)); // SIMULATED: target, optimizer and critic simulated; embedder tfidf (...)
+ * ```
+ */
+export function gridBanner(plans: readonly CellPlan[]): string | undefined {
+  const role = (pick: (c: RunConfig) => string) => {
+    const specs = plans.map((p) => pick(p.config));
+    return specs.find((s) => isSimulatedModel(s)) ?? specs[0];
+  };
+  return simulationBanner({
+    target: role((c) => c.target),
+    optimizer: role((c) => c.optimizer),
+    critic: role((c) => c.critic ?? c.optimizer),
+    embedder: role((c) => c.embedder),
+  });
 }

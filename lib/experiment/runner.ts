@@ -23,7 +23,7 @@ import { ConfigError } from "../util/errors.ts";
 import { writeJsonAtomic } from "../util/fs.ts";
 import { stableStringify } from "../util/json.ts";
 import { mapConcurrent } from "../util/limit.ts";
-import { type CellPlan, prepareCells } from "./cells.ts";
+import { type CellPlan, gridBanner, prepareCells } from "./cells.ts";
 import { expandPlan } from "./grid.ts";
 import {
   cellRunDir,
@@ -68,6 +68,8 @@ export interface ExperimentOptions {
     /** Cells to run now. */
     todo: number;
     simulated: boolean;
+    /** The SIMULATED banner naming the simulated roles, when any is. */
+    banner?: string;
   }) => void;
   /** Environment for API keys (default: the process's). */
   env?: Record<string, string | undefined>;
@@ -190,6 +192,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     cells: writer.index.cells.map((c) => ({ id: c.id, state: c.state })),
     todo: todo.length,
     simulated,
+    ...(simulated ? { banner: gridBanner(plans) } : {}),
   });
   await mapConcurrent(todo, options.parallel ?? 2, (p) => runOne(dir, p, writer, options));
   const counts = { pending: 0, running: 0, finished: 0, failed: 0 };
