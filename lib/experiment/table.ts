@@ -278,7 +278,7 @@ function pairedTests(groups: readonly Group[], columns: readonly TaskColumn[]): 
         if (xs.length === 0) return;
         const r = pairedBootstrap(xs, ys, meanOf, { seed: 0 });
         out.push({
-          task: column.task,
+          task: column.name,
           group: [a.row.optimizer, a.row.group].filter((x) => x).join(", "),
           a: a.row.method,
           b: b.row.method,
