@@ -78,12 +78,23 @@ export interface DiagnoseOptions extends EvaluateOptions {
   /** Extra warnings to put in the report (e.g. the loop's format-collapse warning). */
   warnings?: string[];
   /**
+   * Batch mode: runs a phase's calls (the target pass, the first attempt of every critique)
+   * gathered as one batch job; the phase then has every call in flight at once.
+   */
+  batch?: { target?: PhaseBatcher; critique?: PhaseBatcher };
+  /**
    * Share of failed calls each phase may hold (target examples, critiques, clustering
    * calls); beyond it the phase throws an {@linkcode IncompleteError} before the next one
    * starts. Undefined: failed calls are only counted (the report warns about them).
    */
   maxErrorRate?: number;
 }
+
+/**
+ * Runs `work`, which makes `calls` calls of one phase without waiting for their answers, with
+ * those calls gathered into one batch job (see `lib/revise/batch.ts`).
+ */
+export type PhaseBatcher = <T>(calls: number, work: () => Promise<T>) => Promise<T>;
 
 /** Everything `diagnose` produced: the report and the full record behind it. */
 export interface DiagnosticRecord {
@@ -259,7 +270,11 @@ export async function diagnose(
       `diagnose: critiques run on split '${split}' but no critic model was given (options.critic)`,
     );
   }
-  const { traces, metrics } = await evaluatePrompt(prompt, opts.examples, opts);
+  const n = opts.examples.length;
+  const batchTarget = opts.batch?.target;
+  const { traces, metrics } = batchTarget
+    ? await batchTarget(n, () => evaluatePrompt(prompt, opts.examples, { ...opts, concurrency: n }))
+    : await evaluatePrompt(prompt, opts.examples, opts);
   assertComplete(failuresOf(split, traces), opts.maxErrorRate, traces);
   const failures = traces.flatMap((trace, i) =>
     isFailure(trace) ? [{ trace, example: opts.examples[i] as Example }] : []
@@ -272,10 +287,9 @@ export async function diagnose(
     const critic = opts.critic;
     let done = 0;
     opts.onProgress?.({ phase: "critique", done, total: failures.length });
-    critiques = await mapConcurrent(
-      failures,
-      opts.concurrency ?? 16,
-      async ({ trace, example }) => {
+    const batchCritique = opts.batch?.critique;
+    const critiqueAll = (concurrency: number) =>
+      mapConcurrent(failures, concurrency, async ({ trace, example }) => {
         const outcome = await critiqueFailure(critic, { task: opts.task, example, trace }, {
           maxAttempts: opts.critiqueAttempts,
           temperature: opts.criticTemperature,
@@ -284,8 +298,10 @@ export async function diagnose(
         });
         opts.onProgress?.({ phase: "critique", done: ++done, total: failures.length });
         return outcome;
-      },
-    );
+      });
+    critiques = batchCritique
+      ? await batchCritique(failures.length, () => critiqueAll(Math.max(1, failures.length)))
+      : await critiqueAll(opts.concurrency ?? 16);
     assertComplete(
       failuresOf("critique", critiques.map((c) => c.callFailed ? { error: c.error ?? "" } : {})),
       opts.maxErrorRate,

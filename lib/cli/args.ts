@@ -311,6 +311,7 @@ export function schemaRange(schema: z.ZodType | undefined): NumberRange | undefi
 const RENAMED_FLAGS: Record<string, string> = {
   timeout: "timeoutSeconds",
   "max-backoff": "backoffMaxSeconds",
+  "batch-poll": "batchPollSeconds",
 };
 
 /**

@@ -13,6 +13,7 @@
  */
 import { Preset, type Role, ROLES, SeedPromptValue } from "../run/config.ts";
 import { ConfigError, describeSchemaIssue } from "../util/errors.ts";
+import { runConfigFlag } from "./args.ts";
 
 /** The flags, as `node:util` `parseArgs` options. */
 export const RUN_SETTING_FLAGS = {
@@ -48,6 +49,9 @@ export const RUN_SETTING_FLAGS = {
   "max-output-tokens": { type: "string" },
   "reasoning-effort": { type: "string" },
   "thinking-level": { type: "string" },
+  batch: { type: "boolean" },
+  "no-batch": { type: "boolean" },
+  "batch-poll": { type: "string" },
 } as const;
 
 /** The help text of the flags (appended to a command's usage). */
@@ -77,7 +81,12 @@ export const RUN_SETTING_HELP =
   --temperature T | ROLE=T,...     sampling temperature (roles: target, optimizer, critic, cluster)
   --max-output-tokens N | ROLE=N,...   output-token limit
   --reasoning-effort E | ROLE=E,...    OpenAI reasoning effort (minimal, low, medium, high, ...)
-  --thinking-level L | ROLE=L,...      Gemini thinking level (minimal, low, medium, high)`;
+  --thinking-level L | ROLE=L,...      Gemini thinking level (minimal, low, medium, high)
+  --[no-]batch          send every full-split evaluation of the target and each round of
+                        critiques as one provider batch job (OpenAI Batch API, Gemini batch
+                        mode: half the price, answers within hours); the optimizer stays
+                        interactive; sim: roles have no batch API and stay interactive
+  --batch-poll SECONDS  wait between two polls of a batch job (default 30)`;
 
 type Values = {
   [K in keyof typeof RUN_SETTING_FLAGS]?: (typeof RUN_SETTING_FLAGS)[K]["type"] extends "boolean"
@@ -229,6 +238,8 @@ export async function applyRunSettingFlags(
   set("taskProtocol", oneOf("task-protocol", values["task-protocol"], ["project", "reference"]));
   set("seedPrompt", await seedPromptFlag(values["seed-prompt"]));
   set("olympiadScoring", oneOf("olympiad", values.olympiad, ["edit_distance", "positional"]));
+  set("batch", toggle(values, "batch", "no-batch"));
+  set("batchPollSeconds", runConfigFlag(values["batch-poll"], "batch-poll"));
   const perRole: [keyof Values, string, (text: string) => unknown][] = [
     ["temperature", "temperature", perRoleNumber("temperature", 0, false)],
     ["max-output-tokens", "maxOutputTokens", perRoleNumber("max-output-tokens", 1, true)],

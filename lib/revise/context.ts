@@ -15,6 +15,7 @@ import type { Task } from "../tasks/task.ts";
 import type { RunData } from "./data.ts";
 import type { RunEndpoints } from "./endpoints.ts";
 import type { RunModels } from "./models.ts";
+import type { RunBatching } from "./batch.ts";
 import { emit, type LoopListeners, type LoopProgress } from "./progress.ts";
 
 /** The shared state of one session. */
@@ -24,6 +25,8 @@ export interface RunContext {
   data: RunData;
   /** The models, wrapped with the run's cache, ledger and limiter. */
   models: RunModels;
+  /** Batch mode: the gates of the roles sent as batch jobs (absent: every call interactive). */
+  batch?: RunBatching;
   writer: RunWriter;
   usage: UsageLog;
   ledger: UsageLedger;

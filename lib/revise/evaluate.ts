@@ -14,6 +14,7 @@ import type { Split } from "../tasks/schema.ts";
 import type { TraceItem } from "../trace.ts";
 import { assertComplete, failuresOf, IncompleteError, PHASE_ROLE } from "../incomplete.ts";
 import { progress, type RunContext } from "./context.ts";
+import { batched, batchesRole } from "./batch.ts";
 
 /** The per-example outcomes kept for a dev or test evaluation (traces without messages). */
 export function scoredItems(traces: readonly TraceItem[]): ScoredItem[] {
@@ -45,13 +46,24 @@ export async function evaluateSplit(
   split: Split,
   step: number,
 ): Promise<Evaluation> {
-  const { traces, metrics } = await evaluatePrompt(prompt, ctx.data[split], {
-    task: ctx.task,
-    target: ctx.models.target,
-    concurrency: ctx.config.concurrency,
-    signal: ctx.signal,
-    onProgress: (p) => progress(ctx, step, split === "train" ? "target" : split, p.done, p.total),
-  });
+  const examples = ctx.data[split];
+  const phase = split === "train" ? "target" : split;
+  const batching = batchesRole(ctx, "target");
+  const { traces, metrics } = await batched(
+    ctx,
+    "target",
+    { step, phase },
+    examples.length,
+    () =>
+      evaluatePrompt(prompt, examples, {
+        task: ctx.task,
+        target: ctx.models.target,
+        // A batch gathers every call of the pass: all of them are made at once.
+        concurrency: batching ? Math.max(1, examples.length) : ctx.config.concurrency,
+        signal: ctx.signal,
+        onProgress: (p) => progress(ctx, step, phase, p.done, p.total),
+      }),
+  );
   try {
     assertComplete(failuresOf(split, traces), ctx.config.maxErrorRate, traces);
   } catch (error) {
@@ -121,5 +133,14 @@ function diagnoseOnTrain(
     maxErrorRate: config.maxErrorRate,
     signal: ctx.signal,
     onProgress: (p) => progress(ctx, step, p.phase, p.done, p.total),
+    ...(ctx.batch
+      ? {
+        batch: {
+          target: (calls, work) => batched(ctx, "target", { step, phase: "target" }, calls, work),
+          critique: (calls, work) =>
+            batched(ctx, "critic", { step, phase: "critique" }, calls, work),
+        },
+      }
+      : {}),
   });
 }

@@ -157,6 +157,11 @@ export interface RunWrapping {
   /** Request settings per role, put on every request of that role. */
   settings?: Partial<Record<Role, RequestSettings>>;
   backoff?: WrapOptions["backoff"];
+  /**
+   * Put in front of a role's wrapped model, under its request settings (batch mode's gates:
+   * they see the requests exactly as the wrapper and its cache do).
+   */
+  around?: Partial<Record<"target" | "critic", (wrapped: ChatModel) => ChatModel>>;
 }
 
 /**
@@ -165,7 +170,7 @@ export interface RunWrapping {
  * go on top.
  */
 export function wrapRunModels(raw: RunModels, wrap: RunWrapping): RunModels {
-  const { settings = {}, ...common } = wrap;
+  const { settings = {}, around = {}, ...common } = wrap;
   const optimizer = wrapChatModel(raw.optimizer, common);
   const critic = raw.critic === raw.optimizer ? optimizer : wrapChatModel(raw.critic, common);
   const cluster = raw.cluster === undefined || raw.cluster === raw.critic
@@ -174,10 +179,11 @@ export function wrapRunModels(raw: RunModels, wrap: RunWrapping): RunModels {
     ? optimizer
     : wrapChatModel(raw.cluster, common);
   const as = (role: Role, model: ChatModel) => withRequestSettings(model, settings[role] ?? {});
+  const front = (role: "target" | "critic", model: ChatModel) => around[role]?.(model) ?? model;
   return {
-    target: as("target", wrapChatModel(raw.target, common)),
+    target: as("target", front("target", wrapChatModel(raw.target, common))),
     optimizer: as("optimizer", optimizer),
-    critic: as("critic", critic),
+    critic: as("critic", front("critic", critic)),
     embedder: wrapEmbedder(raw.embedder, common),
     cluster: as("cluster", cluster),
   };

@@ -33,6 +33,7 @@ import {
 } from "./data.ts";
 import { endpointsOf, type RunEndpoints } from "./endpoints.ts";
 import { createRunModels, roleSettings, type RunModels, wrapRunModels } from "./models.ts";
+import { type BatchClients, batchGates, createBatchClients, type RunBatching } from "./batch.ts";
 import { emit, type LoopListeners } from "./progress.ts";
 import { Session } from "./session.ts";
 
@@ -64,7 +65,15 @@ export interface SessionOptions extends LoopListeners {
    * written into its `config.json`.
    */
   configOverrides?: Partial<
-    Pick<RunConfig, "maxErrorRate" | "timeoutSeconds" | "retries" | "backoffMaxSeconds">
+    Pick<
+      RunConfig,
+      | "maxErrorRate"
+      | "timeoutSeconds"
+      | "retries"
+      | "backoffMaxSeconds"
+      | "batch"
+      | "batchPollSeconds"
+    >
   >;
 }
 
@@ -76,6 +85,8 @@ interface Prepared {
   cache: SqliteResponseCache;
   /** Where each role's model goes (for a new run, to record; for a resumed one, as recorded). */
   endpoints: RunEndpoints;
+  /** Batch mode's clients (none without `batch: true`). */
+  batch: BatchClients;
 }
 
 /**
@@ -103,8 +114,14 @@ async function prepare(
   });
   const endpoints = recorded ?? endpointsOf(config, options.env, options.models ?? {});
   assertBudgetEnforceable(config, raw, runLedger(config, []));
+  const batch = await createBatchClients(config, {
+    env: options.env,
+    ...(recorded ? { endpoints: recorded } : {}),
+    given: options.models ?? {},
+  });
+  for (const note of batch.notes) console.warn(note);
   const cache = new SqliteResponseCache({ path: config.cache ?? defaultCachePath() });
-  return { task, data, raw, cache, endpoints };
+  return { task, data, raw, cache, endpoints, batch };
 }
 
 /** The session's shared state, once the run directory is held: ledger, usage, wrapped models. */
@@ -126,6 +143,8 @@ function assemble(
     () => p.cache.health(),
   );
   const ledger = holder.ledger = runLedger(config, before, (record) => usage.append(record));
+  // Batch mode's gates reach the session's writer and listeners through the context.
+  const session: { ctx?: RunContext; gates?: RunBatching } = {};
   const timeoutMs = options.timeoutMs ??
     (config.timeoutSeconds !== undefined ? config.timeoutSeconds * 1000 : undefined);
   const models = wrapRunModels(p.raw, {
@@ -135,6 +154,7 @@ function assemble(
     timeoutMs,
     maxRetries: options.maxRetries ?? config.retries,
     settings: roleSettings(config),
+    around: gateFronts(p.batch, session),
     ...(config.backoffMaxSeconds !== undefined
       ? {
         backoff: {
@@ -144,11 +164,12 @@ function assemble(
       }
       : {}),
   });
-  return {
+  return session.ctx = {
     config,
     task: p.task,
     data: p.data,
     models,
+    ...(session.gates && Object.keys(session.gates).length > 0 ? { batch: session.gates } : {}),
     writer,
     usage,
     ledger,
@@ -160,6 +181,27 @@ function assemble(
     signal: options.signal,
     listeners: options,
   };
+}
+
+/** The gates of batch mode, put in front of the wrapped target and critic. */
+function gateFronts(
+  batch: BatchClients,
+  session: { ctx?: RunContext; gates?: RunBatching },
+): NonNullable<Parameters<typeof wrapRunModels>[1]["around"]> {
+  const fronts: NonNullable<Parameters<typeof wrapRunModels>[1]["around"]> = {};
+  for (const role of ["target", "critic"] as const) {
+    if (batch.clients[role] === undefined) continue;
+    fronts[role] = (wrapped) => {
+      const { gates, models } = batchGates(
+        { [role]: batch.clients[role] },
+        { [role]: wrapped },
+        () => session.ctx as RunContext,
+      );
+      session.gates = { ...session.gates, ...gates };
+      return models[role] ?? wrapped;
+    };
+  }
+  return fronts;
 }
 
 /**

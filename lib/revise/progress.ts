@@ -60,7 +60,28 @@ export type LoopEvent =
     metrics: Metrics;
   }
   /** A step was saved (its folder, the checkpoint and its events are on disk). */
-  | { type: "step"; summary: StepSummary };
+  | { type: "step"; summary: StepSummary }
+  /** Batch mode: a phase's batch job was submitted, polled, or fell back (`lib/revise/batch.ts`). */
+  | ({ type: "batch" } & LoopBatch);
+
+/** Where a phase's batch job is (batch mode). */
+export interface LoopBatch {
+  step: number;
+  /** The phase the batch stands for (`target` = the train diagnosis's target pass). */
+  phase: "dev" | "test" | "target" | "critique";
+  role: "target" | "critic";
+  /** `submitted`, `polling`, `ordinary` (retries and fallbacks), `done`. */
+  stage: "submitted" | "polling" | "ordinary" | "done";
+  batchId?: string;
+  /** The job's state: pending, running, completed, failed, expired, cancelled. */
+  state: string;
+  /** Lines answered, failed, and in the job. */
+  done: number;
+  failed: number;
+  total: number;
+  /** Lines sent as ordinary calls so far (failed in the batch, or never answered). */
+  fallbacks: number;
+}
 
 /** Where a session's events go: one stream, and two shorthands for the common cases. */
 export interface LoopListeners {

@@ -180,6 +180,15 @@ export const RunConfig = z.object({
    * from 0.5 s with full jitter; a server's `Retry-After` is honoured over it).
    */
   backoffMaxSeconds: z.number().positive().optional(),
+  /**
+   * Batch mode: every full-split evaluation of the target (train diagnosis, dev, test) and
+   * each round of critiques goes to the provider as one batch job, at its batch price; the
+   * optimizer stays interactive. Roles on the simulator (`sim:`) have no batch API and stay
+   * interactive (a note says so).
+   */
+  batch: z.boolean().optional(),
+  /** Seconds between two polls of a batch job (default 30). */
+  batchPollSeconds: z.number().positive().optional(),
   /** Stop before more than this many paid calls (cache hits are free). */
   budgetCalls: z.number().int().min(1).optional(),
   /** Prices in USD per million tokens, by `model` or `provider:model`, over the built-in list. */

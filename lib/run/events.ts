@@ -22,6 +22,47 @@ function ev<T extends string, S extends z.ZodRawShape>(type: T, shape: S) {
 
 const action = z.enum(["patch", "stop", "none"]);
 
+const batchWhere = {
+  step: stepNo,
+  /** The work the batch stands for: a split's target pass (`dev`, `test`, `target` = train) or `critique`. */
+  phase: z.enum(["dev", "test", "target", "critique"]),
+  role: z.enum(["target", "critic"]),
+  /** `provider:model` of the batch. */
+  model: z.string(),
+  /** Hash of the requests' cache keys: a resumed run polls the batch of the same requests. */
+  digest: z.string(),
+};
+
+/** Batch mode's events: a job submitted (before it is polled), and what a batched phase did. */
+export const BatchEvents = [
+  ev("batch_submitted", {
+    ...batchWhere,
+    batchId: z.string(),
+    /** Lines sent (requests the cache did not answer). */
+    lines: z.number().int().min(0),
+  }),
+  ev("batch_done", {
+    ...batchWhere,
+    batchId: z.string().optional(),
+    /** True when the batch was one an earlier session submitted (polled again, not resent). */
+    resumed: z.boolean(),
+    state: z.string().optional(),
+    requests: z.number().int().min(0),
+    cacheHits: z.number().int().min(0),
+    fromBatch: z.number().int().min(0),
+    /** Lines the batch failed, each retried as an ordinary call. */
+    failedInBatch: z.number().int().min(0),
+    /** Lines an expired, cancelled or failed job never answered, sent as ordinary calls. */
+    missing: z.number().int().min(0),
+    /** Ordinary calls made for those fallbacks. */
+    ordinary: z.number().int().min(0),
+    /** Requests that still failed (they go through the failed-call rules). */
+    failures: z.number().int().min(0),
+    /** Why no batch answered at all, when none did. */
+    fallback: z.string().optional(),
+  }),
+] as const;
+
 /** Every kind of event the loop writes, keyed by `type`. */
 export const RunEvent = z.discriminatedUnion("type", [
   ev("run_start", {
@@ -159,6 +200,7 @@ export const RunEvent = z.discriminatedUnion("type", [
     endpoint: z.string().optional(),
     file: z.string(),
   }),
+  ...BatchEvents,
 ]);
 
 /** One line of `events.jsonl`. */

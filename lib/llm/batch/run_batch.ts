@@ -50,9 +50,10 @@ export interface RunBatchOptions {
   resumeBatchId?: string;
   /**
    * Called with the new batch's id once it exists and before polling starts (not on
-   * resume). Record it durably here; if this throws, the run stops with that error.
+   * resume), with the number of lines it holds. Record it durably here; if this throws, the
+   * run stops with that error.
    */
-  onSubmitted?: (batchId: string) => void | Promise<void>;
+  onSubmitted?: (batchId: string, lines: number) => void | Promise<void>;
   /** Called after submission, after each poll, before ordinary calls and at the end. */
   onProgress?: (progress: BatchProgress) => void;
   /** Wait between polls in ms (default 30 000). */
@@ -142,7 +143,7 @@ interface Resolved {
   cache?: ResponseCache;
   ledger?: UsageLedger;
   resumeBatchId?: string;
-  onSubmitted?: (batchId: string) => void | Promise<void>;
+  onSubmitted?: (batchId: string, lines: number) => void | Promise<void>;
   onProgress?: (progress: BatchProgress) => void;
   pollIntervalMs: number;
   signal?: AbortSignal;
@@ -372,7 +373,7 @@ class BatchRun {
       return undefined;
     }
     this.#batchId = id;
-    await this.#o.onSubmitted?.(id);
+    await this.#o.onSubmitted?.(id, lines.length);
     this.#progress("submitted");
     return id;
   }
