@@ -194,6 +194,60 @@ function loopWarnings(run: RunRecord): RunWarning[] {
   return out;
 }
 
+/**
+ * Batch mode's fallbacks: lines a batch job failed (retried as ordinary calls), lines an
+ * expired, cancelled or failed job never answered (sent as ordinary calls), and phases no
+ * batch answered at all; those that still failed are failed calls like any other.
+ */
+function batchFallbacks(run: RunRecord): RunWarning[] {
+  return run.events.flatMap((e): RunWarning[] => {
+    if (e.type !== "batch_done") return [];
+    const text = batchFallbackText(e);
+    return text === undefined ? [] : [{ kind: "batch fallbacks", step: e.step, text }];
+  });
+}
+
+/**
+ * One batched phase's fallbacks in words, or undefined when the batch answered every line
+ * it was sent.
+ *
+ * @example
+ * ```ts
+ * import { batchFallbackText } from "./run_warnings.ts";
+ * const text = batchFallbackText({ phase: "dev", batchId: "batch_1", state: "expired",
+ *   failedInBatch: 1, missing: 5, ordinary: 6, failures: 0 });
+ * if (text !== "dev batch batch_1 (expired): 1 line failed in the batch, 5 never answered; " +
+ *   "6 sent as ordinary calls, all answered") throw new Error(text);
+ * ```
+ */
+export function batchFallbackText(e: {
+  phase: string;
+  batchId?: string;
+  state?: string;
+  failedInBatch: number;
+  missing: number;
+  ordinary: number;
+  failures: number;
+  fallback?: string;
+}): string | undefined {
+  if (e.failedInBatch === 0 && e.missing === 0 && e.fallback === undefined) return undefined;
+  const job = e.batchId !== undefined
+    ? `${e.phase} batch ${e.batchId}${e.state !== undefined ? ` (${e.state})` : ""}`
+    : `${e.phase}: no batch`;
+  const parts = [
+    ...(e.fallback !== undefined ? [e.fallback] : []),
+    ...(e.failedInBatch > 0 ? [`${plural(e.failedInBatch, "line")} failed in the batch`] : []),
+    ...(e.missing > 0 ? [`${e.missing} never answered`] : []),
+  ];
+  const after = e.failures === 0
+    ? "all answered"
+    : `${e.failures} still failed (counted as failed calls)`;
+  const sent = e.ordinary === 1
+    ? "1 sent as an ordinary call"
+    : `${e.ordinary} sent as ordinary calls`;
+  return `${job}: ${parts.join(", ")}; ${sent}, ${after}`;
+}
+
 /** Budgets reached, failures and interruptions the events recorded. */
 function runEnd(run: RunRecord): RunWarning[] {
   return run.events.flatMap((e): RunWarning[] => {
@@ -278,6 +332,7 @@ export const WARNING_SOURCES: readonly WarningSource[] = [
   cacheFallbacks,
   memoryCompaction,
   clusteringFallbacks,
+  batchFallbacks,
   loopWarnings,
   runEnd,
   unpricedModels,

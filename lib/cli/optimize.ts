@@ -26,7 +26,7 @@ import { parseModelSpec, simulationBanner } from "../llm/spec.ts";
 import { type RunConfig, type RunConfigInput } from "../run/config.ts";
 import { settingsLines } from "./settings_text.ts";
 import { ConfigError } from "../util/errors.ts";
-import { costText, fixed, probability, signed } from "../util/format.ts";
+import { costText, fixed, probability, signed, usd } from "../util/format.ts";
 import { IncompleteError } from "../incomplete.ts";
 import { EXIT_INCOMPLETE, failedCallsText, incompleteParagraph } from "./incomplete.ts";
 import { parseCommandArgs, runConfigFlag } from "./args.ts";
@@ -237,7 +237,13 @@ export async function runLoop(
   const reporter = progressReporter({ quiet });
   let dir: string | undefined;
   let banner: string | undefined;
+  const batches: BatchTally = { jobs: 0, lines: 0, fallbacks: 0 };
   const onEvent = (event: LoopEvent) => {
+    if (event.type === "batch" && event.stage === "done") {
+      if (event.batchId !== undefined) batches.jobs++;
+      batches.lines += event.done;
+      batches.fallbacks += event.fallbacks;
+    }
     // The banner once the run is open: after any argument, key or data error, never before.
     if (event.type === "open") {
       banner = simulationBanner(event.config);
@@ -250,7 +256,7 @@ export async function runLoop(
       start({ signal, onEvent, onRunDir: (d) => (dir = d) })
     );
     reporter.done();
-    return reportResult(result, banner);
+    return reportResult(result, banner, batches);
   } catch (error) {
     reporter.done();
     if (dir === undefined) throw error;
@@ -270,8 +276,32 @@ export async function runLoop(
   }
 }
 
+/** What batch mode did in a session: jobs, lines they answered, lines that fell back. */
+export interface BatchTally {
+  jobs: number;
+  lines: number;
+  /** Lines failed in a batch or never answered, sent as ordinary calls instead. */
+  fallbacks: number;
+}
+
+/** The end-of-run line about batch mode, or undefined when no batch ran. */
+export function batchTallyText(t: BatchTally, dir: string): string | undefined {
+  if (t.jobs === 0 && t.fallbacks === 0) return undefined;
+  const head = `batch: ${t.jobs} job${t.jobs === 1 ? "" : "s"} answered ${t.lines} ` +
+    `line${t.lines === 1 ? "" : "s"} at batch prices`;
+  return t.fallbacks === 0
+    ? head
+    : `warning: ${head}; ${t.fallbacks} line${
+      t.fallbacks === 1 ? "" : "s"
+    } fell back to ordinary calls (failed in a batch or never answered; rpt report ${dir} lists them)`;
+}
+
 /** Prints the end of a run and returns the exit code. */
-export function reportResult(result: OptimizeResult, banner?: string): number {
+export function reportResult(
+  result: OptimizeResult,
+  banner?: string,
+  batches?: BatchTally,
+): number {
   if (result.interrupted || result.summary === null) {
     console.error(
       `rpt: interrupted after ${result.state.completedSteps} complete step(s); ` +
@@ -296,6 +326,8 @@ export function reportResult(result: OptimizeResult, banner?: string): number {
   );
   const failed = failedCallsText(s.failedCalls);
   if (failed) console.log(`warning: ${failed}`);
+  const batched = batches && batchTallyText(batches, result.dir);
+  if (batched) console.log(batched);
   console.log(
     `cost: ${
       costText(result.usage.total.usd, result.usage.unpriced)
@@ -345,13 +377,21 @@ export async function run(args: string[]): Promise<number> {
       console.log(
         `  ${l.role.padEnd(9)} ${l.model.padEnd(28)} ${String(l.calls).padStart(7)} calls ` +
           `${String(l.inputTokens).padStart(11)} in ${String(l.outputTokens).padStart(10)} out  ` +
-          `${l.priced ? `$${l.usd.toFixed(2)}` : "unpriced"}`,
+          `${l.priced ? `$${l.usd.toFixed(2)}` : "unpriced"}${l.batch ? " (batch)" : ""}`,
       );
     }
     console.log(
       `  total: ${e.calls} calls, ${e.tokens} tokens, at most ` +
         costText(e.usd, e.unpriced, 2),
     );
+    if (e.lines.some((l) => l.batch)) {
+      console.log(
+        `  batch: ${usd(e.usd, 2)} at batch prices instead of ${usd(e.interactiveUsd, 2)} ` +
+          `(saves ${usd(e.interactiveUsd - e.usd, 2)})`,
+      );
+    } else if (config.batch === true) {
+      console.log(`  batch: no role has a batch API (the simulator's calls stay interactive)`);
+    }
     if (config.budgetUsd !== undefined && e.unpriced.length > 0) {
       console.log(`  note: a run with --budget-usd refuses to start while a model is unpriced`);
     }

@@ -119,6 +119,16 @@ export function progressReporter(options: ReporterOptions = {}): ProgressReporte
       } else if (event.type === "progress") {
         if (tty) draw(event.done === event.total);
         else beat();
+      } else if (event.type === "batch") {
+        // Without a terminal the log gets one line per job submitted; the heartbeat shows its state.
+        if (!tty && event.stage === "submitted") {
+          write(
+            `step ${event.step} ${event.phase}: batch ${event.batchId ?? ""} submitted ` +
+              `(${event.total} lines)\n`,
+          );
+          meter.printed();
+        } else if (tty) draw(event.stage !== "polling");
+        else beat();
       }
     },
     done() {

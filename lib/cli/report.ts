@@ -150,7 +150,7 @@ function warningsSection(run: RunRecord): string {
   const warnings = runWarnings(run);
   if (warnings.length === 0) {
     return `<p class="muted">None: no failed model calls, cache trouble, memory compaction, ` +
-      `clustering or critique fallbacks, loop warnings or budget stops are recorded.</p>`;
+      `clustering, critique or batch fallbacks, loop warnings or budget stops are recorded.</p>`;
   }
   return table(
     ["kind", "step", "what happened"],

@@ -91,5 +91,11 @@ function callLines(c: RunConfig): string[] {
       c.budgetCalls !== undefined ? `${c.budgetCalls} paid calls` : "no call limit"
     }; prices given (USD per million input/output tokens): ${prices.join(", ") || "none"}`,
     ...(endpoints.length > 0 ? [`endpoints: ${endpoints.join("; ")}`] : []),
+    ...(c.batch === true
+      ? [
+        `batch: full-split target passes and critiques as batch jobs, polled every ` +
+        `${c.batchPollSeconds ?? 30} s; the optimizer interactive`,
+      ]
+      : []),
   ];
 }

@@ -259,7 +259,7 @@ function showProgress(
     stage: p.phase,
     ...(p.batchId !== undefined ? { batchId: p.batchId } : {}),
     state: p.status?.state ?? (p.phase === "submitted" ? "pending" : "none"),
-    done: p.status?.done ?? p.stats.fromBatch,
+    done: p.phase === "done" ? p.stats.fromBatch : p.status?.done ?? p.stats.fromBatch,
     failed: p.status?.failed ?? p.stats.failedInBatch,
     total: p.status?.total || p.stats.submitted,
     fallbacks: p.stats.failedInBatch + p.stats.missing,

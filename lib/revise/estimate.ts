@@ -6,7 +6,7 @@
  */
 import { UsageLedger } from "../llm/accounting.ts";
 import { defaultMemoryBudget } from "../llm/context_windows.ts";
-import { parseModelSpec } from "../llm/spec.ts";
+import { isSimulatedModel, parseModelSpec } from "../llm/spec.ts";
 import { promptTokens } from "../prompt.ts";
 import type { RunConfig } from "../run/config.ts";
 import type { Task } from "../tasks/task.ts";
@@ -23,6 +23,10 @@ export interface EstimateLine {
   outputTokens: number;
   usd: number;
   priced: boolean;
+  /** Batch mode: the line goes as batch jobs and `usd` is at the batch price. */
+  batch: boolean;
+  /** Dollars at the interactive (list) price. */
+  interactiveUsd: number;
 }
 
 /** What a run is expected to cost at most (all T iterations, nothing cached). */
@@ -31,6 +35,8 @@ export interface RunEstimate {
   calls: number;
   tokens: number;
   usd: number;
+  /** Dollars with every call interactive: more than `usd` by batch mode's saving. */
+  interactiveUsd: number;
   /** Models without a known price (their cost is counted as 0). */
   unpriced: string[];
   assumptions: string[];
@@ -128,14 +134,29 @@ export function estimateRun(config: RunConfig, task: Task, data: RunData): RunEs
     outputTokens: number,
   ): EstimateLine => {
     const parsed = parseModelSpec(spec);
-    const e = ledger.estimate({
+    // Batch mode sends the target's passes and the critiques as batch jobs (not the simulator's).
+    const batch = config.batch === true && (role === "target" || role === "critic") &&
+      !isSimulatedModel(spec);
+    const plan = {
       provider: parsed.provider,
       model: parsed.model,
       calls: 1,
       inputTokens,
       outputTokens,
-    });
-    return { role, model: spec, calls, inputTokens, outputTokens, usd: e.usd, priced: e.priced };
+    };
+    const e = ledger.estimate({ ...plan, batch });
+    const interactiveUsd = batch ? ledger.estimate(plan).usd : e.usd;
+    return {
+      role,
+      model: spec,
+      calls,
+      inputTokens,
+      outputTokens,
+      usd: e.usd,
+      priced: e.priced,
+      batch,
+      interactiveUsd,
+    };
   };
   const critic = config.critic ?? config.optimizer;
   const lines = [
@@ -162,6 +183,7 @@ export function estimateRun(config: RunConfig, task: Task, data: RunData): RunEs
     calls: lines.reduce((n, l) => n + l.calls, 0),
     tokens: lines.reduce((n, l) => n + l.inputTokens + l.outputTokens, 0),
     usd: lines.reduce((n, l) => n + l.usd, 0),
+    interactiveUsd: lines.reduce((n, l) => n + l.interactiveUsd, 0),
     unpriced: lines.filter((l) => !l.priced).map((l) => l.model),
     assumptions: [
       `${T} iterations, none stopping early, no cache hits, no retries`,
@@ -170,6 +192,9 @@ export function estimateRun(config: RunConfig, task: Task, data: RunData): RunEs
       `${ASSUME.targetOut} output tokens per target answer, ${ASSUME.decisionOut} per decision ` +
       `(reasoning included)`,
       `memory as the ${config.memory} mode shows it, within ${budget} tokens`,
+      ...(lines.some((l) => l.batch)
+        ? ["batch: target and critic calls at batch prices, optimizer and clustering interactive"]
+        : []),
     ],
   };
 }

@@ -12,7 +12,7 @@
  * @module
  */
 import { compactCount, duration, usd } from "../util/format.ts";
-import type { LoopEvent, LoopProgress, LoopSpend } from "./progress.ts";
+import type { LoopBatch, LoopEvent, LoopProgress, LoopSpend } from "./progress.ts";
 
 /** How often a heartbeat line is due when output is not a terminal. */
 export const HEARTBEAT_MS = 30_000;
@@ -65,6 +65,7 @@ export class ProgressMeter {
   #stepStarted = 0;
   #stepDurations: number[] = [];
   #spend: LoopSpend | undefined;
+  #batch: LoopBatch | undefined;
   #lastBeat = 0;
 
   /** A meter on the given clock. */
@@ -87,6 +88,11 @@ export class ProgressMeter {
       this.#stepStarted = at;
       this.#nextStep = event.summary.step + 1;
       this.#progress = undefined;
+      this.#batch = undefined;
+      return;
+    }
+    if (event.type === "batch") {
+      this.#batch = event.stage === "done" ? undefined : event;
       return;
     }
     if (event.type !== "progress") return;
@@ -131,7 +137,8 @@ export class ProgressMeter {
   /**
    * The progress line: step, phase, a bar and counts, elapsed time, the ETAs, and the
    * spend, e.g. `step 3/10 target [########--------] 150/300 · 2m05s elapsed · step ~40s,
-   * run ~5m20s left · 812 calls, 1.1M tokens, $0.4210`.
+   * run ~5m20s left · 812 calls, 1.1M tokens, $0.4210`; in batch mode the phase's job
+   * follows the counts (`dev [--------] 0/300 (batch running 120/300)`).
    */
   line(at = this.#now()): string {
     const p = this.#progress;
@@ -148,7 +155,7 @@ export class ProgressMeter {
       const step = p.step > p.iterations
         ? `final step ${p.step}`
         : `step ${p.step}/${p.iterations}`;
-      parts.push(`${step} ${p.phase}${bar} ${p.done}/${p.total}`);
+      parts.push(`${step} ${p.phase}${bar} ${p.done}/${p.total}${this.#batchText(p)}`);
     }
     parts.push(this.status(at));
     return parts.join(" · ");
@@ -196,6 +203,16 @@ export class ProgressMeter {
     if (t === undefined) return `step ${step}`;
     // The step after the last iteration scores the last patch on dev only.
     return step > t ? `final step ${step}` : `step ${step}/${t}`;
+  }
+
+  /** The phase's batch job, e.g. ` (batch running 120/300, 2 failed)`; empty without one. */
+  #batchText(p: LoopProgress): string {
+    const b = this.#batch;
+    if (b === undefined || b.step !== p.step || b.phase !== p.phase) return "";
+    const what = b.stage === "ordinary"
+      ? `batch ${b.state}: ${b.fallbacks} line${b.fallbacks === 1 ? "" : "s"} as ordinary calls`
+      : `batch ${b.state} ${b.done}/${b.total}${b.failed > 0 ? `, ${b.failed} failed` : ""}`;
+    return ` (${what})`;
   }
 
   #meanStep(): number | undefined {
