@@ -379,3 +379,61 @@ const FIRST_DEV_MARK = await (async () => {
   assert.ok(first !== undefined);
   return first.question;
 })();
+
+Deno.test("rpt optimize --dry-run --batch: target and critic at batch prices, the saving shown", async () => {
+  const args = [
+    "optimize",
+    "--task",
+    "synthetic",
+    "--target",
+    "openai:gpt-4.1-mini",
+    "--optimizer",
+    "openai:gpt-5",
+    "--iterations",
+    "3",
+    "--dry-run",
+  ];
+  const [plain, batch] = await Promise.all([rpt(args), rpt([...args, "--batch"])]);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(batch.code, 0, batch.stderr);
+  const dollars = (out: string, role: string) =>
+    Number(new RegExp(`\\n  ${role} +openai:\\S+ +\\d+ calls .*\\$(\\d+\\.\\d\\d)`).exec(out)?.[1]);
+  // Half the price for the batched roles (to the cent), the same for the others.
+  for (const role of ["target", "critic"]) {
+    assert.ok(Math.abs(dollars(batch.stdout, role) - dollars(plain.stdout, role) / 2) <= 0.01);
+    assert.match(batch.stdout, new RegExp(`\\n  ${role} .*\\(batch\\)\\n`));
+  }
+  assert.equal(dollars(batch.stdout, "optimizer"), dollars(plain.stdout, "optimizer"));
+  const saving =
+    /\n  batch: \$(\d+\.\d\d) at batch prices instead of \$(\d+\.\d\d) \(saves \$(\d+\.\d\d)\)\n/
+      .exec(batch.stdout);
+  assert.ok(saving !== null, batch.stdout);
+  const total = /\n  total: \d+ calls, \d+ tokens, at most \$(\d+\.\d\d)/.exec(plain.stdout);
+  assert.equal(saving[2], total?.[1]);
+  assert.ok(Number(saving[3]) > 0 && Number(saving[1]) < Number(saving[2]));
+  assert.match(batch.stdout, /\n  batch: full-split target passes and critiques as batch jobs/);
+  assert.ok(!plain.stdout.includes("batch"));
+});
+
+Deno.test("the progress line shows the phase's batch job: state, counts, fallbacks", async () => {
+  const { ProgressMeter } = await import("../lib/revise/progress_meter.ts");
+  const meter = new ProgressMeter({ now: () => 0, barWidth: 0 });
+  meter.observe({ type: "progress", step: 1, iterations: 2, phase: "dev", done: 0, total: 8 });
+  const batch = {
+    type: "batch" as const,
+    step: 1,
+    phase: "dev" as const,
+    role: "target" as const,
+    batchId: "batch_1",
+    done: 5,
+    failed: 1,
+    total: 8,
+    fallbacks: 0,
+  };
+  meter.observe({ ...batch, stage: "polling", state: "running" });
+  assert.match(meter.line(), /^step 1\/2 dev 0\/8 \(batch running 5\/8, 1 failed\) · /);
+  meter.observe({ ...batch, stage: "ordinary", state: "expired", fallbacks: 3 });
+  assert.match(meter.line(), /^step 1\/2 dev 0\/8 \(batch expired: 3 lines as ordinary calls\) · /);
+  meter.observe({ ...batch, stage: "done", state: "expired" });
+  assert.match(meter.line(), /^step 1\/2 dev 0\/8 · /);
+});

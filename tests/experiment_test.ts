@@ -387,6 +387,17 @@ Deno.test("a plan's batch reaches the run config, or is refused before any call"
     assert.match(batch.stderr, /plan batch: true: runs of this build have no batch mode yet/);
     assert.ok(!batch.stdout.includes("SIMULATED"));
     await assert.rejects(Deno.stat(`${dir.path}/b`), Deno.errors.NotFound);
+  } else {
+    // The run config carries it; the simulator has no batch API, which a note says.
+    assert.equal(batch.code, 0, batch.stderr);
+    assert.match(batch.stderr, /batch mode: the target \(sim:target, SIMULATED\)/);
+    const configs: unknown[] = [];
+    for await (const cell of Deno.readDir(`${dir.path}/b/runs`)) {
+      configs.push(
+        JSON.parse(await Deno.readTextFile(`${dir.path}/b/runs/${cell.name}/config.json`)).batch,
+      );
+    }
+    assert.ok(configs.length > 0 && configs.every((b) => b === true), String(configs));
   }
   // The dry run prices batch mode whatever the build runs.
   const dry = await rpt(["experiment", await write({ batch: true }), "--dry-run"]);

@@ -26,7 +26,8 @@ export function runsHaveBatchMode(): boolean {
 /**
  * The config fields that turn batch mode on for a run, or a {@linkcode ConfigError} when
  * runs have no batch mode in this build (a run that silently ignored `batch` would be
- * priced and reported as a batch run). HOOK (issue 16): the run config's batch field.
+ * priced and reported as a batch run). RPT cells then send their full-split evaluations
+ * and critiques as batch jobs (`lib/revise/batch.ts`); baseline cells run interactive.
  */
 export function batchFields(batch: boolean): Record<string, unknown> {
   if (!batch) return {};

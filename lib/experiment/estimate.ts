@@ -3,7 +3,7 @@
  * before anything is spent, with no API key needed. An RPT cell is estimated by the loop's
  * own estimate (`lib/revise/estimate.ts`); a baseline cell by its budget in target calls
  * plus the harness's two test scorings, and upper bounds on its optimizer-side calls per
- * method. With batch mode, the full-split work (target and critic lines) is priced at the
+ * method. With batch mode, an RPT run's full-split work (target and critic lines) is priced at the
  * providers' batch prices and the saving is shown. Every figure is an upper bound: the
  * shared cache answers identical requests of different cells (the seed's evaluations) once.
  *
@@ -45,7 +45,7 @@ export interface ExperimentEstimate {
 
 const ledger = new UsageLedger();
 
-function price(line: EstimateLine, batch: boolean): { usd: number; priced: boolean } {
+function price(line: EstimateLine): { usd: number; priced: boolean } {
   const spec = parseModelSpec(line.model);
   const e = ledger.estimate({
     provider: spec.provider,
@@ -53,7 +53,6 @@ function price(line: EstimateLine, batch: boolean): { usd: number; priced: boole
     calls: 1,
     inputTokens: line.inputTokens,
     outputTokens: line.outputTokens,
-    batch,
   });
   return { usd: e.usd, priced: e.priced };
 }
@@ -73,8 +72,11 @@ function line(
     outputTokens: calls * outputPerCall,
     usd: 0,
     priced: true,
+    batch: false,
+    interactiveUsd: 0,
   };
-  return { ...l, ...price(l, false) };
+  const interactive = price(l);
+  return { ...l, ...interactive, interactiveUsd: interactive.usd };
 }
 
 function averageTokens(task: Task, examples: readonly Example[]): number {
@@ -116,8 +118,11 @@ function baselineLines(p: CellPlan, budget: number): EstimateLine[] {
   }
 }
 
-function cellLines(p: CellPlan): EstimateLine[] {
-  if (p.info.runner === "rpt") return estimateRun(p.config, p.task, p.data).lines;
+function cellLines(p: CellPlan, batch: boolean): EstimateLine[] {
+  if (p.info.runner === "rpt") {
+    // The run's own estimate prices what batch mode sends as batches (not the simulator's).
+    return estimateRun(batch ? { ...p.config, batch: true } : p.config, p.task, p.data).lines;
+  }
   const budget = p.budgetCalls ?? 0;
   const avg = Math.ceil(
     (averageTokens(p.task, p.data.dev) + averageTokens(p.task, p.data.train)) / 2,
@@ -147,17 +152,15 @@ export function estimateExperiment(
 ): ExperimentEstimate {
   const unpriced = new Set<string>();
   const cells = plans.map((p): CellEstimate => {
-    const lines = cellLines(p).map((l) => {
-      if (!l.priced) unpriced.add(l.model);
-      return batch && l.role !== "optimizer" ? { ...l, usd: price(l, true).usd } : l;
-    });
+    const lines = cellLines(p, batch);
+    for (const l of lines) if (!l.priced) unpriced.add(l.model);
     return {
       id: p.cell.id,
       lines,
       calls: lines.reduce((n, l) => n + l.calls, 0),
       tokens: lines.reduce((n, l) => n + l.inputTokens + l.outputTokens, 0),
       usd: lines.reduce((n, l) => n + l.usd, 0),
-      interactiveUsd: lines.reduce((n, l) => n + price(l, false).usd, 0),
+      interactiveUsd: lines.reduce((n, l) => n + l.interactiveUsd, 0),
     };
   });
   const sum = (f: (c: CellEstimate) => number) => cells.reduce((n, c) => n + f(c), 0);
@@ -175,7 +178,10 @@ export function estimateExperiment(
       "baselines: their whole budget in target calls plus two test scorings; optimizer-side calls as upper bounds",
       "no cache hits (runs that share requests, such as the seed's evaluations, pay once)",
       ...(batch
-        ? ["batch: target and critic calls at batch prices, optimizer calls interactive"]
+        ? [
+          "batch: RPT runs' target and critic calls at batch prices; their optimizer and " +
+          "clustering calls, and the baselines, interactive",
+        ]
         : []),
     ],
   };
