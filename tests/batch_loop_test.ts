@@ -405,13 +405,13 @@ Deno.test("rpt optimize --dry-run --batch: target and critic at batch prices, th
   }
   assert.equal(dollars(batch.stdout, "optimizer"), dollars(plain.stdout, "optimizer"));
   const saving =
-    /\n  batch: \$(\d+\.\d\d) at batch prices instead of \$(\d+\.\d\d) \(saves \$(\d+\.\d\d)\)\n/
+    /\n {2}batch: \$(\d+\.\d\d) at batch prices instead of \$(\d+\.\d\d) \(saves \$(\d+\.\d\d)\)\n/
       .exec(batch.stdout);
   assert.ok(saving !== null, batch.stdout);
-  const total = /\n  total: \d+ calls, \d+ tokens, at most \$(\d+\.\d\d)/.exec(plain.stdout);
+  const total = /\n {2}total: \d+ calls, \d+ tokens, at most \$(\d+\.\d\d)/.exec(plain.stdout);
   assert.equal(saving[2], total?.[1]);
   assert.ok(Number(saving[3]) > 0 && Number(saving[1]) < Number(saving[2]));
-  assert.match(batch.stdout, /\n  batch: full-split target passes and critiques as batch jobs/);
+  assert.match(batch.stdout, /\n {2}batch: full-split target passes and critiques as batch jobs/);
   assert.ok(!plain.stdout.includes("batch"));
 });
 

@@ -27,19 +27,14 @@ import { createBatchClient, isSimulatedModel } from "../llm/spec.ts";
 import type { RunConfig } from "../run/config.ts";
 import { parseEvents } from "../run/reader.ts";
 import { RUN_FILES } from "../run/schema.ts";
-import type { RunEventOf } from "../run/events.ts";
-import type { RunContext } from "./context.ts";
+import type { BatchLabel, RunBatching, RunContext } from "./context.ts";
 import { followRecorded, type RunEndpoints } from "./endpoints.ts";
 import { emit } from "./progress.ts";
 
 /** The roles whose calls batch mode sends as batch jobs. */
 export type BatchRole = "target" | "critic";
 
-/** What one gathered batch stands for. */
-export interface BatchLabel {
-  step: number;
-  phase: RunEventOf<"batch_submitted">["phase"];
-}
+export type { BatchLabel, RunBatching };
 
 /** The batch clients of a run's roles, and notes about roles that stay interactive. */
 export interface BatchClients {
@@ -92,9 +87,6 @@ export async function createBatchClients(
   }
   return out;
 }
-
-/** The gates of a session's batched roles. */
-export type RunBatching = Partial<Record<BatchRole, BatchGate<BatchLabel>>>;
 
 /**
  * Puts a gate in front of each wrapped model that has a batch client; `ctx` gives the
@@ -201,6 +193,16 @@ async function sendBatch(
       ledger: ctx.ledger,
       ...(resumeBatchId !== undefined ? { resumeBatchId } : {}),
       pollIntervalMs: (ctx.config.batchPollSeconds ?? DEFAULT_BATCH_POLL_SECONDS) * 1000,
+      // The batch API's own requests (upload, create, poll, read) retry as the run's calls do.
+      ...(ctx.config.retries !== undefined ? { maxRetries: ctx.config.retries } : {}),
+      ...(ctx.config.backoffMaxSeconds !== undefined
+        ? {
+          backoff: {
+            maxDelayMs: ctx.config.backoffMaxSeconds * 1000,
+            baseDelayMs: Math.min(500, ctx.config.backoffMaxSeconds * 1000),
+          },
+        }
+        : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       onSubmitted: async (batchId, lines) => {
         await ctx.writer.event({ type: "batch_submitted", ...where, batchId, lines });

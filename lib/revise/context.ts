@@ -15,8 +15,18 @@ import type { Task } from "../tasks/task.ts";
 import type { RunData } from "./data.ts";
 import type { RunEndpoints } from "./endpoints.ts";
 import type { RunModels } from "./models.ts";
-import type { RunBatching } from "./batch.ts";
+import type { BatchGate } from "../llm/batch/gate.ts";
 import { emit, type LoopListeners, type LoopProgress } from "./progress.ts";
+
+/** What one gathered batch of batch mode stands for (`lib/revise/batch.ts`). */
+export interface BatchLabel {
+  step: number;
+  /** A split's target pass (`target` = the train diagnosis's) or a round of critiques. */
+  phase: "dev" | "test" | "target" | "critique";
+}
+
+/** The gates of a session's batched roles (batch mode, `lib/revise/batch.ts`). */
+export type RunBatching = Partial<Record<"target" | "critic", BatchGate<BatchLabel>>>;
 
 /** The shared state of one session. */
 export interface RunContext {
