@@ -229,11 +229,13 @@ async function sendBatch(
     result = await attempt(undefined);
   }
   const s = result.stats;
+  // Every request answered by the cache: no batch was sent or polled (a recorded one or not).
+  const used = s.submitted > 0 && result.batchId !== undefined;
   await ctx.writer.event({
     type: "batch_done",
     ...where,
-    ...(result.batchId !== undefined ? { batchId: result.batchId } : {}),
-    resumed,
+    ...(used ? { batchId: result.batchId } : {}),
+    resumed: resumed && used,
     ...(s.finalState !== undefined ? { state: s.finalState } : {}),
     requests: s.requests,
     cacheHits: s.cacheHits,
@@ -259,7 +261,7 @@ function showProgress(
     phase: label.phase,
     role,
     stage: p.phase,
-    ...(p.batchId !== undefined ? { batchId: p.batchId } : {}),
+    ...(p.batchId !== undefined && p.stats.submitted > 0 ? { batchId: p.batchId } : {}),
     state: p.status?.state ?? (p.phase === "submitted" ? "pending" : "none"),
     done: p.phase === "done" ? p.stats.fromBatch : p.status?.done ?? p.stats.fromBatch,
     failed: p.status?.failed ?? p.stats.failedInBatch,
