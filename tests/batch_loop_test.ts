@@ -136,6 +136,11 @@ Deno.test({
     const chat = /^POST \/v1\/chat\/completions 200$/;
     assert.equal(count(batch, chat), count(plain, chat) - lines);
     assert.ok(lines >= 8 + 8 + 12, `${lines} batch lines`);
+    console.log(
+      `batch round trip: ${submitted.length} jobs, ${lines} lines; chat calls ` +
+        `${count(plain, chat)} interactive -> ${count(batch, chat)} with --batch; ` +
+        `${count(batch, /\/v1\/(files|batches)/)} batch-API requests`,
+    );
     assert.match(b.stdout, /\nbatch: \d+ jobs answered \d+ lines at batch prices\n/);
     // The usage record bills those lines as batch lines.
     const usage = (await loadRun(`${dir.path}/batch`)).usage?.sessions[0]?.usage.models ?? {};
