@@ -18,6 +18,8 @@ function runArgs(
   runDir: string,
   dataDir: string,
   retries: number,
+  // The soak needs a short timeout for its hangs; runs without hangs get room for a loaded machine.
+  timeoutSeconds = 1,
 ): string[] {
   const at = (name: string, url: string) => `openai-compatible:${name}@${url}/v1`;
   return [
@@ -45,7 +47,7 @@ function runArgs(
     "--concurrency",
     "24",
     "--timeout",
-    "1",
+    String(timeoutSeconds),
     "--retries",
     String(retries),
     "--max-backoff",
@@ -127,14 +129,14 @@ paperDataTest(
     await using dir = await tempDir();
     await using others = await startSimServerProcess(["--data-dir", dataDir]);
     const clean = await rpt(
-      runArgs({ target: others.url, others: others.url }, `${dir.path}/clean`, dataDir, 2),
+      runArgs({ target: others.url, others: others.url }, `${dir.path}/clean`, dataDir, 2, 30),
     );
     assert.equal(clean.code, 0, clean.stderr);
 
     const port = deadPort();
     const target = `http://127.0.0.1:${port}`;
     const runDir = `${dir.path}/run`;
-    const dead = await rpt(runArgs({ target, others: others.url }, runDir, dataDir, 2));
+    const dead = await rpt(runArgs({ target, others: others.url }, runDir, dataDir, 2, 30));
     assert.equal(dead.code, 3, dead.stderr);
     const lines = dead.stderr.trimEnd().split("\n");
     assert.equal(lines.length, 1, dead.stderr);
