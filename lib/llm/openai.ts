@@ -28,6 +28,7 @@ import { embedInBatches } from "./provider_reply.ts";
 import { parseStructuredText } from "./structured.ts";
 import { redactSecrets } from "../util/redact.ts";
 import { DEFAULT_BASE_URLS } from "./endpoints.ts";
+import { leanRequests } from "./openai_request.ts";
 
 type CreateParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
 type WireMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
@@ -88,17 +89,22 @@ function strictCompatible(schema: unknown): boolean {
   return known;
 }
 
-/** An SDK client with the SDK's own retries and timeout out of the wrapper's way. */
+/**
+ * An SDK client with the SDK's own retries and timeout out of the wrapper's way, building
+ * its JSON requests from the first one of each endpoint (`openai_request.ts`).
+ */
 export function makeClient(opts: OpenAIOptions): OpenAI {
-  return new OpenAI({
-    apiKey: opts.apiKey,
-    // Never undefined: the SDK would read OPENAI_BASE_URL itself, behind the run's record.
-    baseURL: opts.baseURL ?? DEFAULT_BASE_URLS.openai,
-    maxRetries: 0,
-    // The wrapper owns timeouts; this only stops the SDK's 10-minute default from firing.
-    timeout: 24 * 60 * 60 * 1000,
-    fetch: fetchWithPlainHeaders,
-  });
+  return leanRequests(
+    new OpenAI({
+      apiKey: opts.apiKey,
+      // Never undefined: the SDK would read OPENAI_BASE_URL itself, behind the run's record.
+      baseURL: opts.baseURL ?? DEFAULT_BASE_URLS.openai,
+      maxRetries: 0,
+      // The wrapper owns timeouts; this only stops the SDK's 10-minute default from firing.
+      timeout: 24 * 60 * 60 * 1000,
+      fetch: fetchWithPlainHeaders,
+    }),
+  );
 }
 
 /**
