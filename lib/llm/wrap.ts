@@ -194,6 +194,32 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
   });
 }
 
+/** What runs when a signal aborts, per signal: see {@linkcode onAbortOf}. */
+const abortWatchers = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Runs `fn` once when `signal` aborts; returns what stops watching. Every call of a run
+ * shares the run's one signal, and an event listener per call (added, then removed) cost
+ * more CPU than anything else the wrapper does per call: a signal gets one listener, and
+ * the calls waiting on it are entries of a set.
+ */
+function onAbortOf(signal: AbortSignal, fn: () => void): () => void {
+  let watchers = abortWatchers.get(signal);
+  if (watchers === undefined) {
+    const created = new Set<() => void>();
+    abortWatchers.set(signal, watchers = created);
+    signal.addEventListener("abort", () => {
+      const now = [...created];
+      created.clear();
+      for (const watcher of now) watcher();
+    }, { once: true });
+  }
+  const own = watchers;
+  // Each caller passes a closure of its own, so entries never collide in the set.
+  own.add(fn);
+  return () => own.delete(fn);
+}
+
 /** Runs `fn` in a limiter slot; leaves the queue at once if the signal aborts. */
 function runLimited<T>(
   limiter: Limiter | undefined,
@@ -204,12 +230,11 @@ function runLimited<T>(
   if (!signal) return limiter.run(fn);
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
+    const stopWatching = onAbortOf(signal, () => reject(signal.reason));
     // An aborted caller's turn still comes; it then gives the slot straight back.
     limiter.run(() => signal.aborted ? Promise.reject(signal.reason) : fn())
       .then(resolve, reject)
-      .finally(() => signal.removeEventListener("abort", onAbort));
+      .finally(stopWatching);
   });
 }
 
@@ -228,9 +253,9 @@ class AttemptTimeout extends Error {
 /**
  * Runs one attempt with a timeout. The attempt gets a signal that aborts when the caller's
  * does or the timeout fires, and the race below settles even if a provider ignores its
- * signal. The caller's signal is forwarded by a listener rather than `AbortSignal.any`,
- * which costs more per call and keeps a dependent signal per attempt on the caller's
- * long-lived signal.
+ * signal. The caller's signal is forwarded by its shared listener ({@linkcode onAbortOf})
+ * rather than `AbortSignal.any`, which costs more per call and keeps a dependent signal per
+ * attempt on the caller's long-lived signal.
  */
 async function withTimeout<T>(
   timeoutMs: number,
@@ -253,8 +278,9 @@ async function withTimeout<T>(
       stop(reason);
     }, timeoutMs);
   }
+  let stopWatching: (() => void) | undefined;
   if (signal?.aborted) onAbort();
-  else signal?.addEventListener("abort", onAbort, { once: true });
+  else if (signal !== undefined) stopWatching = onAbortOf(signal, onAbort);
   const running = attempt(controller.signal);
   // A late rejection of an abandoned attempt must not surface as unhandled.
   running.catch(() => {});
@@ -262,7 +288,7 @@ async function withTimeout<T>(
     return await Promise.race([running, stopped]);
   } finally {
     clearTimeout(timer);
-    signal?.removeEventListener("abort", onAbort);
+    stopWatching?.();
   }
 }
 
@@ -520,9 +546,8 @@ function waitUnlessAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promis
   if (signal === undefined) return promise;
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    const stopWatching = onAbortOf(signal, () => reject(signal.reason));
+    promise.then(resolve, reject).finally(stopWatching);
   });
 }
 
