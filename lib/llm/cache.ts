@@ -251,6 +251,8 @@ export class SqliteResponseCache implements ResponseCache {
   #db: DatabaseSync | undefined;
   #get: StatementSync | undefined;
   #put: StatementSync | undefined;
+  #begin: StatementSync | undefined;
+  #commit: StatementSync | undefined;
   readonly #pending = new Map<string, PendingRow>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -395,11 +397,19 @@ export class SqliteResponseCache implements ResponseCache {
        VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT(key) DO UPDATE SET value = excluded.value, created_at = excluded.created_at`,
     );
+    // Prepared once: a run commits once per turn of the event loop with a response in it.
+    this.#begin = db.prepare("BEGIN IMMEDIATE");
+    this.#commit = db.prepare("COMMIT");
   }
 
   #detach(): void {
     const db = this.#db;
-    this.#db = this.#get = this.#put = undefined;
+    this.#db =
+      this.#get =
+      this.#put =
+      this.#begin =
+      this.#commit =
+        undefined;
     try {
       if (db?.isOpen) db.close();
     } catch {
@@ -483,12 +493,12 @@ export class SqliteResponseCache implements ResponseCache {
   #writeRows(rows: [string, PendingRow][]): void {
     const db = this.#open();
     const put = this.#put as StatementSync;
-    db.exec("BEGIN IMMEDIATE");
+    (this.#begin as StatementSync).run();
     try {
       for (const [key, row] of rows) {
         put.run(key, row.kind, row.provider, row.model, row.value, row.createdAt);
       }
-      db.exec("COMMIT");
+      (this.#commit as StatementSync).run();
     } catch (error) {
       try {
         db.exec("ROLLBACK");
