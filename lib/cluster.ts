@@ -18,7 +18,6 @@
  *
  * @module
  */
-import { kmeans } from "ml-kmeans";
 import { z } from "zod";
 import type { ChatModel, Embedder } from "./llm/model.ts";
 import { callStructured } from "./llm/structured.ts";
@@ -230,7 +229,7 @@ export async function clusterFusion(
   if (vectors.length !== texts.length) {
     throw new Error(`embedder returned ${vectors.length} vectors for ${texts.length} texts`);
   }
-  const { groups, groupOf } = kmeansGroups(vectors, Math.min(2 * k, records.length), seed);
+  const { groups, groupOf } = await kmeansGroups(vectors, Math.min(2 * k, records.length), seed);
   const sample = balancedSample(groupOf, groups, texts, opts.sampleSize ?? 100, seed);
   const ordered = orderBySimilarityToFirst(sample, vectors);
 
@@ -409,15 +408,18 @@ function weigh(
  * start is computed here (ml-kmeans' own is quadratic in memory traffic) and handed to
  * ml-kmeans for the iterations.
  */
-function kmeansGroups(
+async function kmeansGroups(
   vectors: readonly number[][],
   groups: number,
   seed: number,
-): { groups: number; groupOf: number[] } {
+): Promise<{ groups: number; groupOf: number[] }> {
   const points = reduceDimensions(vectors, seed);
   const random = seededRandom(seed ^ 0x5eed);
   const starts = kmeansPlusPlus(points, groups, random);
   if (starts.length <= 1) return { groups: 1, groupOf: points.map(() => 0) };
+  // Loaded here, not at start-up: ml-kmeans (and ml-matrix) cost every command ~35 ms of CPU
+  // to load, and most runs' first clustering comes after their first split's calls.
+  const { kmeans } = await import("ml-kmeans");
   const result = kmeans(points, starts.length, {
     initialization: starts.map((i) => [...(points[i] as number[])]),
     seed,
