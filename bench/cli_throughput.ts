@@ -14,8 +14,10 @@
  * - slot occupancy while calls are queued: the time-weighted share of the C slots in flight
  *   between the first target call's start and the 300th's start (calls are still waiting
  *   for a slot throughout that window);
- * - client CPU per provider call (the whole process, SDK included), both over the whole run
- *   and over the calls' window only (without module loading and start-up);
+ * - client CPU per provider call (the whole process, SDK included) over the whole run, and
+ *   split into start-up (the CPU before the first call: modules, data, specs, cache), the
+ *   steady state (CPU per call between the first call and the last) and the tail after the
+ *   last call;
  * - peak and per-step RSS;
  * - for the re-run on the same cache: provider calls (should be 0) and CPU per cached call.
  *
@@ -403,6 +405,8 @@ interface Figures {
   longestGapMs: number;
   medianIdleMs: number;
   cpuPerCallMs: number;
+  /** Client CPU before the first provider call (from /proc, 10 ms ticks, 50 ms samples). */
+  startCpuMs: number;
   windowCpuPerCallMs: number;
   cpuPerTargetCallMs: number;
   netCpuPerCallMs: number;
@@ -434,7 +438,8 @@ function analyse(calls: CallRecord[], client: ClientResult, c: number): Figures 
   const cpuMs = client.userMs + client.systemMs;
   const tFirst = sorted[0]?.start ?? 0;
   const tLast = Math.max(...sorted.map((x) => x.end));
-  const windowCpu = cpuAt(client.samples, tLast) - cpuAt(client.samples, tFirst);
+  const startCpu = cpuAt(client.samples, tFirst);
+  const windowCpu = cpuAt(client.samples, tLast) - startCpu;
   const rss = client.samples.map((s) => s.rssKiB / 1024);
   const fifths = [1, 2, 3, 4, 5].map((k) => {
     const part = rss.slice(
@@ -455,6 +460,7 @@ function analyse(calls: CallRecord[], client: ClientResult, c: number): Figures 
     longestGapMs: longestStartGap(first.map((x) => x.start)),
     medianIdleMs: medianIdle(first, c),
     cpuPerCallMs: cpuMs / Math.max(1, sorted.length),
+    startCpuMs: startCpu,
     windowCpuPerCallMs: windowCpu / Math.max(1, sorted.length),
     cpuPerTargetCallMs: cpuMs / Math.max(1, target.length),
     netCpuPerCallMs: (cpuMs - startupCpuMs) / Math.max(1, sorted.length),
@@ -478,9 +484,13 @@ function fmt(f: Figures): string {
     `longest gap between starts ${f.longestGapMs.toFixed(0)} ms, median slot turnaround ` +
     `${f.medianIdleMs.toFixed(1)} ms`,
     `client CPU ${f.cpuMs.toFixed(0)} ms in ${f.wallMs.toFixed(0)} ms wall: ` +
-    `${f.cpuPerCallMs.toFixed(3)} ms/call overall, ${f.netCpuPerCallMs.toFixed(3)} ms/call ` +
-    `without start-up, ${f.windowCpuPerCallMs.toFixed(3)} ms/call between first and last ` +
-    `call; ${f.cpuPerTargetCallMs.toFixed(3)} ms per target call overall`,
+    `${f.cpuPerCallMs.toFixed(3)} ms/call overall (process CPU / calls), ` +
+    `${f.netCpuPerCallMs.toFixed(3)} ms/call without a dry run's start-up; ` +
+    `${f.cpuPerTargetCallMs.toFixed(3)} ms per target call overall`,
+    `client CPU split: start-up ${f.startCpuMs.toFixed(0)} ms before the first call, ` +
+    `steady state ${f.windowCpuPerCallMs.toFixed(3)} ms/call between the first and the last ` +
+    `call, ${(f.cpuMs - f.startCpuMs - f.windowCpuPerCallMs * f.calls).toFixed(0)} ms after ` +
+    `the last call (final writes, exit)`,
     `client CPU by thread (ms): ${f.threads}`,
     `RSS max ${f.maxRssMiB.toFixed(0)} MiB; max per fifth of the run ` +
     `${f.rssByFifthMiB.map((x) => x.toFixed(0)).join(" / ")} MiB` +
