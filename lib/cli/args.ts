@@ -20,15 +20,19 @@ export interface FlagAlias {
 
 /**
  * One name per concept across commands, and the old spellings each command still accepts.
- * `--run-dir` is every directory of results a command writes (`optimize`, `compare`,
- * `experiment`). Add a command's old spellings here; `parseCommandArgs` applies them.
+ * `--run-dir` is every directory of results a command writes (`optimize`, `evaluate`,
+ * `compare`, `experiment`, `demo`). Add a command's old spellings here; `parseCommandArgs`
+ * applies them.
  */
 export const FLAG_ALIASES: Readonly<Record<string, readonly FlagAlias[]>> = {
   compare: [{ old: "out", now: "run-dir" }],
+  evaluate: [{ old: "out", now: "run-dir" }],
 };
 
 /**
- * The help lines of flags that mean the same in every command, so they read the same.
+ * The help lines of flags that mean the same in every command, so they read the same: the
+ * flag, its placeholder and what it is. What differs between commands (a default, a detail)
+ * is the `note` a command adds ({@linkcode flagHelp}).
  *
  * @example
  * ```ts
@@ -37,18 +41,38 @@ export const FLAG_ALIASES: Readonly<Record<string, readonly FlagAlias[]>> = {
  * ```
  */
 export const SHARED_FLAGS = {
-  "run-dir": "--run-dir D           directory of the results this command writes",
-  "data-dir": "--data-dir DIR        data directory (default RPT_DATA_DIR, then data/)",
-  seed: "--seed S              seed of clustering, bootstrap and simulated models (default 0)",
-  cache: "--cache FILE          response cache (default RPT_CACHE, then .rpt/cache.sqlite)",
+  "run-dir": "--run-dir DIR         directory of the results this command writes",
+  "data-dir": "--data-dir DIR        the tasks' data directory",
+  seed: "--seed S              seed of clustering, bootstrap and simulated models",
+  cache: "--cache FILE          response cache",
   concurrency: "--concurrency C       model calls in flight",
+  limits: "--limit-train N, --limit-dev N, --limit-test N   the first N examples of a split, or all",
+  config: "--config FILE         settings from a JSON RunConfig (flags override it)",
+  "dry-run": "--dry-run             print what would run and what it would cost, then exit",
   quiet: "--quiet               no progress output",
   json: "--json                print JSON instead of text",
 } as const;
 
-/** The help line of a shared flag, indented as commands list their flags. */
+/** Where a help line's text begins: two spaces, then the flag column. */
+const HELP_TEXT_COLUMN = 24;
+
+/**
+ * The help line of a shared flag, indented as commands list their flags, with the command's
+ * `note` after it; a note that begins with a newline continues on the next line, under the
+ * text.
+ *
+ * @example
+ * ```ts
+ * import { flagHelp } from "./args.ts";
+ * const line = flagHelp("concurrency", " (default 16)");
+ * if (line !== "  --concurrency C       model calls in flight (default 16)") throw new Error(line);
+ * const two = flagHelp("seed", "\n(default 0)").split("\n");
+ * if (two[1] !== `${" ".repeat(24)}(default 0)`) throw new Error(two[1]);
+ * ```
+ */
 export function flagHelp(name: keyof typeof SHARED_FLAGS, note = ""): string {
-  return `  ${SHARED_FLAGS[name]}${note}`;
+  const rest = note.replaceAll("\n", `\n${" ".repeat(HELP_TEXT_COLUMN)}`);
+  return `  ${SHARED_FLAGS[name]}${rest}`;
 }
 
 /**
@@ -383,4 +407,42 @@ export function limitFlag(
     throw new ConfigError(`--${flag}: expected a positive integer or 'all', got "${value}"`);
   }
   return n;
+}
+
+/** What `parseArgs` gives for the split limits. */
+export interface LimitFlagValues {
+  "limit-train"?: string;
+  "limit-dev"?: string;
+  "limit-test"?: string;
+}
+
+/**
+ * Writes `--limit-train/--limit-dev/--limit-test` into a config input's `limits`, over what a
+ * config file gave: a count sets the split's limit, `all` (or the old `0`, with a note)
+ * removes it, so that every example is used.
+ *
+ * @example
+ * ```ts
+ * import { applyLimitFlags } from "./args.ts";
+ * const base: Record<string, unknown> = { limits: { train: 5, dev: 5 } };
+ * applyLimitFlags({ "limit-dev": "all", "limit-test": "7" }, base);
+ * if (JSON.stringify(base.limits) !== '{"train":5,"test":7}') throw new Error(JSON.stringify(base));
+ * ```
+ */
+export function applyLimitFlags(
+  values: LimitFlagValues,
+  base: Record<string, unknown>,
+  warn?: (message: string) => void,
+): void {
+  const limits: Record<string, number> = { ...(base.limits as Record<string, number>) };
+  let given = false;
+  for (const split of ["train", "dev", "test"] as const) {
+    const flag = `limit-${split}` as const;
+    if (values[flag] === undefined) continue;
+    given = true;
+    const n = limitFlag(values[flag], flag, undefined, warn);
+    if (n === undefined) delete limits[split];
+    else limits[split] = n;
+  }
+  if (given) base.limits = limits;
 }

@@ -17,7 +17,7 @@
  */
 import { loadRunData, resolveSeedPrompt } from "../revise/data.ts";
 import { resolveRunConfig } from "../revise/config.ts";
-import { estimateRun } from "../revise/estimate.ts";
+import { type EstimateLine, estimateRun } from "../revise/estimate.ts";
 import { createRunModels } from "../revise/models.ts";
 import { optimize, type OptimizeOptions, type OptimizeResult } from "../revise/optimize.ts";
 import type { LoopEvent } from "../revise/progress.ts";
@@ -29,7 +29,8 @@ import { ConfigError } from "../util/errors.ts";
 import { costText, fixed, probability, signed, usd } from "../util/format.ts";
 import { IncompleteError } from "../incomplete.ts";
 import { EXIT_INCOMPLETE, failedCallsText, incompleteParagraph } from "./incomplete.ts";
-import { parseCommandArgs, runConfigFlag } from "./args.ts";
+import { applyLimitFlags, flagHelp, parseCommandArgs, runConfigFlag } from "./args.ts";
+import { hint } from "./hints.ts";
 import { applyCallFlags, CALL_FLAGS, CALL_FLAGS_HELP } from "./call_flags.ts";
 import { iterationsTable, selectionNote } from "./iterations.ts";
 import { progressReporter } from "./progress.ts";
@@ -51,18 +52,17 @@ const HELP = `usage: rpt optimize --task T --target SPEC --optimizer SPEC [flags
                         also --last-k)
   --protocol P          paper (default: one diagnose call per iteration) | explore
   --explore-calls N     diagnose calls per iteration in explore (default 4)
-  --concurrency C       model calls in flight (default 16)
+${flagHelp("concurrency", " (default 16)")}
   --budget-usd X        stop before spending more than X dollars (every model needs a price)
 ${CALL_FLAGS_HELP}
-  --run-dir D           run directory (default runs/<task>-<time>)
-  --seed S              seed of clustering, bootstrap and simulated models (default 0)
-  --data-dir DIR        data directory (default RPT_DATA_DIR, then data/)
-  --cache FILE          response cache (default RPT_CACHE, then .rpt/cache.sqlite)
-  --limit-train N, --limit-dev N, --limit-test N   use the first N examples of a split
-  --config FILE         read settings from a JSON RunConfig (flags override it)
-  --dry-run             print the settings and the expected calls, tokens and dollars, then
-                        exit (no API key needed)
-  --quiet               no progress output
+${flagHelp("run-dir", ": the run directory\n(default runs/<task>-<time>)")}
+${flagHelp("seed", " (default 0)")}
+${flagHelp("data-dir", " (default RPT_DATA_DIR, then data/)")}
+${flagHelp("cache", " (default RPT_CACHE, then .rpt/cache.sqlite)")}
+${flagHelp("limits", "\n(default all)")}
+${flagHelp("config")}
+${flagHelp("dry-run", "\n(the settings, the expected calls, tokens and dollars; no API key needed)")}
+${flagHelp("quiet")}
 
 ${RUN_SETTING_HELP}
 
@@ -175,16 +175,7 @@ export async function parseOptimizeArgs(args: string[]): Promise<OptimizeCommand
   set("dataDir", values["data-dir"]);
   set("cache", values.cache);
   applyCallFlags(values, base);
-  const limits = {
-    ...(base.limits as Record<string, number> | undefined),
-    ...Object.fromEntries(
-      (["train", "dev", "test"] as const).flatMap((s) => {
-        const n = intFlag(`limit-${s}`, values[`limit-${s}`]);
-        return n === undefined ? [] : [[s, n]];
-      }),
-    ),
-  };
-  if (Object.keys(limits).length > 0) base.limits = limits;
+  applyLimitFlags(values, base);
   await applyRunSettingFlags(values, base);
   // The preset fills what neither the config file nor a flag gives.
   if (!values.help) base = applyPreset(base);
@@ -303,10 +294,10 @@ export function reportResult(
   batches?: BatchTally,
 ): number {
   if (result.interrupted || result.summary === null) {
-    console.error(
+    console.error(hint(
       `rpt: interrupted after ${result.state.completedSteps} complete step(s); ` +
         `continue with: rpt resume ${result.dir}`,
-    );
+    ));
     return 130;
   }
   const s = result.summary;
@@ -334,8 +325,44 @@ export function reportResult(
     } (${result.usage.total.calls} ` +
       `calls, ${result.usage.total.cacheHits} cache hits)${s.simulated ? " [simulated]" : ""}`,
   );
-  console.log(`run record: ${result.dir}  (rpt show ${result.dir})`);
+  console.log(hint(`run record: ${result.dir}  (rpt show ${result.dir}, rpt report ${result.dir})`));
   return 0;
+}
+
+/**
+ * The dry run's table: one row per role and model with its calls, input and output tokens
+ * and dollars (at batch prices where it says so), every column as wide as its widest cell, so that long model specs (an
+ * `openai-compatible:` URL) keep the columns aligned.
+ *
+ * @example
+ * ```ts
+ * import { estimateTable } from "./optimize.ts";
+ * const rows = estimateTable([
+ *   { role: "target", model: "openai-compatible:m@http://127.0.0.1:8080/v1", calls: 120,
+ *     inputTokens: 48000, outputTokens: 3000, usd: 0, priced: false },
+ *   { role: "optimizer", model: "sim:optimizer", calls: 8, inputTokens: 900, outputTokens: 80,
+ *     usd: 0.5, priced: true },
+ * ]);
+ * const at = (row: string | undefined, word: string) => row?.indexOf(word);
+ * for (const word of [" calls", " in", " out"]) {
+ *   if (at(rows[0], word) !== at(rows[1], word)) throw new Error(rows.join("\n"));
+ * }
+ * ```
+ */
+export function estimateTable(lines: readonly EstimateLine[]): string[] {
+  const cells = lines.map((l) => [
+    l.role,
+    l.model,
+    `${l.calls} calls`,
+    `${l.inputTokens} in`,
+    `${l.outputTokens} out`,
+    `${l.priced ? `$${l.usd.toFixed(2)}` : "unpriced"}${l.batch ? " (batch)" : ""}`,
+  ]);
+  const widths = [0, 1, 2, 3, 4, 5].map((i) => Math.max(0, ...cells.map((c) => c[i]!.length)));
+  return cells.map((c) =>
+    c.map((text, i) => i < 2 || i === 5 ? text.padEnd(widths[i]!) : text.padStart(widths[i]!))
+      .join("  ").trimEnd()
+  );
 }
 
 /**
@@ -359,7 +386,7 @@ async function missingKeys(config: RunConfig): Promise<string[]> {
 export async function run(args: string[]): Promise<number> {
   const cmd = await parseOptimizeArgs(args);
   if (cmd.help) {
-    console.log(HELP);
+    console.log(hint(HELP));
     return 0;
   }
   if (cmd.dryRun) {
@@ -373,13 +400,7 @@ export async function run(args: string[]): Promise<number> {
     );
     for (const line of settingsLines(config)) console.log(`  ${line}`);
 
-    for (const l of e.lines) {
-      console.log(
-        `  ${l.role.padEnd(9)} ${l.model.padEnd(28)} ${String(l.calls).padStart(7)} calls ` +
-          `${String(l.inputTokens).padStart(11)} in ${String(l.outputTokens).padStart(10)} out  ` +
-          `${l.priced ? `$${l.usd.toFixed(2)}` : "unpriced"}${l.batch ? " (batch)" : ""}`,
-      );
-    }
+    for (const line of estimateTable(e.lines)) console.log(`  ${line}`);
     console.log(
       `  total: ${e.calls} calls, ${e.tokens} tokens, at most ` +
         costText(e.usd, e.unpriced, 2),
