@@ -12,7 +12,9 @@ import { createRunProgress } from "../lib/notebook.ts";
 import type { LoopEvent, LoopProgress, LoopSpend } from "../lib/revise/progress.ts";
 import { ProgressMeter } from "../lib/revise/progress_meter.ts";
 import { parseRunConfig } from "../lib/run/config.ts";
-import type { StepSummary } from "../lib/run/schema.ts";
+import { RunUsage, type StepSummary } from "../lib/run/schema.ts";
+import { continueRun, optimize } from "../lib/revise/optimize.ts";
+import { duration } from "../lib/util/format.ts";
 import { createSimChatModel } from "../lib/sim/mod.ts";
 import { metricsFixture } from "./support/fixtures.ts";
 import { tempDir } from "./support/toy_loop.ts";
@@ -281,4 +283,82 @@ Deno.test("rpt optimize: the banner only once the run is open, naming the simula
   } finally {
     await server.close();
   }
+});
+
+Deno.test("a resumed run's line goes on from the earlier sessions' elapsed time and spend", () => {
+  const meter = new ProgressMeter();
+  meter.observe({
+    type: "open",
+    dir: "/r",
+    config,
+    completedSteps: 2,
+    simulated: false,
+    earlier: { elapsedMs: 125_000, spend: spend(200, 0.05, ["openai-compatible:qwen3"]) },
+  }, 0);
+  assert.equal(
+    meter.line(1_000),
+    "starting · 2m06s elapsed · ETA after step 3 · " +
+      "200 calls (+4 cached), 70.0k tokens, $0.0500 + unpriced (openai-compatible:qwen3)",
+  );
+  meter.observe(progress(3, "target", 0, 10, spend(0, 0)), 1_000);
+  meter.observe(progress(3, "target", 5, 10, spend(10, 0.01)), 4_000);
+  // This session's 10 calls and 1 cent on top of the earlier 200 and 5 cents.
+  assert.equal(
+    meter.line(4_000),
+    "step 3/3 target [########--------] 5/10 · 2m09s elapsed · phase ~3s left, run ETA after " +
+      "step 3 · 210 calls (+8 cached), 73.5k tokens, $0.0600 + unpriced (openai-compatible:qwen3)",
+  );
+});
+
+Deno.test("rpt resume's progress starts from the recorded elapsed time and spend, not from zero", async () => {
+  await using dir = await tempDir();
+  const input = {
+    task: "synthetic",
+    target: "sim:target",
+    optimizer: "sim:optimizer",
+    embedder: "sim:embed",
+    iterations: 3,
+    limits: { train: 12, dev: 8, test: 8 },
+    cache: `${dir.path}/cache.sqlite`,
+  };
+  // The first session stops after its first saved step (as Ctrl-C does).
+  const stop = new AbortController();
+  const first = await optimize(input, {
+    runDir: `${dir.path}/run`,
+    signal: stop.signal,
+    onEvent: (e) => e.type === "step" && stop.abort(),
+  });
+  assert.equal(first.interrupted, true);
+  const recorded = RunUsage.parse(JSON.parse(await Deno.readTextFile(`${first.dir}/usage.json`)));
+  assert.equal(recorded.sessions.length, 1);
+  assert.ok(recorded.total.calls > 0);
+  const events: LoopEvent[] = [];
+  const lines: string[] = [];
+  const meter = new ProgressMeter({ now: () => 0 });
+  await continueRun(first.dir, {
+    onEvent: (e) => {
+      events.push(e);
+      meter.observe(e, 0);
+      if (e.type === "progress" && lines.length === 0) lines.push(meter.line(0));
+    },
+  });
+  const open = events.find((e) => e.type === "open");
+  assert.ok(open?.type === "open");
+  assert.deepEqual(open.earlier, {
+    elapsedMs: recorded.sessions[0]!.elapsedMs,
+    spend: {
+      calls: recorded.total.calls,
+      cacheHits: recorded.total.cacheHits,
+      inputTokens: recorded.total.inputTokens,
+      outputTokens: recorded.total.outputTokens,
+      usd: 0,
+      unpriced: [],
+    },
+  });
+  // The first progress line of the second session already counts the first one's calls.
+  const firstProgress = events.find((e) => e.type === "progress");
+  assert.ok(firstProgress?.type === "progress" && firstProgress.spend !== undefined);
+  const calls = recorded.total.calls + firstProgress.spend.calls;
+  assert.match(lines[0]!, new RegExp(`· ${duration(recorded.sessions[0]!.elapsedMs)} elapsed · `));
+  assert.match(lines[0]!, new RegExp(`· ${calls} calls`));
 });

@@ -46,7 +46,8 @@ export const SHARED_FLAGS = {
   seed: "--seed S              seed of clustering, bootstrap and simulated models",
   cache: "--cache FILE          response cache",
   concurrency: "--concurrency C       model calls in flight",
-  limits: "--limit-train N, --limit-dev N, --limit-test N   the first N examples of a split, or all",
+  limits:
+    "--limit-train N, --limit-dev N, --limit-test N   the first N examples of a split, or all",
   config: "--config FILE         settings from a JSON RunConfig (flags override it)",
   "dry-run": "--dry-run             print what would run and what it would cost, then exit",
   quiet: "--quiet               no progress output",

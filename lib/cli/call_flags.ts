@@ -19,18 +19,39 @@ export const CALL_FLAGS = {
   "budget-calls": { type: "string" },
 } as const;
 
-/** The flags' lines of a command's help. */
-export const CALL_FLAGS_HELP =
-  `  --budget-calls N      stop before more than N paid calls (works for unpriced models too)
-  --price MODEL=IN/OUT  USD per million input/output tokens for MODEL (repeatable), e.g.
+/** Each flag's lines of a command's help, the same in every command that takes it. */
+export const CALL_FLAG_LINES: Readonly<Record<keyof typeof CALL_FLAGS, string>> = {
+  "budget-calls":
+    "  --budget-calls N      stop before more than N paid calls (works for unpriced models too)",
+  price: `  --price MODEL=IN/OUT  USD per million input/output tokens for MODEL (repeatable), e.g.
                         --price qwen3=0.20/0.60; in a --config file:
-                        "prices": {"qwen3": {"inputPerMTok": 0.2, "outputPerMTok": 0.6}}
-  --max-error-rate R    go on when at most a share R (0-1) of a step's calls failed after
+                        "prices": {"qwen3": {"inputPerMTok": 0.2, "outputPerMTok": 0.6}}`,
+  "max-error-rate":
+    `  --max-error-rate R    go on when at most a share R (0-1) of a step's calls failed after
                         their retries: those examples count as failures and are shown
-                        (default 0: any failed call stops the run, to resume later)
-  --timeout SECONDS     per-attempt timeout of a model call (default 180)
-  --retries N           retries of a failed model call (default 4)
-  --max-backoff SECONDS longest wait between two attempts (default 30; Retry-After wins)`;
+                        (default 0: any failed call stops the run, to resume later)`,
+  timeout: "  --timeout SECONDS     per-attempt timeout of a model call (default 180)",
+  retries: "  --retries N           retries of a failed model call (default 4)",
+  "max-backoff":
+    "  --max-backoff SECONDS longest wait between two attempts (default 30; Retry-After wins)",
+};
+
+/** The help lines of `names` (default: every call flag), in that order. */
+export function callFlagsHelp(
+  names: readonly (keyof typeof CALL_FLAGS)[] = [
+    "budget-calls",
+    "price",
+    "max-error-rate",
+    "timeout",
+    "retries",
+    "max-backoff",
+  ],
+): string {
+  return names.map((n) => CALL_FLAG_LINES[n]).join("\n");
+}
+
+/** The flags' lines of a command's help (all of them). */
+export const CALL_FLAGS_HELP = callFlagsHelp();
 
 /** What `parseArgs` gives for these flags. */
 export interface CallFlagValues {

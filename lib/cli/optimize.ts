@@ -20,7 +20,7 @@ import { resolveRunConfig } from "../revise/config.ts";
 import { type EstimateLine, estimateRun } from "../revise/estimate.ts";
 import { createRunModels } from "../revise/models.ts";
 import { optimize, type OptimizeOptions, type OptimizeResult } from "../revise/optimize.ts";
-import type { LoopEvent } from "../revise/progress.ts";
+import { addSpend, type LoopEvent, type LoopSpend } from "../revise/progress.ts";
 import { ProviderError } from "../llm/model.ts";
 import { parseModelSpec, simulationBanner } from "../llm/spec.ts";
 import { type RunConfig, type RunConfigInput } from "../run/config.ts";
@@ -61,7 +61,9 @@ ${flagHelp("data-dir", " (default RPT_DATA_DIR, then data/)")}
 ${flagHelp("cache", " (default RPT_CACHE, then .rpt/cache.sqlite)")}
 ${flagHelp("limits", "\n(default all)")}
 ${flagHelp("config")}
-${flagHelp("dry-run", "\n(the settings, the expected calls, tokens and dollars; no API key needed)")}
+${
+  flagHelp("dry-run", "\n(the settings, the expected calls, tokens and dollars; no API key needed)")
+}
 ${flagHelp("quiet")}
 
 ${RUN_SETTING_HELP}
@@ -229,6 +231,7 @@ export async function runLoop(
   let dir: string | undefined;
   let banner: string | undefined;
   const batches: BatchTally = { jobs: 0, lines: 0, fallbacks: 0 };
+  let earlier: LoopSpend | undefined;
   const onEvent = (event: LoopEvent) => {
     if (event.type === "batch" && event.stage === "done") {
       if (event.batchId !== undefined) batches.jobs++;
@@ -238,6 +241,7 @@ export async function runLoop(
     // The banner once the run is open: after any argument, key or data error, never before.
     if (event.type === "open") {
       banner = simulationBanner(event.config);
+      earlier = event.earlier?.spend;
       if (banner !== undefined) console.log(banner);
     }
     reporter.onEvent(event);
@@ -247,7 +251,7 @@ export async function runLoop(
       start({ signal, onEvent, onRunDir: (d) => (dir = d) })
     );
     reporter.done();
-    return reportResult(result, banner, batches);
+    return reportResult(result, banner, batches, earlier);
   } catch (error) {
     reporter.done();
     if (dir === undefined) throw error;
@@ -287,11 +291,16 @@ export function batchTallyText(t: BatchTally, dir: string): string | undefined {
     } fell back to ordinary calls (failed in a batch or never answered; rpt report ${dir} lists them)`;
 }
 
-/** Prints the end of a run and returns the exit code. */
+/**
+ * Prints the end of a run and returns the exit code; `batches` is what batch mode did, and
+ * `earlier` what the sessions before this one spent (a resumed run), added to the cost line
+ * as the run's total.
+ */
 export function reportResult(
   result: OptimizeResult,
   banner?: string,
   batches?: BatchTally,
+  earlier?: LoopSpend,
 ): number {
   if (result.interrupted || result.summary === null) {
     console.error(hint(
@@ -318,14 +327,28 @@ export function reportResult(
   const failed = failedCallsText(s.failedCalls);
   if (failed) console.log(`warning: ${failed}`);
   const batched = batches && batchTallyText(batches, result.dir);
-  if (batched) console.log(batched);
+  if (batched) console.log(hint(batched));
+  const total = result.usage.total;
+  const simulated = s.simulated ? " [simulated]" : "";
+  const cost = (usd: number, unpriced: readonly string[], calls: number, hits: number) =>
+    `${costText(usd, [...unpriced])} (${calls} calls, ${hits} cache hits)`;
+  if (earlier === undefined || earlier.calls + earlier.cacheHits === 0) {
+    console.log(
+      `cost: ${cost(total.usd, result.usage.unpriced, total.calls, total.cacheHits)}${simulated}`,
+    );
+  } else {
+    const run = addSpend(earlier, {
+      ...total,
+      unpriced: result.usage.unpriced,
+    });
+    console.log(
+      `cost: ${cost(total.usd, result.usage.unpriced, total.calls, total.cacheHits)} this ` +
+        `session; the run: ${cost(run.usd, run.unpriced, run.calls, run.cacheHits)}${simulated}`,
+    );
+  }
   console.log(
-    `cost: ${
-      costText(result.usage.total.usd, result.usage.unpriced)
-    } (${result.usage.total.calls} ` +
-      `calls, ${result.usage.total.cacheHits} cache hits)${s.simulated ? " [simulated]" : ""}`,
+    hint(`run record: ${result.dir}  (rpt show ${result.dir}, rpt report ${result.dir})`),
   );
-  console.log(hint(`run record: ${result.dir}  (rpt show ${result.dir}, rpt report ${result.dir})`));
   return 0;
 }
 

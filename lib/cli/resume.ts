@@ -6,26 +6,28 @@
  * @module
  */
 import { continueRun } from "../revise/optimize.ts";
-import { exactlyOneRunDir, parseCommandArgs, runConfigFlag } from "./args.ts";
+import { exactlyOneRunDir, flagHelp, parseCommandArgs, runConfigFlag } from "./args.ts";
+import { callFlagsHelp } from "./call_flags.ts";
+import { hint } from "./hints.ts";
 import { runLoop } from "./optimize.ts";
 import { ConfigError } from "../util/errors.ts";
 
-const HELP = `usage: rpt resume RUN_DIR [--quiet] [--max-error-rate R] [--timeout S] [--retries N]
-                          [--max-backoff S] [--[no-]batch] [--batch-poll S]
+const HELP = `usage: rpt resume RUN_DIR [--quiet] [--max-error-rate R] [--timeout SECONDS]
+       [--retries N] [--max-backoff SECONDS] [--[no-]batch] [--batch-poll SECONDS]
 
 Continues an interrupted or incomplete run from its last complete step (the config is read
 from RUN_DIR/config.json, API keys from the environment; each model goes to the server the
 run used, with a warning when the environment now names another). Answers already received
-come from the response cache: only calls that never completed are sent.
-  --max-error-rate R  from now on, count up to a share R (0-1) of failed calls as failures
-  --timeout S         per-attempt timeout of a model call, in seconds
-  --retries N         retries of a failed model call
-  --max-backoff S     longest wait between two attempts of a call, in seconds
-  --[no-]batch        from now on, send full-split evaluations and critiques as batch jobs
-                      (or not); a batch in flight when the run stopped is polled again,
-                      never submitted twice
-  --batch-poll S      wait between two polls of a batch job, in seconds (default 30)
-These are written into RUN_DIR/config.json. Exit codes as for 'rpt optimize'
+come from the response cache: only calls that never completed are sent. Elapsed time and
+spend go on from the earlier sessions'.
+${callFlagsHelp(["max-error-rate", "timeout", "retries", "max-backoff"])}
+  --[no-]batch          from now on, send full-split evaluations and critiques as batch
+                        jobs (or not); a batch in flight when the run stopped is polled
+                        again, never submitted twice
+  --batch-poll SECONDS  wait between two polls of a batch job (default 30)
+${flagHelp("quiet")}
+The call and batch flags apply from now on and are written into RUN_DIR/config.json
+(without them, the run's recorded values hold). Exit codes as for 'rpt optimize'
 (3: incomplete again, 2: a problem with the command or its files).`;
 
 /** `rpt resume`. */
@@ -46,7 +48,7 @@ export async function run(args: string[]): Promise<number> {
     },
   }, " (see 'rpt resume --help')");
   if (parsed.values.help) {
-    console.log(HELP);
+    console.log(hint(HELP));
     return 0;
   }
   const dir = exactlyOneRunDir(parsed.positionals, "rpt resume RUN_DIR");

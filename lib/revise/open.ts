@@ -12,7 +12,14 @@ import { defaultCachePath, SqliteResponseCache } from "../llm/cache.ts";
 import { specsAreSimulated } from "../llm/spec.ts";
 import { configForDisk, parseRunConfig, RunConfig } from "../run/config.ts";
 import { parseEvents, readRunJson } from "../run/reader.ts";
-import { RUN_FILES, RunState, STEP_FILES, stepDirName, type UsageSession } from "../run/schema.ts";
+import {
+  RUN_FILES,
+  RunState,
+  STEP_FILES,
+  stepDirName,
+  totalUsage,
+  type UsageSession,
+} from "../run/schema.ts";
 import { previousSessions, UsageLog } from "../run/usage.ts";
 import { RunLock } from "../run/lock.ts";
 import { RunWriter } from "../run/writer.ts";
@@ -34,7 +41,7 @@ import {
 import { endpointsOf, type RunEndpoints } from "./endpoints.ts";
 import { createRunModels, roleSettings, type RunModels, wrapRunModels } from "./models.ts";
 import { type BatchClients, batchGates, createBatchClients, type RunBatching } from "./batch.ts";
-import { emit, type LoopListeners } from "./progress.ts";
+import { emit, type LoopListeners, type LoopSpend } from "./progress.ts";
 import { Session } from "./session.ts";
 
 /** Options of {@linkcode openSession} and {@linkcode reopenSession}. */
@@ -364,6 +371,24 @@ async function assertSameData(dir: string, ctx: RunContext): Promise<void> {
   }
 }
 
+/** The elapsed time and spend of the sessions before this one, for the progress line. */
+function earlierSessions(
+  before: readonly UsageSession[],
+): { elapsedMs: number; spend: LoopSpend } {
+  const { unpriced, ...t } = totalUsage(before);
+  return {
+    elapsedMs: before.reduce((sum, s) => sum + s.elapsedMs, 0),
+    spend: {
+      calls: t.calls,
+      cacheHits: t.cacheHits,
+      inputTokens: t.inputTokens,
+      outputTokens: t.outputTokens,
+      usd: t.usd,
+      unpriced,
+    },
+  };
+}
+
 /**
  * Reopens a run from its last complete step with the config recorded in its directory
  * (whether it was stepped by hand or by `optimize`). Give the same task, data or models
@@ -393,6 +418,7 @@ export async function reopenSession(
       config,
       completedSteps: state.completedSteps,
       simulated: ctx.simulated,
+      earlier: earlierSessions(before),
     });
     await ctx.writer.clean();
     if (changed) await ctx.writer.write(RUN_FILES.config, configForDisk(config));

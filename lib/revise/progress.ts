@@ -24,6 +24,28 @@ export interface LoopSpend {
   unpriced: string[];
 }
 
+/**
+ * Two spends added up (the earlier sessions' and this one's).
+ *
+ * @example
+ * ```ts
+ * import { addSpend } from "./progress.ts";
+ * const a = { calls: 2, cacheHits: 1, inputTokens: 10, outputTokens: 5, usd: 0.5, unpriced: ["m"] };
+ * const sum = addSpend(a, { ...a, unpriced: ["m", "n"] });
+ * if (sum.calls !== 4 || sum.usd !== 1 || sum.unpriced.join() !== "m,n") throw new Error();
+ * ```
+ */
+export function addSpend(a: LoopSpend, b: LoopSpend): LoopSpend {
+  return {
+    calls: a.calls + b.calls,
+    cacheHits: a.cacheHits + b.cacheHits,
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    usd: a.usd + b.usd,
+    unpriced: [...new Set([...a.unpriced, ...b.unpriced])].sort(),
+  };
+}
+
 /** Progress of a run, for a progress bar or log lines. */
 export interface LoopProgress {
   step: number;
@@ -49,6 +71,12 @@ export type LoopEvent =
     /** Steps completed before this session (a resumed run). */
     completedSteps: number;
     simulated: boolean;
+    /**
+     * What the earlier sessions of a resumed run took: their elapsed time and spend (from
+     * `usage.json`, killed sessions rebuilt from `usage.jsonl`), so that a progress line goes
+     * on from them instead of starting again at zero. Absent for a new run.
+     */
+    earlier?: { elapsedMs: number; spend: LoopSpend };
   }
   | ({ type: "progress" } & LoopProgress)
   /** A prompt was scored on dev or test (dev: every prompt, for selection). */

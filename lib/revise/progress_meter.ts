@@ -5,6 +5,9 @@
  * when output is not a terminal) and the notebooks' progress display shows it, so both say
  * the same thing. The clock is injected, so the text at a given time is testable.
  *
+ * A resumed run goes on from the elapsed time and spend of its earlier sessions (the `open`
+ * event's `earlier`), so neither starts again at zero.
+ *
  * The ETAs are estimates: a step is expected to take as long as the completed steps of this
  * session did on average (until one has completed, only the current phase's rate is known),
  * and the run to take that for every iteration left; the optimizer may stop earlier.
@@ -12,7 +15,13 @@
  * @module
  */
 import { compactCount, duration, usd } from "../util/format.ts";
-import type { LoopBatch, LoopEvent, LoopProgress, LoopSpend } from "./progress.ts";
+import {
+  addSpend,
+  type LoopBatch,
+  type LoopEvent,
+  type LoopProgress,
+  type LoopSpend,
+} from "./progress.ts";
 
 /** How often a heartbeat line is due when output is not a terminal. */
 export const HEARTBEAT_MS = 30_000;
@@ -57,6 +66,9 @@ export class ProgressMeter {
   readonly #barWidth: number;
   #started: number | undefined;
   #resumedFrom = 0;
+  /** The earlier sessions of a resumed run: their elapsed time and spend go on. */
+  #earlierMs = 0;
+  #earlierSpend: LoopSpend | undefined;
   #iterations: number | undefined;
   /** The step under way once a step was saved and before its first progress event. */
   #nextStep: number | undefined;
@@ -80,6 +92,8 @@ export class ProgressMeter {
     if (event.type === "open") {
       this.#resumedFrom = event.completedSteps;
       this.#iterations = event.config.iterations;
+      this.#earlierMs = event.earlier?.elapsedMs ?? 0;
+      this.#earlierSpend = event.earlier?.spend;
       return;
     }
     if (event.type === "step") {
@@ -107,9 +121,23 @@ export class ProgressMeter {
     if (p.spend !== undefined) this.#spend = p.spend;
   }
 
-  /** Milliseconds since the first event. */
+  /**
+   * Milliseconds the run has taken: since this session's first event, plus what the earlier
+   * sessions of a resumed run took.
+   */
   elapsed(at = this.#now()): number {
-    return this.#started === undefined ? 0 : at - this.#started;
+    return this.#earlierMs + (this.#started === undefined ? 0 : at - this.#started);
+  }
+
+  /**
+   * The run's spend so far: this session's (from its latest progress event) plus the earlier
+   * sessions'; undefined before either is known.
+   */
+  spend(): LoopSpend | undefined {
+    const now = this.#spend;
+    const before = this.#earlierSpend;
+    if (now === undefined || before === undefined) return now ?? before;
+    return addSpend(before, now);
   }
 
   /**
@@ -168,7 +196,8 @@ export class ProgressMeter {
   status(at = this.#now(), opts: { eta?: boolean } = {}): string {
     const parts = [`${duration(this.elapsed(at))} elapsed`];
     if (opts.eta !== false) parts.push(this.#etaText(at));
-    if (this.#spend !== undefined) parts.push(spendText(this.#spend));
+    const spend = this.spend();
+    if (spend !== undefined) parts.push(spendText(spend));
     return parts.join(" · ");
   }
 
