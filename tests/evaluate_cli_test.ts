@@ -14,14 +14,19 @@ import { tempDir } from "./support/toy_loop.ts";
 
 const SIM = { target: "sim:target", optimizer: "sim:optimizer", embedder: "sim:embed" };
 
-async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string }> {
+async function capture(
+  fn: () => Promise<number>,
+): Promise<{ code: number; out: string; err: string }> {
   const lines: string[] = [];
-  const log = console.log;
+  const errors: string[] = [];
+  const { log, error } = console;
   console.log = (...args: unknown[]) => lines.push(args.join(" "));
+  console.error = (...args: unknown[]) => errors.push(args.join(" "));
   try {
-    return { code: await fn(), out: lines.join("\n") };
+    return { code: await fn(), out: lines.join("\n"), err: errors.join("\n") };
   } finally {
     console.log = log;
+    console.error = error;
   }
 }
 
@@ -68,7 +73,7 @@ Deno.test("evaluatePromptOnly: the seed on three splits, the train report with d
   );
 });
 
-Deno.test("rpt evaluate --prompt FILE: prints a row per split, SIMULATED, and writes the directory", async () => {
+Deno.test("rpt evaluate --prompt FILE: prints a row per split, SIMULATED, and writes the directory (--out: the old --run-dir, with a note)", async () => {
   await using dir = await tempDir();
   const file = join(dir.path, "p.json");
   await Deno.writeTextFile(file, JSON.stringify({ system: "S", instruction: "Give JSON." }));
@@ -94,6 +99,11 @@ Deno.test("rpt evaluate --prompt FILE: prints a row per split, SIMULATED, and wr
     ])
   );
   assert.equal(r.code, 0);
+  assert.equal(
+    r.err,
+    "rpt evaluate: --out is now --run-dir; the old name still works in this release and will " +
+      "then be removed",
+  );
   assert.match(r.out, /^SIMULATED/);
   assert.match(r.out, /^train\s+10\s+[\d.]+/m);
   assert.match(r.out, /^test\s+10\s+[\d.]+/m);
@@ -133,7 +143,7 @@ for (const task of ["hotpotqa", "livebench_math", "formula"] as const) {
           "30",
           "--limit-test",
           "30",
-          "--out",
+          "--run-dir",
           out,
           "--cache",
           join(dir.path, "c.sqlite"),

@@ -3,7 +3,8 @@
  * `--evaluate_only`. The prompt is the task's seed (the paper's under `--preset paper`), or
  * `--prompt FILE` (JSON `{system, instruction}`); `--diagnose` adds the full diagnostic
  * report on train (critique and ClusterFusion). The run settings and the preset are
- * `rpt optimize`'s; the result is written to `--out` (default `runs/evaluate-<task>-<time>`).
+ * `rpt optimize`'s; the result is written to `--run-dir` (default `runs/evaluate-<task>-<time>`; the old
+ * `--out` still works for a release, with a note).
  *
  * @module
  */
@@ -14,7 +15,8 @@ import { evaluatePromptOnly, type PromptEvaluation } from "../revise/evaluate_on
 import { Split } from "../tasks/schema.ts";
 import { ConfigError } from "../util/errors.ts";
 import { fixed } from "../util/format.ts";
-import { parseCommandArgs, runConfigFlag } from "./args.ts";
+import { applyLimitFlags, flagHelp, parseCommandArgs, runConfigFlag } from "./args.ts";
+import { hint } from "./hints.ts";
 import { applyCallFlags, CALL_FLAGS, CALL_FLAGS_HELP } from "./call_flags.ts";
 import { applyRunSettingFlags, RUN_SETTING_FLAGS, RUN_SETTING_HELP } from "./run_flags.ts";
 import { settingsLines } from "./settings_text.ts";
@@ -31,11 +33,15 @@ Scores one prompt on train, dev and test (metrics and the task's headline per sp
   --optimizer SPEC, --critic SPEC, --embedder SPEC   the critic's model (default: the
                         optimizer, else the target) and the embedder, for --diagnose
   --splits S            comma-separated splits to score (default train,dev,test)
-  --out DIR             output directory (default runs/evaluate-<task>-<time>)
-  --concurrency C, --seed S, --data-dir DIR, --cache FILE, --config FILE,
-  --limit-train N, --limit-dev N, --limit-test N    as for rpt optimize
-  --json                print evaluation.json
-  --quiet               no settings output
+${flagHelp("run-dir", "\n(default runs/evaluate-<task>-<time>; --out, its old name, works for one\nmore release)")}
+${flagHelp("concurrency", " (default 16)")}
+${flagHelp("seed", " (default 0)")}
+${flagHelp("data-dir", " (default RPT_DATA_DIR, then data/)")}
+${flagHelp("cache", " (default RPT_CACHE, then .rpt/cache.sqlite)")}
+${flagHelp("limits", "\n(default all)")}
+${flagHelp("config")}
+${flagHelp("json", ": evaluation.json")}
+${flagHelp("quiet", " (and no settings)")}
 ${CALL_FLAGS_HELP}
 
 ${RUN_SETTING_HELP}`;
@@ -52,7 +58,8 @@ function int(name: string, value: string | undefined): number | undefined {
 /** The parsed command line of `rpt evaluate`. */
 export interface EvaluateCommand {
   config: RunConfigInput;
-  out?: string;
+  /** The output directory (`--run-dir`). */
+  runDir?: string;
   diagnose: boolean;
   splits: Split[];
   json: boolean;
@@ -75,7 +82,7 @@ export async function parseEvaluateArgs(args: string[]): Promise<EvaluateCommand
       prompt: { type: "string" },
       diagnose: { type: "boolean" },
       splits: { type: "string" },
-      out: { type: "string" },
+      "run-dir": { type: "string" },
       concurrency: { type: "string" },
       seed: { type: "string" },
       "data-dir": { type: "string" },
@@ -90,7 +97,7 @@ export async function parseEvaluateArgs(args: string[]): Promise<EvaluateCommand
       ...RUN_SETTING_FLAGS,
       ...CALL_FLAGS,
     },
-  }, " (see 'rpt evaluate --help')");
+  }, " (see 'rpt evaluate --help')", { command: "evaluate" });
   let base: Record<string, unknown> = {};
   if (values.config !== undefined) {
     try {
@@ -108,12 +115,7 @@ export async function parseEvaluateArgs(args: string[]): Promise<EvaluateCommand
   set("dataDir", values["data-dir"]);
   set("concurrency", int("concurrency", values.concurrency));
   set("seed", int("seed", values.seed));
-  const limits: Record<string, number> = { ...(base.limits as Record<string, number>) };
-  for (const s of ["train", "dev", "test"] as const) {
-    const n = int(`limit-${s}`, values[`limit-${s}`]);
-    if (n !== undefined) limits[s] = n;
-  }
-  if (Object.keys(limits).length > 0) base.limits = limits;
+  applyLimitFlags(values, base);
   applyCallFlags(values, base);
   await applyRunSettingFlags(
     { ...values, "seed-prompt": values.prompt ?? values["seed-prompt"] },
@@ -136,7 +138,7 @@ export async function parseEvaluateArgs(args: string[]): Promise<EvaluateCommand
   }
   return {
     config: base as RunConfigInput,
-    ...(values.out !== undefined ? { out: values.out } : {}),
+    ...(values["run-dir"] !== undefined ? { runDir: values["run-dir"] } : {}),
     diagnose: values.diagnose === true,
     splits: splits as Split[],
     json: values.json === true,
@@ -169,10 +171,10 @@ export function formatEvaluation(e: PromptEvaluation): string {
 export async function run(args: string[]): Promise<number> {
   const cmd = await parseEvaluateArgs(args);
   if (cmd.help) {
-    console.log(HELP);
+    console.log(hint(HELP));
     return 0;
   }
-  const out = cmd.out ?? defaultOut(String(cmd.config.task));
+  const out = cmd.runDir ?? defaultOut(String(cmd.config.task));
   const { config, dir, evaluation } = await evaluatePromptOnly(cmd.config, {
     dir: out,
     diagnose: cmd.diagnose,
