@@ -160,7 +160,7 @@ Deno.test({
       "4",
       "--retries",
       "0",
-      "--out",
+      "--run-dir",
       out,
       "--cache",
       `${dir.path}/c.sqlite`,

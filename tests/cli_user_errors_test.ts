@@ -217,7 +217,7 @@ Deno.test("numeric flags: negative, zero and non-numeric values get the same ran
     ["timeout", ["-1", "0", "soon"], "a number > 0"],
     ["retries", ["-1", "2.5", "101"], "an integer from 0 to 100"],
     ["max-backoff", ["-1", "0"], "a number > 0"],
-    ["limit-dev", ["-3", "0"], "a positive integer"],
+    ["limit-dev", ["-3", "2.5", "x"], "a positive integer or 'all'"],
     ["seed", ["1.5", "x"], "an integer"],
   ];
   for (const [flag, values, expected] of cases) {

@@ -32,7 +32,7 @@ import { getTask } from "../tasks/registry.ts";
 import type { Metrics } from "../tasks/schema.ts";
 import { taskHeadline } from "../tasks/task.ts";
 import { ConfigError } from "../util/errors.ts";
-import { integerFlag, parseCommandArgs, positiveIntFlag } from "./args.ts";
+import { flagHelp, integerFlag, parseCommandArgs, positiveIntFlag } from "./args.ts";
 import { hint } from "./hints.ts";
 
 const HELP = `usage: rpt analyze RUN_DIR... [--preset paper] [--k 10] [--model SPEC]
@@ -40,23 +40,25 @@ const HELP = `usage: rpt analyze RUN_DIR... [--preset paper] [--k 10] [--model S
                    [--delta-metric score|headline] [--[no-]labels] [--seed S]
                    [--concurrency C] [--bootstrap N] [--out DIR] [--json]
 
-  RUN_DIR...     one or more run directories; several are pooled
-  --preset       paper (or reference-cli): the reference's analyses: presence every, deltas
-                 of the task's headline (HotPotQA EM), topic labels, ClusterFusion's model;
-                 the default for runs made with a preset
-  --k            topics per corpus (default 10)
-  --model        LLM for the patch edits and topics (default: the run's critic/optimizer;
-                 under a preset its cluster model)
-  --embedder     embedder for ClusterFusion (default: the run's embedder)
-  --presence     failure topics present at a step: retained (default), all (with a
-                 diagnosis) or every (every topic of the step, as the reference)
-  --delta-metric the next-step change of: score (default) or headline (the task's headline)
-  --labels       one extra LLM call per topic set for readable topic labels
-  --seed         seed of clustering and bootstrap (default: the first run's seed)
-  --concurrency  calls in flight (default 4)
-  --bootstrap    bootstrap resamples of the delta intervals (default 1000)
-  --out          output directory (default <run>/analysis, or <first run>/analysis/pooled-...)
-  --json         print the result JSON instead of the tables`;
+  RUN_DIR...             one or more run directories; several are pooled
+  --preset P            paper (or reference-cli): the reference's analyses: presence every,
+                        deltas of the task's headline (HotPotQA EM), topic labels,
+                        ClusterFusion's model; the default for runs made with a preset
+  --k N                 topics per corpus (default 10)
+  --model SPEC          LLM for the patch edits and topics (default: the run's
+                        critic/optimizer; under a preset its cluster model)
+  --embedder SPEC       embedder for ClusterFusion (default: the run's embedder)
+  --presence P          failure topics present at a step: retained (default), all (with a
+                        diagnosis) or every (every topic of the step, as the reference)
+  --delta-metric M      the next-step change of: score (default) or headline (the task's
+                        headline)
+  --[no-]labels         one extra LLM call per topic set for readable topic labels
+${flagHelp("seed", ": clustering, bootstrap (default: the\nfirst run's seed)")}
+${flagHelp("concurrency", " (default 4)")}
+  --bootstrap N         bootstrap resamples of the delta intervals (default 1000)
+  --out DIR             output directory (default <run>/analysis, or
+                        <first run>/analysis/pooled-...)
+${flagHelp("json", ": the result, not the tables")}`;
 
 /** The default output directory for the analysed runs. */
 export function defaultOutDir(runs: readonly RunRecord[]): string {

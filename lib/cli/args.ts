@@ -43,7 +43,7 @@ export const FLAG_ALIASES: Readonly<Record<string, readonly FlagAlias[]>> = {
 export const SHARED_FLAGS = {
   "run-dir": "--run-dir DIR         directory of the results this command writes",
   "data-dir": "--data-dir DIR        the tasks' data directory",
-  seed: "--seed S              seed of clustering, bootstrap and simulated models",
+  seed: "--seed S              seed of every random draw",
   cache: "--cache FILE          response cache",
   concurrency: "--concurrency C       model calls in flight",
   limits:

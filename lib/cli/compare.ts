@@ -31,18 +31,24 @@ const HELP = `usage: rpt compare --task T [flags]
   --critic SPEC         critic model (default: the optimizer)
   --embedder SPEC       embedder for RPT's clustering (default tfidf)
   --confidence-aware    select with the Brier term (w = 0.05)
-  --limit-train N       first N training examples (default 40; all: every example)
-  --limit-dev N         first N dev examples (default 30; all: every example)
-  --limit-test N        first N test examples (default 100; all: every example)
-  --concurrency C       target calls in flight (default 16)
-  --seed S              seed of every method and of simulated models (default 0)
-${flagHelp("data-dir")}
-  --run-dir D           write compare.json, table.md, curves.svg, events.jsonl and RPT's run
-                        there (--out, its old name, works for one more release)
-  --cache FILE          a response cache under the budget meters: run the same comparison
-                        again (after an interruption) and pay for no call twice
-  --json                print the result as JSON instead of the table
-  --quiet               no progress lines`;
+${flagHelp("limits", "\n(default 40, 30 and 100)")}
+${flagHelp("concurrency", " (default 16)")}
+${flagHelp("seed", ": every method, simulated models\n(default 0)")}
+${flagHelp("data-dir", " (default RPT_DATA_DIR, then data/)")}
+${
+  flagHelp(
+    "run-dir",
+    ": compare.json, table.md,\ncurves.svg, events.jsonl and RPT's run (--out, its old name, works for one\nmore release)",
+  )
+}
+${
+  flagHelp(
+    "cache",
+    " under the budget meters: run the same\ncomparison again (after an interruption) and pay for no call twice",
+  )
+}
+${flagHelp("json", ": the result, not the table")}
+${flagHelp("quiet")}`;
 
 /** The parsed command line of `rpt compare`. */
 export interface CompareCommand {

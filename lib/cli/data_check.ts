@@ -6,14 +6,16 @@
  */
 import { MANIFEST, sha256Hex } from "../data/manifest.ts";
 import { resolveDataDir } from "../tasks/common.ts";
-import { parseCommandArgs } from "./args.ts";
+import { flagHelp, parseCommandArgs } from "./args.ts";
 import { hint } from "./hints.ts";
 
 const HELP = `usage: rpt data:check [--data-dir DIR]
 
 Checks the split files and seed prompts (seed_prompt.json) of hotpotqa, livebench_math and
 formula against data/manifest.json.
-Exit code 0 when every file matches, 1 otherwise (rebuild with 'rpt data:fetch').`;
+Exit code 0 when every file matches, 1 otherwise (rebuild with 'rpt data:fetch').
+
+${flagHelp("data-dir", " (default RPT_DATA_DIR, then data/)")}`;
 
 /** The state of one data file. */
 export interface FileCheck {

@@ -9,7 +9,7 @@
 import { FETCHABLE_TASKS, type FetchOptions, fetchSeedPrompt, fetchTask } from "../data/fetch.ts";
 import { resolveDataDir } from "../tasks/common.ts";
 import { ConfigError } from "../util/errors.ts";
-import { parseCommandArgs } from "./args.ts";
+import { flagHelp, parseCommandArgs } from "./args.ts";
 import { checkDataDir } from "./data_check.ts";
 import { hint } from "./hints.ts";
 
@@ -22,7 +22,11 @@ Downloads the upstream data and writes <data-dir>/<task>/{train,dev,test}.jsonl:
 and <data-dir>/<task>/seed_prompt.json, the paper's seed prompt, rebuilt from the reference
 implementation (megagonlabs/RPT at its pinned commit, BSD-3-Clause).
 Files that already match the manifest are skipped unless --force.
-Exit code 0 when every written file matches the manifest's sha256.`;
+Exit code 0 when every written file matches the manifest's sha256.
+
+${flagHelp("data-dir", " (default RPT_DATA_DIR, then data/)")}
+  --task T              only this task (repeatable; default all three)
+  --force               write files that already match the manifest again`;
 
 type FetchableTask = (typeof FETCHABLE_TASKS)[number];
 

@@ -22,25 +22,31 @@ import { ProgressMeter } from "../revise/progress_meter.ts";
 import type { RunSummary } from "../run/schema.ts";
 import type { Metrics } from "../tasks/schema.ts";
 import { ConfigError } from "../util/errors.ts";
-import { integerFlag, parseCommandArgs, positiveIntFlag } from "./args.ts";
+import { flagHelp, integerFlag, parseCommandArgs, positiveIntFlag } from "./args.ts";
 import { hint } from "./hints.ts";
 import { fixed, probability, signed } from "../util/format.ts";
 import { iterationsTable, selectionNote } from "./iterations.ts";
 
 export { iterationsTable } from "./iterations.ts";
 
-const HELP = `usage: rpt demo [--data-dir D] [--iterations N] [--run-dir D] [--task T] [--seed S]
+const HELP =
+  `usage: rpt demo [--data-dir DIR] [--iterations N] [--run-dir DIR] [--task T] [--seed S]
                 [--plain]
 
 A short RPT optimization on the offline simulator (no network, no API key).
 
-  --data-dir     data directory (default: RPT_DATA_DIR, then ../shared/data, then data/);
-                 without HotPotQA data the bundled synthetic task runs
-  --iterations   revision iterations (default 10)
-  --run-dir      run directory to write (default runs/demo-<time>)
-  --task         task to optimize (default hotpotqa when its data is found, else synthetic)
-  --seed         seed of the simulator, clustering and bootstrap (default 0)
-  --plain        no in-place progress line, one line per step only`;
+${
+    flagHelp(
+      "data-dir",
+      "\n(default RPT_DATA_DIR, then ../shared/data, then data/); without HotPotQA\ndata the bundled synthetic task runs",
+    )
+  }
+  --iterations N        revision iterations (default 10)
+${flagHelp("run-dir", ": the run directory\n(default runs/demo-<time>)")}
+  --task T              task to optimize (default hotpotqa when its data is found, else
+                        synthetic)
+${flagHelp("seed", ": the simulator, clustering, bootstrap\n(default 0)")}
+  --plain               no in-place progress line, one line per step only`;
 
 const SIMULATED = "SIMULATED";
 

@@ -33,9 +33,14 @@ Scores one prompt on train, dev and test (metrics and the task's headline per sp
   --optimizer SPEC, --critic SPEC, --embedder SPEC   the critic's model (default: the
                         optimizer, else the target) and the embedder, for --diagnose
   --splits S            comma-separated splits to score (default train,dev,test)
-${flagHelp("run-dir", "\n(default runs/evaluate-<task>-<time>; --out, its old name, works for one\nmore release)")}
+${
+  flagHelp(
+    "run-dir",
+    "\n(default runs/evaluate-<task>-<time>; --out, its old name, works for one\nmore release)",
+  )
+}
 ${flagHelp("concurrency", " (default 16)")}
-${flagHelp("seed", " (default 0)")}
+${flagHelp("seed", ": clustering, bootstrap, simulated models\n(default 0)")}
 ${flagHelp("data-dir", " (default RPT_DATA_DIR, then data/)")}
 ${flagHelp("cache", " (default RPT_CACHE, then .rpt/cache.sqlite)")}
 ${flagHelp("limits", "\n(default all)")}
@@ -69,35 +74,39 @@ export interface EvaluateCommand {
 
 /** Parses `rpt evaluate` arguments (a config input; the session code validates it). */
 export async function parseEvaluateArgs(args: string[]): Promise<EvaluateCommand> {
-  const { values } = parseCommandArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      task: { type: "string" },
-      target: { type: "string" },
-      optimizer: { type: "string" },
-      critic: { type: "string" },
-      embedder: { type: "string" },
-      prompt: { type: "string" },
-      diagnose: { type: "boolean" },
-      splits: { type: "string" },
-      "run-dir": { type: "string" },
-      concurrency: { type: "string" },
-      seed: { type: "string" },
-      "data-dir": { type: "string" },
-      cache: { type: "string" },
-      config: { type: "string" },
-      "limit-train": { type: "string" },
-      "limit-dev": { type: "string" },
-      "limit-test": { type: "string" },
-      json: { type: "boolean" },
-      quiet: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-      ...RUN_SETTING_FLAGS,
-      ...CALL_FLAGS,
+  const { values } = parseCommandArgs(
+    {
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        task: { type: "string" },
+        target: { type: "string" },
+        optimizer: { type: "string" },
+        critic: { type: "string" },
+        embedder: { type: "string" },
+        prompt: { type: "string" },
+        diagnose: { type: "boolean" },
+        splits: { type: "string" },
+        "run-dir": { type: "string" },
+        concurrency: { type: "string" },
+        seed: { type: "string" },
+        "data-dir": { type: "string" },
+        cache: { type: "string" },
+        config: { type: "string" },
+        "limit-train": { type: "string" },
+        "limit-dev": { type: "string" },
+        "limit-test": { type: "string" },
+        json: { type: "boolean" },
+        quiet: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+        ...RUN_SETTING_FLAGS,
+        ...CALL_FLAGS,
+      },
     },
-  }, " (see 'rpt evaluate --help')", { command: "evaluate" });
+    " (see 'rpt evaluate --help')",
+    { command: "evaluate" },
+  );
   let base: Record<string, unknown> = {};
   if (values.config !== undefined) {
     try {

@@ -22,7 +22,7 @@ import {
   runExperiment,
 } from "../experiment/runner.ts";
 import { ConfigError } from "../util/errors.ts";
-import { parseCommandArgs, positiveIntFlag } from "./args.ts";
+import { flagHelp, parseCommandArgs, positiveIntFlag } from "./args.ts";
 import { withInterrupt } from "./optimize.ts";
 import { hint } from "./hints.ts";
 
@@ -34,14 +34,20 @@ seeds) into one experiment directory: plan.json, index.json (each cell's state: 
 running, finished, failed), one run directory per cell under runs/, results/ for the
 tables (rpt table DIR), and the one response cache every run shares (cache.sqlite).
 
-  --run-dir DIR   the experiment directory (default runs/<plan file name>)
-  --resume        continue the experiment in DIR: finished runs are kept, interrupted ones
-                  resume from their last complete step, failed ones are tried again; no
-                  paid call is repeated (the cache). Starts it when DIR holds none.
-  --parallel N    runs at a time (default 2); they share each provider's concurrency limit
-  --dry-run       print the runs, calls, tokens and dollars of the whole grid (batch prices
-                  when the plan says batch), then exit; needs no API key
-  --quiet         no progress output
+${flagHelp("run-dir", ": the experiment\ndirectory (default runs/<plan file name>)")}
+  --resume              continue the experiment in DIR: finished runs are kept, interrupted
+                        ones resume from their last complete step, failed ones are tried
+                        again; no paid call is repeated (the cache). Starts it when DIR
+                        holds none.
+  --parallel N          runs at a time (default 2); they share each provider's concurrency
+                        limit
+${
+  flagHelp(
+    "dry-run",
+    "\n(the runs, calls, tokens and dollars of the whole grid, at batch prices\nwhen the plan says batch; no API key needed)",
+  )
+}
+${flagHelp("quiet")}
 
 Plan fields: tasks, methods (rpt, rpt-ca, gepa, gepa-ca, mipro, ace), models {target,
 optimizer, critic, embedder: a spec or a list}, settings (run-config fields, or a list of
@@ -271,7 +277,7 @@ function report(outcome: ExperimentOutcome): number {
 export async function run(args: string[]): Promise<number> {
   const cmd = parseExperimentArgs(args);
   if (cmd.help) {
-    console.log(HELP);
+    console.log(hint(HELP));
     return 0;
   }
   const plan = cmd.plan === undefined

@@ -56,7 +56,7 @@ ${flagHelp("concurrency", " (default 16)")}
   --budget-usd X        stop before spending more than X dollars (every model needs a price)
 ${CALL_FLAGS_HELP}
 ${flagHelp("run-dir", ": the run directory\n(default runs/<task>-<time>)")}
-${flagHelp("seed", " (default 0)")}
+${flagHelp("seed", ": clustering, bootstrap, simulated models\n(default 0)")}
 ${flagHelp("data-dir", " (default RPT_DATA_DIR, then data/)")}
 ${flagHelp("cache", " (default RPT_CACHE, then .rpt/cache.sqlite)")}
 ${flagHelp("limits", "\n(default all)")}

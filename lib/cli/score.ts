@@ -18,7 +18,7 @@ import { computeMetrics, type TraceLike } from "../metrics.ts";
 import { getTask } from "../tasks/registry.ts";
 import { type Metrics, PredictionLine, Split } from "../tasks/schema.ts";
 import { ConfigError, describeSchemaIssue } from "../util/errors.ts";
-import { parseCommandArgs } from "./args.ts";
+import { flagHelp, parseCommandArgs } from "./args.ts";
 import { fixed } from "../util/format.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { hint } from "./hints.ts";
@@ -26,13 +26,14 @@ import { hint } from "./hints.ts";
 const HELP = `usage: rpt score --task T --split S --predictions FILE.jsonl [--out FILE.jsonl]
                  [--data-dir DIR] [--json] [--strict]
 
-  --task         hotpotqa | livebench_math | formula | custom:<path-to-task.json>
-  --split        train | dev | test
-  --predictions  JSON Lines: {"id": ..., "output": "<raw model text>"} per line
-  --out          write one line per split item: {id, score, full, format_error, details}
-  --data-dir     data directory (default: RPT_DATA_DIR, then data/)
-  --json         print the summary as JSON instead of a table
-  --strict       exit 1 when the predictions file has any problem`;
+  --task T              hotpotqa | livebench_math | formula | custom:<path-to-task.json>
+  --split S             train | dev | test
+  --predictions FILE    JSON Lines: {"id": ..., "output": "<raw model text>"} per line
+  --out FILE            write one line per split item: {id, score, full, format_error,
+                        details}
+${flagHelp("data-dir", " (default RPT_DATA_DIR, then data/)")}
+${flagHelp("json", ": the summary, not the table")}
+  --strict              exit 1 when the predictions file has any problem`;
 
 /** One scored line of `--out`. */
 export interface ScoredLine {

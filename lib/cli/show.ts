@@ -10,7 +10,7 @@ import { loadRun, type RunRecord } from "../run/reader.ts";
 import type { StepSummary } from "../run/schema.ts";
 import { costText, fixed } from "../util/format.ts";
 import { failedCallsText, incompleteText } from "../incomplete.ts";
-import { exactlyOneRunDir, parseCommandArgs } from "./args.ts";
+import { exactlyOneRunDir, flagHelp, parseCommandArgs } from "./args.ts";
 import { settingsLines } from "./settings_text.ts";
 import { hint } from "./hints.ts";
 import { comparisonLine, iterationsTable, selectionNote } from "./iterations.ts";
@@ -18,7 +18,9 @@ import { comparisonLine, iterationsTable, selectionNote } from "./iterations.ts"
 const HELP = `usage: rpt show RUN_DIR [--json]
 
 Prints the iterations table (what selection means for the task), the selected prompt, the
-test result with its bootstrap interval against the seed, and the cost. --json prints summary.json and usage.json.`;
+test result with its bootstrap interval against the seed, and the cost.
+
+${flagHelp("json", ": summary.json and usage.json")}`;
 
 /** A figure of the table: `-` when absent. */
 const f = (x: number | null | undefined, digits = 3) => fixed(x, digits, "-");

@@ -15,10 +15,10 @@ import { createSimChatModel, createSimEmbedder } from "../sim/mod.ts";
 import { type FaultPlan, type ModelServer, serveModels } from "../llm/serve.ts";
 import type { ChatModel } from "../llm/model.ts";
 import { ConfigError } from "../util/errors.ts";
-import { parseCommandArgs } from "./args.ts";
+import { flagHelp, parseCommandArgs } from "./args.ts";
 import { hint } from "./hints.ts";
 
-const HELP = `usage: rpt sim-server [--port P] [--latency-ms N] [--seed S] [--data-dir D]
+const HELP = `usage: rpt sim-server [--port P] [--latency-ms N] [--seed S] [--data-dir DIR]
                       [--fault-429 R] [--retry-after S] [--fault-500 R] [--fault-timeout R]
                       [--fault-truncate R] [--model NAME=ROLE]...
                       [--batch-delay-ms N] [--log]
@@ -26,22 +26,24 @@ const HELP = `usage: rpt sim-server [--port P] [--latency-ms N] [--seed S] [--da
 Serves SIMULATED models on 127.0.0.1 (OpenAI base URL http://127.0.0.1:P/v1 for Chat
 Completions and the Responses API, Gemini REST at http://127.0.0.1:P/v1beta): sim-target,
 sim-optimizer, sim-critic, sim-embed.
-  --port P           port to bind (default 0: a free port)
-  --latency-ms N     delay added before every answer (default 0)
-  --seed S           seed of the simulation and of the fault draws (default 0)
-  --data-dir D       task data directory (default RPT_DATA_DIR, ../shared/data, data/)
-  --fault-429 R      probability per request of a 429 (with Retry-After, see --retry-after)
-  --retry-after S    the Retry-After of those 429s, in seconds (default 1)
-  --fault-500 R      probability per request of a 500
-  --fault-timeout R  probability per request of a request that never answers
-  --fault-truncate R probability per request of a 200 whose JSON body stops halfway
-                     (faults apply to every chat and embedding endpoint, each request drawn
-                     once, seeded by --seed)
-  --model NAME=ROLE  also serve the simulated ROLE (target, optimizer, critic) as NAME, e.g.
-                     --model gpt-5=optimizer for --optimizer openai:gpt-5@http://127.0.0.1:P/v1
-                     (openai: specs still need OPENAI_API_KEY set; any value does locally)
-  --batch-delay-ms N every batch job stays in progress at least N ms (default 0)
-  --log              print one line per request: method, path, status
+  --port P              port to bind (default 0: a free port)
+  --latency-ms N        delay added before every answer (default 0)
+${flagHelp("seed", ": the simulation, the fault draws\n(default 0)")}
+${flagHelp("data-dir", "\n(default RPT_DATA_DIR, then ../shared/data, then data/)")}
+  --fault-429 R         probability per request of a 429 (with Retry-After, see
+                        --retry-after)
+  --retry-after S       the Retry-After of those 429s, in seconds (default 1)
+  --fault-500 R         probability per request of a 500
+  --fault-timeout R     probability per request of a request that never answers
+  --fault-truncate R    probability per request of a 200 whose JSON body stops halfway
+                        (faults apply to every chat and embedding endpoint, each request
+                        drawn once, seeded by --seed)
+  --model NAME=ROLE     also serve the simulated ROLE (target, optimizer, critic) as NAME,
+                        e.g. --model gpt-5=optimizer for
+                        --optimizer openai:gpt-5@http://127.0.0.1:P/v1 (openai: specs still
+                        need OPENAI_API_KEY set; any value does locally)
+  --batch-delay-ms N    every batch job stays in progress at least N ms (default 0)
+  --log                 print one line per request: method, path, status
 Batch APIs: OpenAI POST /v1/files, POST /v1/batches, GET /v1/batches[/ID]; Gemini
 models/M:batchGenerateContent, GET batches/ID.
 Stop with Ctrl-C.`;

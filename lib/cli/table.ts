@@ -17,7 +17,8 @@ import {
   writeTables,
 } from "../experiment/load.ts";
 import { ConfigError } from "../util/errors.ts";
-import { exactlyOneRunDir, parseCommandArgs } from "./args.ts";
+import { exactlyOneRunDir, flagHelp, parseCommandArgs } from "./args.ts";
+import { hint } from "./hints.ts";
 
 const HELP = `usage: rpt table EXP_DIR [--format markdown|latex|csv|html] [--out DIR] [--quiet]
 
@@ -25,10 +26,10 @@ Tables of an experiment directory (rpt experiment): Table 1 (initial -> optimize
 and the Aggregate), Table 2 (score and Brier of the confidence-aware methods), paired tests
 between methods, overfitting checks per run.
 
-  --format F   what to print (default markdown)
-  --out DIR    where to write tables.md, tables.tex, tables.csv and tables.html
-               (default EXP_DIR/tables)
-  --quiet      print nothing; only write the files`;
+  --format F            what to print (default markdown)
+  --out DIR             where to write tables.md, tables.tex, tables.csv and tables.html
+                        (default EXP_DIR/tables)
+${flagHelp("quiet", " and no table (only the files are written)")}`;
 
 const FORMATS = Object.keys(TABLE_FILES) as TableFormat[];
 
@@ -46,7 +47,7 @@ export async function run(args: string[]): Promise<number> {
     },
   }, " (see 'rpt table --help')");
   if (values.help) {
-    console.log(HELP);
+    console.log(hint(HELP));
     return 0;
   }
   const dir = exactlyOneRunDir(positionals, "rpt table EXP_DIR");
