@@ -45,6 +45,9 @@ const COMMANDS: Record<string, { module: string; help: string }> = {
   },
 };
 
+/** The subcommands' names, as `rpt help` lists them. */
+export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
+
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
   const rpt = invocation();

@@ -215,7 +215,7 @@ export async function run(args: string[]): Promise<number> {
   const onEvent = (e: LoopEvent) => {
     if (e.type === "open") {
       console.log(
-        `rpt demo [${SIMULATED}]: RPT on ${task}${
+        `rpt demo: [${SIMULATED}] RPT on ${task}${
           values.task === undefined && task === "synthetic"
             ? " (bundled; no data directory found)"
             : ""

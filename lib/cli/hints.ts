@@ -14,7 +14,7 @@ import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The commands a hint can name (a word after `rpt ` that is none of these is left alone). */
-const COMMANDS = [
+export const HINTED_COMMANDS: readonly string[] = [
   "optimize",
   "resume",
   "show",
@@ -33,7 +33,7 @@ const COMMANDS = [
 ];
 
 const MENTION = new RegExp(
-  `(^|[\\s'"\`(])rpt(?= (?:${COMMANDS.join("|")})(?![\\w:-]))`,
+  `(^|[\\s'"\`(])rpt(?= (?:${HINTED_COMMANDS.join("|")})(?![\\w:-]))`,
   "g",
 );
 
