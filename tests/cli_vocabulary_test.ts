@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { applyFlagAliases, limitFlag } from "../lib/cli/args.ts";
 import { parseCompareArgs } from "../lib/cli/compare.ts";
+import { parseEvaluateArgs } from "../lib/cli/evaluate.ts";
+import { estimateTable, parseOptimizeArgs } from "../lib/cli/optimize.ts";
 import { hint, invocation } from "../lib/cli/hints.ts";
 import { compare } from "../lib/baselines/compare.ts";
 import { tempDir } from "./support/toy_loop.ts";
@@ -152,4 +154,94 @@ Deno.test("rpt compare's table says why RPT stopped in words, not the ledger's i
   const reason = result.rows[0]!.stopReason;
   assert.match(reason, /^budget: not enough target calls left for another step \(\d+ complete\)$/);
   assert.doesNotMatch(reason, /in flight|not sending/);
+});
+
+Deno.test("optimize and evaluate: limits are a count or all; 0 is all with a note, as in compare", async () => {
+  const base = ["--task", "synthetic", "--target", "sim:target", "--optimizer", "sim:optimizer"];
+  await using dir = await tempDir();
+  const file = `${dir.path}/c.json`;
+  await Deno.writeTextFile(file, JSON.stringify({ limits: { train: 5, dev: 6, test: 7 } }));
+  const notes: string[] = [];
+  const log = console.error;
+  console.error = (m: string) => void notes.push(m);
+  try {
+    const o = await parseOptimizeArgs([
+      ...base,
+      "--config",
+      file,
+      "--limit-train",
+      "all",
+      "--limit-dev",
+      "0",
+      "--limit-test",
+      "9",
+    ]);
+    assert.deepEqual(o.config.limits, { test: 9 });
+    const e = await parseEvaluateArgs([...base, "--limit-dev", "ALL", "--limit-test", "3"]);
+    assert.deepEqual(e.config.limits, { test: 3 });
+    // Nothing given: the config file's limits stand.
+    const kept = await parseOptimizeArgs([...base, "--config", file]);
+    assert.deepEqual(kept.config.limits, { train: 5, dev: 6, test: 7 });
+  } finally {
+    console.error = log;
+  }
+  assert.deepEqual(notes, [
+    "--limit-dev 0: write --limit-dev all for every example (0 still means all in this release)",
+  ]);
+  await assert.rejects(
+    parseOptimizeArgs([...base, "--limit-test", "-1"]),
+    /^ConfigError: --limit-test: expected a positive integer or 'all', got "-1"$/,
+  );
+});
+
+Deno.test("the dry-run table: columns as wide as their widest cell, for long model specs", async () => {
+  const long = "openai-compatible:some-long-model-name@http://127.0.0.1:8080/v1";
+  assert.deepEqual(
+    estimateTable([
+      {
+        role: "target",
+        model: long,
+        calls: 1230,
+        inputTokens: 491_000,
+        outputTokens: 307_500,
+        usd: 0,
+        priced: false,
+      },
+      {
+        role: "optimizer",
+        model: "openai:gpt-4.1",
+        calls: 8,
+        inputTokens: 90_000,
+        outputTokens: 4_000,
+        usd: 0.21,
+        priced: true,
+      },
+    ]),
+    [
+      "target     openai-compatible:some-long-model-name@http://127.0.0.1:8080/v1  1230 calls  491000 in  307500 out  unpriced",
+      "optimizer  openai:gpt-4.1                                                      8 calls   90000 in    4000 out  $0.21",
+    ],
+  );
+  // And the real dry run with such a target: every row's columns line up.
+  const r = await rpt([
+    "optimize",
+    "--task",
+    "synthetic",
+    "--target",
+    long,
+    "--optimizer",
+    "openai:gpt-4.1",
+    "--critic",
+    "gemini:gemini-2.5-flash",
+    "--dry-run",
+  ], { OPENAI_API_KEY: "sk-not-used", GEMINI_API_KEY: "not-used", PATH: "" });
+  assert.equal(r.code, 0, r.stderr);
+  const rows = r.stdout.split("\n").filter((l) =>
+    /^ {2}(target|critic|cluster|embedder|optimizer) .* calls /.test(l)
+  );
+  assert.equal(rows.length, 5, r.stdout);
+  for (const word of [" calls", " in ", " out "]) {
+    assert.equal(new Set(rows.map((l) => l.indexOf(word))).size, 1, `${word}:\n${rows.join("\n")}`);
+  }
+  assert.match(rows[0]!, new RegExp(`^ {2}target {5}${long.replaceAll(".", "\\.")} `));
 });
