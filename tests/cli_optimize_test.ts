@@ -248,8 +248,18 @@ Deno.test("Ctrl-C (SIGINT) stops after saving the last complete step; resume fin
   assert.equal(state.finished, false);
   const events = await Deno.readTextFile(`${runDir}/events.jsonl`);
   assert.match(events, /"type":"interrupted"/);
+  const before = JSON.parse(await Deno.readTextFile(`${runDir}/usage.json`)).total;
   const resumed = await rpt(["resume", runDir, "--quiet"]);
   assert.equal(resumed.code, 0, resumed.stderr);
   const summary = JSON.parse(await Deno.readTextFile(`${runDir}/summary.json`));
   assert.ok(summary.steps.length > state.completedSteps);
+  // The cost line: this session's, then the run's, the first session's calls included.
+  const cost =
+    /^cost: \$0\.0000 \((\d+) calls, (\d+) cache hits\) this session; the run: \$0\.0000 \((\d+) calls, (\d+) cache hits\) \[simulated\]$/m
+      .exec(resumed.stdout);
+  assert.ok(cost !== null, resumed.stdout);
+  assert.equal(Number(cost[3]), before.calls + Number(cost[1]));
+  assert.equal(Number(cost[4]), before.cacheHits + Number(cost[2]));
+  const after = JSON.parse(await Deno.readTextFile(`${runDir}/usage.json`)).total;
+  assert.equal(after.calls, Number(cost[3]));
 });
