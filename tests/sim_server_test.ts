@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { run, startSimServer } from "../lib/cli/sim_server.ts";
+import { run, servedTaskFlag, startSimServer } from "../lib/cli/sim_server.ts";
+import { evaluatePromptOnly } from "../lib/revise/evaluate_only.ts";
+import { optimize } from "../lib/revise/optimize.ts";
+import { tempDir } from "./support/toy_loop.ts";
 import { GeminiChatModel, GeminiEmbedder } from "../lib/llm/gemini.ts";
 import { ProviderError } from "../lib/llm/model.ts";
 import { OpenAIChatModel, OpenAIEmbedder } from "../lib/llm/openai.ts";
@@ -10,6 +13,7 @@ import { Decision, DiagnoseArgs } from "../lib/run/schema.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 
 const NO_DATA = "/nonexistent-rpt-data";
+const CLI = new URL("../lib/cli.ts", import.meta.url).pathname;
 const KEY = "sk-test-not-a-real-key";
 
 async function exampleRequest(): Promise<ChatRequest> {
@@ -149,4 +153,93 @@ Deno.test("sim server CLI: bad flags are ConfigErrors naming the flag", async ()
   });
   await assert.rejects(run(["--port", "http"]), /--port: expected an integer port/);
   await assert.rejects(run(["--bogus"]), ConfigError);
+});
+
+const EXAMPLE_TASK = `custom:${
+  new URL("../examples/unit-conversions/task.json", import.meta.url).pathname
+}`;
+
+Deno.test("sim server --task custom: serves your own task over the wire, answering as sim:target does in process", async () => {
+  const served = await servedTaskFlag(EXAMPLE_TASK);
+  assert.equal(served?.name, "custom:unit-conversions");
+  const server = startSimServer({ task: served, dataDir: NO_DATA });
+  await using dir = await tempDir();
+  try {
+    const common = {
+      task: EXAMPLE_TASK,
+      optimizer: "sim:optimizer",
+      limits: { train: 4, dev: 12, test: 12 },
+      dataDir: NO_DATA,
+    };
+    const wire = await evaluatePromptOnly({
+      ...common,
+      target: `openai-compatible:sim-target@${server.url}/v1`,
+      cache: `${dir.path}/wire.sqlite`,
+    }, { dir: `${dir.path}/wire`, splits: ["dev", "test"] });
+    const local = await evaluatePromptOnly({
+      ...common,
+      target: "sim:target",
+      cache: `${dir.path}/local.sqlite`,
+    }, { dir: `${dir.path}/local`, splits: ["dev", "test"] });
+    const scores = (e: typeof wire) => e.evaluation.splits.map((s) => [s.split, s.metrics.score]);
+    assert.deepEqual(scores(wire), scores(local));
+    // Answered from the gold answers (a share right, the rest through traps), not "unknown".
+    for (const s of wire.evaluation.splits) {
+      assert.ok(s.metrics.score > 0 && s.metrics.score < 1, `${s.split} ${s.metrics.score}`);
+    }
+    // And optimized through the wire (every chat role served), step for step as in process.
+    const url = `${server.url}/v1`;
+    const run = (roles: Record<string, string>, name: string) =>
+      optimize({
+        task: EXAMPLE_TASK,
+        ...roles,
+        embedder: "sim:embed",
+        iterations: 3,
+        dataDir: NO_DATA,
+        cache: `${dir.path}/${name}.sqlite`,
+      }, { runDir: `${dir.path}/${name}-run` });
+    const overWire = await run({
+      target: `openai-compatible:sim-target@${url}`,
+      optimizer: `openai-compatible:sim-optimizer@${url}`,
+      critic: `openai-compatible:sim-critic@${url}`,
+    }, "wire-opt");
+    const inProcess = await run({
+      target: "sim:target",
+      optimizer: "sim:optimizer",
+      critic: "sim:critic",
+    }, "local-opt");
+    const devs = (r: typeof overWire) => r.summary!.steps.map((s) => s.dev.score);
+    assert.deepEqual(devs(overWire), devs(inProcess));
+    assert.ok(overWire.summary!.selected.dev.score > devs(overWire)[0]!, `${devs(overWire)}`);
+  } finally {
+    await server.close();
+  }
+  await assert.rejects(
+    servedTaskFlag("hotpotqa"),
+    /^ConfigError: --task: 'hotpotqa' is always served; expected custom:<task.json>, got 'hotpotqa'$/,
+  );
+});
+
+Deno.test("rpt sim-server --task custom:...: says which task it serves besides the bundled ones", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, "sim-server", "--port", "0", "--task", EXAMPLE_TASK],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  let text = "";
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  while (!/example:/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  child.kill("SIGTERM");
+  while (!(await reader.read()).done) { /* drain until the server stops */ }
+  await child.stderr.cancel();
+  await child.status;
+  assert.match(
+    text,
+    /^ {2}task: custom:unit-conversions \(60 examples\), besides the bundled ones$/m,
+  );
 });

@@ -11,7 +11,14 @@
  *
  * @module
  */
-import { createSimChatModel, createSimEmbedder } from "../sim/mod.ts";
+import {
+  createSimChatModel,
+  createSimEmbedder,
+  serveTask,
+  type SimServedTask,
+  simServesNatively,
+} from "../sim/mod.ts";
+import { getTask } from "../tasks/registry.ts";
 import { type FaultPlan, type ModelServer, serveModels } from "../llm/serve.ts";
 import type { ChatModel } from "../llm/model.ts";
 import { ConfigError } from "../util/errors.ts";
@@ -19,6 +26,7 @@ import { flagHelp, parseCommandArgs } from "./args.ts";
 import { hint } from "./hints.ts";
 
 const HELP = `usage: rpt sim-server [--port P] [--latency-ms N] [--seed S] [--data-dir DIR]
+                      [--task custom:<task.json>]
                       [--fault-429 R] [--retry-after S] [--fault-500 R] [--fault-timeout R]
                       [--fault-truncate R] [--model NAME=ROLE]...
                       [--batch-delay-ms N] [--log]
@@ -27,6 +35,9 @@ Serves SIMULATED models on 127.0.0.1 (OpenAI base URL http://127.0.0.1:P/v1 for 
 Completions and the Responses API, Gemini REST at http://127.0.0.1:P/v1beta): sim-target,
 sim-optimizer, sim-critic, sim-embed.
   --port P              port to bind (default 0: a free port)
+  --task custom:FILE    also serve your own task (task.json, as for rpt optimize --task):
+                        the simulated target answers it from its gold answers, as sim:target
+                        does in process (the bundled tasks are always served)
   --latency-ms N        delay added before every answer (default 0)
 ${flagHelp("seed", ": the simulation, the fault draws\n(default 0)")}
 ${flagHelp("data-dir", "\n(default RPT_DATA_DIR, then ../shared/data, then data/)")}
@@ -60,6 +71,8 @@ export interface SimServerOptions {
   aliases?: Record<string, SimRole>;
   /** Every batch job stays in progress at least this long, in ms. */
   batchDelayMs?: number;
+  /** A task of the user's own, handed to the simulated models ({@linkcode serveTask}). */
+  task?: SimServedTask;
   /** Called with one line per request (method, path, status). */
   log?: (line: string) => void;
 }
@@ -87,7 +100,11 @@ const SIM_ROLES: readonly SimRole[] = ["target", "optimizer", "critic"];
  * ```
  */
 export function startSimServer(opts: SimServerOptions = {}): ModelServer {
-  const sim = { seed: opts.seed ?? 0, dataDir: opts.dataDir };
+  const sim = {
+    seed: opts.seed ?? 0,
+    dataDir: opts.dataDir,
+    ...(opts.task !== undefined ? { task: opts.task } : {}),
+  };
   const faults: FaultPlan = { rates: { ...opts.faultRates }, seed: opts.seed ?? 0 };
   const models: Record<string, ChatModel> = Object.fromEntries(
     SIM_ROLES.map((role) => [`sim-${role}`, createSimChatModel(role, sim)]),
@@ -132,6 +149,25 @@ function retryAfter(values: Record<string, unknown>): { retryAfter?: string } {
   return n === undefined ? {} : { retryAfter: String(n) };
 }
 
+/**
+ * The task `--task` names, loaded with its splits and handed to the simulator; a bundled
+ * task needs no flag, and a task the simulated target cannot answer is a ConfigError.
+ */
+export async function servedTaskFlag(
+  value: string | undefined,
+  dataDir?: string,
+): Promise<SimServedTask | undefined> {
+  if (value === undefined) return undefined;
+  if (!value.startsWith("custom:")) {
+    const bundled = simServesNatively(value) ? `'${value}' is always served; ` : "";
+    throw new ConfigError(`--task: ${bundled}expected custom:<task.json>, got '${value}'`);
+  }
+  const task = await getTask(value);
+  const load = (split: "train" | "dev" | "test") => task.load(split, { dataDir });
+  const data = { train: await load("train"), dev: await load("dev"), test: await load("test") };
+  return serveTask(task, data, { strict: true });
+}
+
 /** `--model NAME=ROLE` values as aliases; a bad one is a ConfigError naming it. */
 function aliasFlags(raw: unknown): Record<string, SimRole> {
   const aliases: Record<string, SimRole> = {};
@@ -158,6 +194,7 @@ export async function run(args: string[]): Promise<number> {
       "latency-ms": { type: "string" },
       seed: { type: "string" },
       "data-dir": { type: "string" },
+      task: { type: "string" },
       "fault-429": { type: "string" },
       "fault-500": { type: "string" },
       "fault-timeout": { type: "string" },
@@ -176,11 +213,14 @@ export async function run(args: string[]): Promise<number> {
   const isPort = (n: number) => Number.isInteger(n) && n >= 0 && n <= 65535;
   const isRate = (n: number) => n >= 0 && n <= 1;
   const aliases = aliasFlags(values.model);
+  const dataDir = values["data-dir"] as string | undefined;
+  const task = await servedTaskFlag(values.task as string | undefined, dataDir);
   const server = startSimServer({
+    ...(task !== undefined ? { task } : {}),
     port: numberFlag(values, "port", isPort, "an integer port 0-65535"),
     latencyMs: numberFlag(values, "latency-ms", (n) => n >= 0, "a non-negative number"),
     seed: numberFlag(values, "seed", Number.isInteger, "an integer"),
-    dataDir: values["data-dir"] as string | undefined,
+    dataDir,
     faultRates: {
       status429: numberFlag(values, "fault-429", isRate, "a probability in [0, 1]"),
       status500: numberFlag(values, "fault-500", isRate, "a probability in [0, 1]"),
@@ -198,6 +238,11 @@ export async function run(args: string[]): Promise<number> {
     `  models: sim-target, sim-optimizer, sim-critic, sim-embed (embeddings)` +
       Object.keys(aliases).map((name) => `, ${name}`).join(""),
   );
+  if (task !== undefined) {
+    console.log(
+      `  task: ${task.name} (${task.examples.length} examples), besides the bundled ones`,
+    );
+  }
   console.log(
     `  example: --target openai-compatible:sim-target@${server.url}/v1 (Chat Completions)`,
   );
