@@ -54,7 +54,7 @@ paperDataTest("rpt demo writes a run directory and prints a SIMULATED summary", 
     assert.equal(summary.simulated, true);
     assert.ok(summary.steps.length >= 1 && summary.steps.length <= 4);
 
-    assert.match(out, /^rpt demo \[SIMULATED\]: RPT on hotpotqa, 3 iterations/);
+    assert.match(out, /^rpt demo: \[SIMULATED\] RPT on hotpotqa, 3 iterations/);
     assert.match(out, /Iterations \[SIMULATED\]/);
     assert.match(out, /Selected prompt \[SIMULATED\]: step \d+/);
     assert.match(out, /Test result \[SIMULATED\]/);
