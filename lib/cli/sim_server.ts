@@ -8,6 +8,8 @@
  * `--model NAME=ROLE` alias, so that an OpenAI model name such as `gpt-5` (a reasoning model:
  * no temperature, reasoning effort, encrypted reasoning items) can be exercised offline.
  * Both providers' batch APIs are served too (OpenAI files + batches, Gemini batch mode).
+ * `--task custom:<task.json>` hands a task of the user's own to the served models, so it is
+ * answered over the wire as `sim:target` answers it in process.
  *
  * @module
  */
