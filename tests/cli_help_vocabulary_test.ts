@@ -174,8 +174,8 @@ function literals(src: string): Literal[] {
   // The module-level `const` whose initialiser is being read.
   let topConst: string | undefined;
   const calls = () => stack.filter((f) => f !== "" && f !== "${");
-  const constantAt = (_at: number): string | undefined =>
-    stack.every((f) => f === "") ? topConst : undefined;
+  // A literal initialises the constant when no call or template encloses it.
+  const constant = (): string | undefined => stack.every((f) => f === "") ? topConst : undefined;
   const readQuoted = (quote: string): string => {
     let text = "";
     i++;
@@ -252,20 +252,19 @@ function literals(src: string): Literal[] {
       continue;
     }
     if (c === '"' || c === "'") {
-      const at = i;
-      const constant = constantAt(at);
+      const name = constant();
       const text = readQuoted(c);
-      out.push({ text, line, calls: calls(), ...(constant ? { constant } : {}) });
+      out.push({ text, line, calls: calls(), ...(name ? { constant: name } : {}) });
       lastSignificant = "x";
       continue;
     }
     if (c === "`") {
-      const constant = constantAt(i);
+      const name = constant();
       const enclosing = calls();
       i++;
-      templateConstants.push(constant);
+      templateConstants.push(name);
       templateCalls.push(enclosing);
-      readTemplate(enclosing, constant);
+      readTemplate(enclosing, name);
       // A template that ended pops its bookkeeping; one that opened `${` keeps it.
       if (stack.at(-1) !== "${") {
         templateConstants.pop();
@@ -287,9 +286,7 @@ function literals(src: string): Literal[] {
       i++;
       if (frame === "${") {
         // Back in the template that held the expression.
-        const constant = templateConstants.at(-1);
-        const enclosing = templateCalls.at(-1) ?? [];
-        readTemplate(enclosing, constant);
+        readTemplate(templateCalls.at(-1) ?? [], templateConstants.at(-1));
         if (stack.at(-1) !== "${") {
           templateConstants.pop();
           templateCalls.pop();
