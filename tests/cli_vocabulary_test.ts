@@ -206,6 +206,8 @@ Deno.test("the dry-run table: columns as wide as their widest cell, for long mod
         outputTokens: 307_500,
         usd: 0,
         priced: false,
+        batch: true,
+        interactiveUsd: 0,
       },
       {
         role: "optimizer",
@@ -215,10 +217,12 @@ Deno.test("the dry-run table: columns as wide as their widest cell, for long mod
         outputTokens: 4_000,
         usd: 0.21,
         priced: true,
+        batch: false,
+        interactiveUsd: 0.21,
       },
     ]),
     [
-      "target     openai-compatible:some-long-model-name@http://127.0.0.1:8080/v1  1230 calls  491000 in  307500 out  unpriced",
+      "target     openai-compatible:some-long-model-name@http://127.0.0.1:8080/v1  1230 calls  491000 in  307500 out  unpriced (batch)",
       "optimizer  openai:gpt-4.1                                                      8 calls   90000 in    4000 out  $0.21",
     ],
   );

@@ -279,16 +279,19 @@ export interface BatchTally {
   fallbacks: number;
 }
 
-/** The end-of-run line about batch mode, or undefined when no batch ran. */
+/**
+ * The end-of-run line about batch mode, or undefined when no batch ran; the command it names
+ * is written the way rpt was started.
+ */
 export function batchTallyText(t: BatchTally, dir: string): string | undefined {
   if (t.jobs === 0 && t.fallbacks === 0) return undefined;
   const head = `batch: ${t.jobs} job${t.jobs === 1 ? "" : "s"} answered ${t.lines} ` +
     `line${t.lines === 1 ? "" : "s"} at batch prices`;
-  return t.fallbacks === 0
-    ? head
-    : `warning: ${head}; ${t.fallbacks} line${
-      t.fallbacks === 1 ? "" : "s"
-    } fell back to ordinary calls (failed in a batch or never answered; rpt report ${dir} lists them)`;
+  // The report to look at, written the way rpt was started.
+  return t.fallbacks === 0 ? head : hint(
+    `warning: ${head}; ${t.fallbacks} line${t.fallbacks === 1 ? "" : "s"} fell back to ` +
+      `ordinary calls (failed in a batch or never answered; rpt report ${dir} lists them)`,
+  );
 }
 
 /**
@@ -327,7 +330,7 @@ export function reportResult(
   const failed = failedCallsText(s.failedCalls);
   if (failed) console.log(`warning: ${failed}`);
   const batched = batches && batchTallyText(batches, result.dir);
-  if (batched) console.log(hint(batched));
+  if (batched) console.log(batched);
   const total = result.usage.total;
   const simulated = s.simulated ? " [simulated]" : "";
   const cost = (usd: number, unpriced: readonly string[], calls: number, hits: number) =>
@@ -362,9 +365,10 @@ export function reportResult(
  * import { estimateTable } from "./optimize.ts";
  * const rows = estimateTable([
  *   { role: "target", model: "openai-compatible:m@http://127.0.0.1:8080/v1", calls: 120,
- *     inputTokens: 48000, outputTokens: 3000, usd: 0, priced: false },
+ *     inputTokens: 48000, outputTokens: 3000, usd: 0, priced: false, batch: true,
+ *     interactiveUsd: 0 },
  *   { role: "optimizer", model: "sim:optimizer", calls: 8, inputTokens: 900, outputTokens: 80,
- *     usd: 0.5, priced: true },
+ *     usd: 0.5, priced: true, batch: false, interactiveUsd: 0.5 },
  * ]);
  * const at = (row: string | undefined, word: string) => row?.indexOf(word);
  * for (const word of [" calls", " in", " out"]) {
