@@ -68,6 +68,20 @@ function deadPort(): number {
   return port;
 }
 
+/** Per model, how many requests got each fault (`ok` for none), from `--log` lines. */
+function faultsMet(log: readonly string[]): Map<string, Map<string, number>> {
+  const met = new Map<string, Map<string, number>>();
+  for (const line of log) {
+    const model = / model=(\S+)/.exec(line)?.[1];
+    if (model === undefined) continue;
+    const kind = / fault=(\S+)/.exec(line)?.[1] ?? "ok";
+    const kinds = met.get(model) ?? new Map<string, number>();
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    met.set(model, kinds);
+  }
+  return met;
+}
+
 const FAULTS = [
   "--fault-500",
   "0.3",
@@ -98,6 +112,7 @@ paperDataTest(
     assert.equal(summary, await Deno.readTextFile(`${dir.path}/clean/summary.json`));
 
     const run = await loadRun(`${dir.path}/faulty`);
+    assert.equal(run.summary?.iterationsRun, 3, JSON.stringify(run.summary?.stop));
     assert.deepEqual(run.summary?.failedCalls, {});
     for (const step of run.steps) {
       for (const e of [step.dev, step.test]) {
@@ -107,17 +122,48 @@ paperDataTest(
     const models = run.usage?.sessions[0]?.usage.models ?? {};
     const calls = Object.values(models).reduce((n, m) => n + m.calls, 0);
     const retries = Object.values(models).reduce((n, m) => n + m.failures, 0);
-    const statuses = new Map<string, number>();
-    for (const line of faulty.log) {
-      const status = line.split(" ").at(-1) ?? "";
-      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+
+    // Stopped, the server answers its hanging requests too, so the log then holds the hangs;
+    // each line names the model and the fault it was given.
+    await faulty.stop();
+    const met = faultsMet(faulty.log);
+    const total = (kind: string) => [...met.values()].reduce((n, k) => n + (k.get(kind) ?? 0), 0);
+    const requests = faulty.log.length;
+    // Each fault at about its rate over all requests (binomial, > 4 sd from the edges).
+    const share = (kind: string) => total(kind) / requests;
+    assert.ok(Math.abs(share("500") - 0.3) < 0.08, `500s: ${total("500")} of ${requests}`);
+    assert.ok(Math.abs(share("429") - 0.1) < 0.05, `429s: ${total("429")} of ${requests}`);
+    assert.ok(share("hang") > 0.01 && share("hang") < 0.1, `hangs: ${total("hang")}`);
+    assert.ok(
+      share("truncated") > 0.01 && share("truncated") < 0.1,
+      `truncated: ${total("truncated")}`,
+    );
+    // Every role met faults, and its client counted each as a failed attempt (more failed
+    // attempts than faults: under load a slow answer can also pass the 1 s timeout).
+    assert.deepEqual([...met.keys()].sort(), [
+      "sim-critic",
+      "sim-embed",
+      "sim-optimizer",
+      "sim-target",
+    ]);
+    let timedOut = 0;
+    for (const [role, kinds] of met) {
+      const usage = models[`openai-compatible:${role}`];
+      const faults = [...kinds].reduce((n, [kind, k]) => kind === "ok" ? n : n + k, 0);
+      assert.ok(faults > 0, `${role} met no fault`);
+      assert.ok(usage !== undefined && usage.failures >= faults, `${role}: ${faults} faults`);
+      assert.ok(usage.calls <= (kinds.get("ok") ?? 0), `${role}: ${usage.calls} calls`);
+      timedOut += usage.failures - faults;
     }
-    assert.ok(retries > calls / 2, `${retries} failed attempts for ${calls} calls`);
+    const perRole = [...met].map(([role, kinds]) =>
+      `${role} {${[...kinds].map(([kind, n]) => `${kind}: ${n}`).join(", ")}}`
+    );
     console.log(
-      `fault soak: ${calls} calls completed, ${retries} failed attempts retried, the faulty ` +
-        `server answered ${faulty.log.length} requests (${
-          [...statuses].map(([s, n]) => `${n}x${s}`).join(", ")
-        }; hangs are answered only when it stops), ${seconds.toFixed(1)} s for both runs`,
+      `fault soak: ${calls} calls completed after ${retries} failed attempts; the faulty ` +
+        `server received ${requests} requests: ${total("500")}x500, ${total("429")}x429 ` +
+        `(Retry-After 1 s), ${total("hang")} hangs, ${total("truncated")} truncated; ` +
+        `${timedOut} more attempts failed under load (an answer slower than the 1 s timeout); ` +
+        `per role ${perRole.join(", ")}; ${seconds.toFixed(1)} s for both runs`,
     );
   },
   { sanitizeResources: false },

@@ -56,7 +56,8 @@ ${flagHelp("data-dir", "\n(default RPT_DATA_DIR, then ../shared/data, then data/
                         --optimizer openai:gpt-5@http://127.0.0.1:P/v1 (openai: specs still
                         need OPENAI_API_KEY set; any value does locally)
   --batch-delay-ms N    every batch job stays in progress at least N ms (default 0)
-  --log                 print one line per request: method, path, status
+  --log                 print one line per request: method, path, status, model=NAME and
+                        fault=KIND when a fault was injected
 Batch APIs: OpenAI POST /v1/files, POST /v1/batches, GET /v1/batches[/ID]; Gemini
 models/M:batchGenerateContent, GET batches/ID.
 Stop with Ctrl-C.`;

@@ -112,7 +112,11 @@ export interface ServeOptions {
   faults?: FaultPlan;
   /** Initial fault plan of batch jobs. */
   batchFaults?: BatchFaultPlan;
-  /** Called with one line per request answered (`METHOD path status`), e.g. `console.log`. */
+  /**
+   * Called with one line per request answered, e.g. `console.log`: `METHOD path status`, then
+   * `model=NAME` for a model request and `fault=KIND` (`429`, `500`, `hang`, `truncated`, ...)
+   * when a fault was injected, so a soak can count the faults each role met.
+   */
   log?: (line: string) => void;
   /**
    * Keep the last N requests in `requests` (default: all, for tests). A long-running server
@@ -180,13 +184,18 @@ export function serveModels(opts: ServeOptions): ModelServer {
   const counts = { received: 0, answered: 0 };
   const handle = async (req: Request): Promise<Response> => {
     counts.received++;
-    const response = await answer(req);
+    const note: RequestNote = {};
+    const response = await answer(req, note);
     counts.answered++;
-    opts.log?.(`${req.method} ${new URL(req.url).pathname} ${response.status}`);
+    opts.log?.(
+      `${req.method} ${new URL(req.url).pathname} ${response.status}` +
+        (note.model !== undefined ? ` model=${note.model}` : "") +
+        (note.fault !== undefined ? ` fault=${faultName(note.fault)}` : ""),
+    );
     return response;
   };
 
-  const answer = async (req: Request): Promise<Response> => {
+  const answer = async (req: Request, note: RequestNote): Promise<Response> => {
     const url = new URL(req.url);
     const text = await req.text();
     const contentType = req.headers.get("content-type") ?? "";
@@ -217,6 +226,8 @@ export function serveModels(opts: ServeOptions): ModelServer {
     // a hang released only at close() is what a server that never answers looks like.
     const signal = closing.signal;
     const fault = nextFault();
+    if (route.kind !== "batch") note.model = route.model ?? named(body).model;
+    note.fault = fault;
     if (fault?.kind === "hang") {
       await waitForAbort(signal);
       return errorResponse(route.wire, 503, "server closed while hanging");
@@ -362,6 +373,17 @@ function encodeChat(
   if (api === "chat") return toOpenAIResponse(response, model, id);
   if (api === "responses") return toResponsesResponse(response, model, id, body);
   return toGeminiResponse(response, model, id);
+}
+
+/** What a log line says about a request besides its method, path and status. */
+interface RequestNote {
+  model?: string;
+  fault?: Fault;
+}
+
+/** A fault as a log line names it: the status of a status fault, else its kind. */
+function faultName(fault: Fault): string {
+  return fault.kind === "status" ? String(fault.status) : fault.kind;
 }
 
 function named(body: unknown): { model?: string } {
