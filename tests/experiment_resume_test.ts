@@ -121,11 +121,14 @@ Deno.test({
     let seen = 0;
     let child: Deno.ChildProcess | null = null;
     let kills = 0;
+    // Per kill, the requests the server had received but not answered: the calls in flight.
+    const unanswered: number[] = [];
     const server = startServer(served, () => {
       seen++;
       if (killAt.has(seen) && child !== null) {
         child.kill("SIGKILL");
         kills++;
+        unanswered.push(server.counts.received - server.counts.answered);
       }
     });
     try {
@@ -169,6 +172,19 @@ Deno.test({
       assert.deepEqual([...sent.keys()].filter((b) => !referenceBodies.has(b)), []);
       // Only calls in flight at a kill (at most the provider's limit each time) went twice.
       const repeated = server.requests.length - referenceCount;
+      const distinct = [...sent.values()].filter((n) => n > 0).length;
+      // The calls in flight at a kill had no answer to keep: each was sent again.
+      const inFlight = unanswered.reduce((a, b) => a + b, 0);
+      assert.ok(repeated >= inFlight, `${repeated} sent again, ${inFlight} in flight`);
+      console.log(
+        `experiment kill and resume: the uninterrupted reference made ${referenceCount} ` +
+          `requests (${referenceBodies.size} distinct); killed at requests ${
+            [...killAt].join(" and ")
+          }, the interrupted experiment made ${server.requests.length} (${distinct} distinct) ` +
+          `over 3 sessions; ${repeated} sent again, with ${
+            unanswered.join(" + ")
+          } unanswered at the kills (at most ${CONCURRENCY} in flight per kill)`,
+      );
       assert.ok(
         repeated >= 0 && repeated <= kills * CONCURRENCY,
         `${repeated} calls were sent again (kills: ${kills}, at most ${CONCURRENCY} in flight)`,
