@@ -179,3 +179,37 @@ Deno.test({
     await assert.rejects(Deno.stat(`${out}/evaluation.json`));
   },
 });
+
+Deno.test({
+  name: "rpt compare with a dead target: exit 3, one line, no result (no failed call scored 0)",
+  sanitizeResources: false,
+  async fn() {
+    const port = deadPort();
+    const r = await rpt([
+      "compare",
+      "--task",
+      "synthetic",
+      "--target",
+      `openai-compatible:sim-target@http://127.0.0.1:${port}/v1`,
+      "--methods",
+      "gepa",
+      "--budget-calls",
+      "30",
+      "--limit-train",
+      "6",
+      "--limit-dev",
+      "6",
+      "--limit-test",
+      "6",
+      "--quiet",
+    ]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(stackTraceIn(r.stderr), undefined);
+    assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+    assert.match(
+      r.stderr.trimEnd(),
+      /^rpt compare: incomplete: 6 of 6 target calls on test failed after their retries \(last error: .*\); no result was written\. .*once the endpoint answers\.$/,
+    );
+    assert.equal(r.stdout.includes("| gepa |"), false, r.stdout);
+  },
+});

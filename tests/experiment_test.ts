@@ -274,6 +274,28 @@ Deno.test("a failed cell is recorded with its error and does not stop the others
   assert.equal(again.index.cells.find((c) => c.id === failed[0]!.id)?.attempts, 2);
 });
 
+Deno.test("a baseline cell against a dead target fails at once with the target's error; the plan's retries reach it", async () => {
+  await using dir = await tempDir();
+  resetProviderLimiters();
+  // A failed call is never a score: before, every failed target call scored 0 and, as it
+  // costs nothing against the call budget, GEPA went on for its 200 iterations.
+  const dead = "openai-compatible:nobody@http://127.0.0.1:9/v1";
+  const plan = smallPlan({
+    methods: ["gepa", "mipro"],
+    models: { target: dead, optimizer: "sim:optimizer" },
+    settings: { iterations: 1, retries: 0, limits: { train: 6, dev: 6, test: 6 } },
+    seeds: [0],
+  });
+  const outcome = await runExperiment({ dir: join(dir.path, "exp"), plan, env: {} });
+  assert.deepEqual(outcome.counts, { pending: 0, running: 0, finished: 0, failed: 2 });
+  for (const cell of outcome.index.cells) {
+    assert.match(
+      cell.error ?? "",
+      /^6 of 6 target calls on test failed after their retries \(last error: openai-compatible:nobody: gave up after 1 attempt: /,
+    );
+  }
+});
+
 Deno.test("an interrupted experiment resumes to the results of an uninterrupted one", async () => {
   await using dir = await tempDir();
   const plan = smallPlan();

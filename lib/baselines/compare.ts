@@ -35,6 +35,7 @@ import type { Task } from "../tasks/task.ts";
 import type { ChatRequest, ChatResponse } from "../llm/schema.ts";
 import type { Example, Metrics } from "../tasks/schema.ts";
 import { promptChars, type PromptProgram } from "../prompt.ts";
+import { assertComplete, failuresOf, IncompleteError } from "../incomplete.ts";
 import { ConfigError } from "../util/errors.ts";
 import { writeJsonAtomic, writeTextAtomic } from "../util/fs.ts";
 import { estimateTokens } from "../util/tokens.ts";
@@ -103,8 +104,23 @@ export interface CompareOptions {
    * for the provider.
    */
   models?: (method: string) => RawModels | Promise<RawModels>;
+  /**
+   * Retries, per-attempt timeout and longest backoff of the methods' and the harness's model
+   * calls (the wrapper's defaults when absent), as a run's `retries`, `timeoutSeconds` and
+   * `backoffMaxSeconds` set them for RPT.
+   */
+  calls?: { maxRetries?: number; timeoutMs?: number; maxBackoffMs?: number };
   signal?: AbortSignal;
   onProgress?: (p: OptimizerProgress) => void;
+}
+
+/** The wrapper options of {@linkcode CompareOptions.calls}. */
+function callOptions(calls: CompareOptions["calls"]) {
+  return {
+    ...(calls?.maxRetries !== undefined ? { maxRetries: calls.maxRetries } : {}),
+    ...(calls?.timeoutMs !== undefined ? { timeoutMs: calls.timeoutMs } : {}),
+    ...(calls?.maxBackoffMs !== undefined ? { backoff: { maxDelayMs: calls.maxBackoffMs } } : {}),
+  };
 }
 
 /** Calls, tokens and dollars of one role, from its provider-level ledger. */
@@ -319,6 +335,7 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
   const harnessTarget = wrapChatModel(meterChatModel(provider(probe.target), harnessLedger), {
     cache: harnessCache,
     concurrency,
+    ...callOptions(opts.calls),
   });
   const testOf = new Map<string, TestScore>();
   const scoreOnTest = async (prompt: PromptProgram): Promise<TestScore> => {
@@ -331,6 +348,8 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
       concurrency,
       signal: opts.signal,
     });
+    // A failed call is never a score, on test either.
+    assertComplete(failuresOf("test", traces), 0, traces);
     const scored = { metrics, items: scoredItems(traces) };
     testOf.set(key, scored);
     return scored;
@@ -424,7 +443,8 @@ async function runMethod(optimizer: Optimizer, s: MethodSetup): Promise<MethodRo
   // RPT wraps the metered models with its own run cache; the baselines get the same kind
   // of cache here, so repeated identical requests are free for every method alike.
   const cache = optimizer.name === "rpt" ? null : new SqliteResponseCache({ path: ":memory:" });
-  const wrap = (m: ChatModel) => cache === null ? m : wrapChatModel(m, { cache, concurrency });
+  const wrap = (m: ChatModel) =>
+    cache === null ? m : wrapChatModel(m, { cache, concurrency, ...callOptions(opts.calls) });
   const optimizerModel = wrap(meteredOptimizer);
   const ctx: OptimizerContext = {
     task,
@@ -494,7 +514,10 @@ async function runMethod(optimizer: Optimizer, s: MethodSetup): Promise<MethodRo
     if (opts.signal?.aborted) throw error;
     const message = error instanceof Error ? error.message : String(error);
     s.record("method_failed", { method: optimizer.name, message });
-    if (error instanceof ConfigError || error instanceof BudgetExceededError) {
+    if (
+      error instanceof ConfigError || error instanceof BudgetExceededError ||
+      error instanceof IncompleteError
+    ) {
       error.message = `${optimizer.name}: ${message}`;
       throw error;
     }

@@ -9,6 +9,7 @@
  * @module
  */
 import { evaluatePrompt } from "../diagnose.ts";
+import { assertComplete, failuresOf } from "../incomplete.ts";
 import { BudgetExceededError, type ChatModel, type Embedder } from "../llm/model.ts";
 import { promptChars, type PromptProgram } from "../prompt.ts";
 import { selectionValue, updateBest } from "../revise/select.ts";
@@ -177,7 +178,12 @@ export class CandidateTracker {
     });
   }
 
-  /** Runs the target on `examples` with `prompt` (the harness's rendering and scoring). */
+  /**
+   * Runs the target on `examples` with `prompt` (the harness's rendering and scoring). A
+   * failed call is never a score: a target call that failed after its retries makes the
+   * evaluation an {@linkcode IncompleteError} (a failed call does not count against the call
+   * budget, so a method scoring it as 0 would go on against a dead endpoint).
+   */
   async evaluate(
     prompt: PromptProgram,
     examples: readonly Example[],
@@ -190,6 +196,7 @@ export class CandidateTracker {
       concurrency: this.ctx.concurrency,
       signal: this.ctx.signal,
     });
+    assertComplete(failuresOf(phase === "dev" ? "dev" : "train", out.traces), 0, out.traces);
     this.progress(phase);
     return out;
   }

@@ -329,6 +329,15 @@ async function runBaselineCell(
     concurrency: config.concurrency,
     ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}),
     limits: config.limits,
+    // The plan's call settings, as the RPT cells get them (options first, as there).
+    calls: {
+      maxRetries: options.maxRetries ?? config.retries,
+      timeoutMs: options.timeoutMs ??
+        (config.timeoutSeconds !== undefined ? config.timeoutSeconds * 1000 : undefined),
+      maxBackoffMs: config.backoffMaxSeconds !== undefined
+        ? config.backoffMaxSeconds * 1000
+        : undefined,
+    },
     outDir: runDir,
     cache: config.cache as string,
     signal: options.signal,
