@@ -174,20 +174,41 @@ Deno.test("a data directory that cannot be read, a config file missing or invali
   );
   assertUserError(
     await rpt([...base, "--task", "synthetic", "--config", `${dir.path}/none.json`, ...run]),
-    new RegExp(`^rpt optimize: --config ${dir.path}/none\\.json: cannot read: `),
+    new RegExp(`^rpt optimize: --config ${dir.path}/none\\.json: cannot read: file not found$`),
     "config file missing",
   );
   await Deno.writeTextFile(`${dir.path}/bad.json`, "{ not json");
   assertUserError(
     await rpt([...base, "--task", "synthetic", "--config", `${dir.path}/bad.json`, ...run]),
-    /^rpt optimize: --config .*bad\.json: cannot read: /,
+    new RegExp(`^rpt optimize: --config ${dir.path}/bad\\.json: not valid JSON: `),
     "config file not JSON",
   );
-  await Deno.writeTextFile(`${dir.path}/field.json`, JSON.stringify({ iterations: "many" }));
+  await Deno.writeTextFile(`${dir.path}/list.json`, "[1, 2]");
   assertUserError(
-    await rpt([...base, "--task", "synthetic", "--config", `${dir.path}/field.json`, ...run]),
-    /^rpt optimize: config: iterations: /,
+    await rpt([...base, "--task", "synthetic", "--config", `${dir.path}/list.json`, ...run]),
+    new RegExp(
+      `^rpt optimize: --config ${dir.path}/list\\.json: expected a JSON object of run settings$`,
+    ),
+    "config file not an object",
+  );
+  // A bad field names the file, also when a flag would have overridden it, and for evaluate.
+  const field = `${dir.path}/field.json`;
+  await Deno.writeTextFile(field, JSON.stringify({ iterations: "many" }));
+  const badField = new RegExp(`^rpt (optimize|evaluate): --config ${field}: iterations: `);
+  assertUserError(
+    await rpt([...base, "--task", "synthetic", "--config", field, ...run]),
+    badField,
     "config file with a bad field",
+  );
+  assertUserError(
+    await rpt([...base, "--task", "synthetic", "--config", field, "--iterations", "2", ...run]),
+    badField,
+    "config file with a bad field a flag overrides",
+  );
+  assertUserError(
+    await rpt(["evaluate", "--task", "synthetic", "--target", "sim:target", "--config", field]),
+    badField,
+    "evaluate's config file with a bad field",
   );
   // resume: a directory without a run, and a run whose config.json is damaged.
   assertUserError(

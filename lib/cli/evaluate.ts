@@ -20,6 +20,7 @@ import { hint } from "./hints.ts";
 import { applyCallFlags, CALL_FLAGS, CALL_FLAGS_HELP } from "./call_flags.ts";
 import { applyRunSettingFlags, RUN_SETTING_FLAGS, RUN_SETTING_HELP } from "./run_flags.ts";
 import { settingsLines } from "./settings_text.ts";
+import { readConfigFile } from "./config_file.ts";
 
 const HELP = `usage: rpt evaluate --task T --target SPEC [flags]
        rpt evaluate --preset paper --task T [--diagnose] [flags]
@@ -108,13 +109,7 @@ export async function parseEvaluateArgs(args: string[]): Promise<EvaluateCommand
     { command: "evaluate" },
   );
   let base: Record<string, unknown> = {};
-  if (values.config !== undefined) {
-    try {
-      base = JSON.parse(await Deno.readTextFile(values.config));
-    } catch (error) {
-      throw new ConfigError(`--config ${values.config}: cannot read: ${(error as Error).message}`);
-    }
-  }
+  if (values.config !== undefined) base = await readConfigFile(values.config);
   const set = (key: string, value: unknown) => {
     if (value !== undefined) base[key] = value;
   };

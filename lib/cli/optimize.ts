@@ -36,6 +36,7 @@ import { iterationsTable, selectionNote } from "./iterations.ts";
 import { progressReporter } from "./progress.ts";
 import { applyRunSettingFlags, RUN_SETTING_FLAGS, RUN_SETTING_HELP } from "./run_flags.ts";
 import { applyPreset } from "../revise/presets.ts";
+import { readConfigFile } from "./config_file.ts";
 
 const HELP = `usage: rpt optimize --task T --target SPEC --optimizer SPEC [flags]
        rpt optimize --preset paper --task T [flags]
@@ -150,13 +151,7 @@ export async function parseOptimizeArgs(args: string[]): Promise<OptimizeCommand
     },
   }, " (see 'rpt optimize --help')");
   let base: Record<string, unknown> = {};
-  if (values.config !== undefined) {
-    try {
-      base = JSON.parse(await Deno.readTextFile(values.config));
-    } catch (error) {
-      throw new ConfigError(`--config ${values.config}: cannot read: ${(error as Error).message}`);
-    }
-  }
+  if (values.config !== undefined) base = await readConfigFile(values.config);
   const set = <T>(key: string, value: T | undefined) => {
     if (value !== undefined) base[key] = value;
   };
