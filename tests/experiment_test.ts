@@ -334,14 +334,26 @@ Deno.test("README: rpt experiment examples/experiment_sim.json --run-dir DIR, th
   assert.equal(plan.tasks.length, 2);
   assert.equal(plan.methods.length, 2);
   assert.equal(plan.seeds.length, 2);
-  const run = await rpt(["experiment", "examples/experiment_sim.json", "--run-dir", expDir]);
+  assert.equal(expandPlan(plan).length, 8);
+  // The commands as the README writes them, with the run directory moved to a temporary one.
+  const readme = await Deno.readTextFile(join(ROOT, "README.md"));
+  const written = [
+    "deno task rpt experiment examples/experiment_sim.json --run-dir runs/experiment_sim",
+    "deno task rpt table runs/experiment_sim",
+    "deno task rpt experiment --resume --run-dir runs/experiment_sim",
+  ];
+  for (const command of written) assert.ok(readme.includes(command), `README: ${command}`);
+  const [experimentArgs, tableArgs, resumeArgs] = written.map((c) =>
+    c.replace("deno task rpt ", "").split(" ").map((a) => a === "runs/experiment_sim" ? expDir : a)
+  );
+  const run = await rpt(experimentArgs!);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /^SIMULATED: /m);
   assert.match(
     run.stdout,
     /experiment: 8\/8 runs finished, 0 failed, 0 not finished \[simulated\]/,
   );
-  const table = await rpt(["table", expDir]);
+  const table = await rpt(tableArgs!);
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /\*\*SIMULATED: /);
   assert.match(table.stdout, /## Table 1: initial → optimized per task \(SIMULATED\)/);
@@ -352,8 +364,12 @@ Deno.test("README: rpt experiment examples/experiment_sim.json --run-dir DIR, th
   assert.match(table.stdout, /## Overfitting checks per run/);
   const index = await readIndex(expDir);
   assert.deepEqual(new Set(index.cells.map((c) => c.state)), new Set(["finished"]));
+  // The README's resume of a finished experiment runs nothing and changes no table.
+  const resumed = await rpt([...resumeArgs!, "--quiet"]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.equal((await rpt(tableArgs!)).stdout, table.stdout);
   // Running the same command again refuses to overwrite, with the way out.
-  const again = await rpt(["experiment", "examples/experiment_sim.json", "--run-dir", expDir]);
+  const again = await rpt(experimentArgs!);
   assert.equal(again.code, 2);
   assert.match(again.stderr, /already holds an experiment: add --resume/);
   assert.ok(!again.stdout.includes("SIMULATED"), "no banner before an argument error");
