@@ -245,6 +245,12 @@ Deno.test("the paper's reported figures appear with preset paper, labelled, with
 Deno.test("LaTeX (booktabs), CSV and HTML; SIMULATED in every table and chart", () => {
   const t = buildTables(parsePlan(PLAN), fixedResults(true), ["synthetic.gepa-ca.s1"]);
   assert.deepEqual(t.missing, ["synthetic.gepa-ca.s1"]);
+  // Markdown: the banner, and every table's heading.
+  const md = tablesMarkdown(t);
+  assert.match(md, /^\*\*SIMULATED: /m);
+  const headings = md.split("\n").filter((l) => l.startsWith("## "));
+  assert.ok(headings.length >= 4, headings.join("\n"));
+  for (const h of headings) assert.match(h, /\(SIMULATED\)$/);
   const tex = tablesLatex(t);
   for (const rule of ["\\toprule", "\\midrule", "\\bottomrule", "\\begin{tabular}"]) {
     assert.ok(tex.includes(rule), rule);
