@@ -74,19 +74,37 @@ Deno.test("a run directory that is a file, or in a read-only place: one line, ex
     "read-only run dir",
   );
 
-  // An existing run made read-only: resume cannot take it, and says so.
-  const runDir = `${dir.path}/done`;
-  assert.equal((await rpt(quick(runDir, cache))).code, 0);
-  if (!asRoot) {
-    await Deno.chmod(runDir, 0o555);
-    assertUserError(
-      await rpt(["resume", runDir]),
-      /^rpt resume: cannot create the run's lock file .*run\.lock: permission denied/,
-      "read-only run to resume",
-    );
-    await Deno.chmod(runDir, 0o755);
+  // An existing run made read-only: resume cannot take it, and says so. As root (CI), a
+  // tmpfs remounted read-only, where permission bits would not stop root.
+  const place = `${dir.path}/place`;
+  await Deno.mkdir(place);
+  const mounted = asRoot && await tryMountTmpfs(place, "16m");
+  const runDir = `${place}/done`;
+  try {
+    assert.equal((await rpt(quick(runDir, cache))).code, 0);
+    if (mounted) await remount(place, "ro");
+    else await Deno.chmod(runDir, 0o555);
+    if (mounted || !asRoot) {
+      assertUserError(
+        await rpt(["resume", runDir]),
+        /^rpt resume: cannot create the run's lock file .*run\.lock: permission denied/,
+        "read-only run to resume",
+      );
+    }
+  } finally {
+    if (mounted) await unmount(place);
+    else await Deno.chmod(runDir, 0o755).catch(() => {});
   }
 });
+
+async function remount(at: string, mode: "ro" | "rw"): Promise<void> {
+  const out = await new Deno.Command("mount", { args: ["-o", `remount,${mode}`, at] }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+}
+
+async function unmount(at: string): Promise<void> {
+  await new Deno.Command("umount", { args: [at], stdout: "null", stderr: "null" }).output();
+}
 
 async function tryMountTmpfs(at: string, size: string): Promise<boolean> {
   if (!asRoot || Deno.build.os !== "linux") return false;
