@@ -85,6 +85,34 @@ Deno.test({
 });
 
 Deno.test({
+  name: "two optimize processes started at once on one new run directory: one runs, one is refused",
+  sanitizeResources: false,
+  async fn() {
+    await using dir = await tempDir();
+    await using server = startSimServer({ latencyMs: 5 });
+    const runDir = `${dir.path}/run`;
+    // The row of issue 14: one died with `Uncaught NotFound ... iter-003.tmp/dev.json` and
+    // events.jsonl held two run_start.
+    const [a, b] = await Promise.all(
+      ["a", "b"].map((n) => rpt(slowRun(server.url, runDir, `${dir.path}/${n}.sqlite`))),
+    );
+    const codes = [a!.code, b!.code].sort();
+    assert.deepEqual(codes, [0, 2], `${a!.stderr}\n${b!.stderr}`);
+    const refused = a!.code === 2 ? a! : b!;
+    assert.equal(stackTraceIn(refused.stderr), undefined, refused.stderr);
+    assert.equal(refused.stderr.trimEnd().split("\n").length, 1, refused.stderr);
+    assert.match(
+      refused.stderr,
+      new RegExp(`^rpt optimize: ${runDir} (is in use by process \\d+ since |already holds a run)`),
+    );
+    const events = (await Deno.readTextFile(`${runDir}/events.jsonl`)).trim().split("\n")
+      .map((l) => JSON.parse(l));
+    assert.equal(events.filter((e) => e.type === "run_start").length, 1);
+    await Deno.stat(`${runDir}/summary.json`);
+  },
+});
+
+Deno.test({
   name: "a lock whose process is gone (SIGKILL) is taken over with a note; another host's is not",
   sanitizeResources: false,
   async fn() {
