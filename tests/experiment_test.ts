@@ -364,6 +364,12 @@ Deno.test("README: rpt experiment examples/experiment_sim.json --run-dir DIR, th
   assert.match(table.stdout, /## Overfitting checks per run/);
   const index = await readIndex(expDir);
   assert.deepEqual(new Set(index.cells.map((c) => c.state)), new Set(["finished"]));
+  // The progress view: every run's state as it changes, each run started and finished.
+  for (const c of index.cells) {
+    for (const state of ["running", "finished"]) {
+      assert.ok(run.stderr.includes(`rpt experiment: ${c.id}: ${state}\n`), `${c.id} ${state}`);
+    }
+  }
   // The README's resume of a finished experiment runs nothing and changes no table.
   const resumed = await rpt([...resumeArgs!, "--quiet"]);
   assert.equal(resumed.code, 0, resumed.stderr);
