@@ -187,6 +187,17 @@ Deno.test("an experiment in process: results agree with the run records; resume 
     assert.equal(r.optimized.test?.headline, summary.selected.test?.score);
     assert.equal(r.initial.test?.headline, summary.seed.test?.score);
     assert.equal(r.trajectory.length, summary.steps.length);
+    // The overfitting checks, from the same record: the selected prompt's dev - test gap,
+    // and its size against the seed's and the largest scored.
+    const selected = summary.steps.find((s) => s.step === summary.selected.step)!;
+    assert.equal(r.checks.devTestGap, summary.selected.dev.score - summary.selected.test!.score);
+    assert.deepEqual(r.checks.promptChars, {
+      initial: summary.steps[0]!.promptChars,
+      selected: selected.promptChars,
+      max: Math.max(...summary.steps.map((s) => s.promptChars)),
+      last: summary.steps.at(-1)!.promptChars,
+    });
+    assert.equal(typeof r.checks.copiedAnswerRejections, "number");
   }
   for (const r of exp.results) {
     // Per-example outcomes add up to the split's figures.
