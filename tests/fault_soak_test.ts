@@ -152,8 +152,9 @@ paperDataTest(
       share("truncated") > 0.01 && share("truncated") < 0.1,
       `truncated: ${total("truncated")}`,
     );
-    // Every role met faults, and its client counted each as a failed attempt (more failed
-    // attempts than faults: under load a slow answer can also pass the 1 s timeout).
+    // Every role was served by the faulty server, and its client counted each fault as a
+    // failed attempt (more failed attempts than faults: under load a slow answer can also
+    // pass the 1 s timeout).
     assert.deepEqual([...met.keys()].sort(), [
       "sim-critic",
       "sim-embed",
@@ -164,7 +165,10 @@ paperDataTest(
     for (const [role, kinds] of met) {
       const usage = models[`openai-compatible:${role}`];
       const faults = [...kinds].reduce((n, [kind, k]) => kind === "ok" ? n : n + k, 0);
-      assert.ok(faults > 0, `${role} met no fault`);
+      // A role with few requests (the embedder makes about ten) may draw none by chance;
+      // fault_roles_test.ts gives every role each fault deterministically.
+      const made = [...kinds.values()].reduce((a, b) => a + b, 0);
+      if (made >= 20) assert.ok(faults > 0, `${role} met no fault in ${made} requests`);
       assert.ok(usage !== undefined && usage.failures >= faults, `${role}: ${faults} faults`);
       assert.ok(usage.calls <= (kinds.get("ok") ?? 0), `${role}: ${usage.calls} calls`);
       timedOut += usage.failures - faults;
