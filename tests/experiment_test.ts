@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { rptTargetCalls } from "../lib/experiment/cells.ts";
+import { gridBanner, rptTargetCalls } from "../lib/experiment/cells.ts";
 import { expandPlan, slug } from "../lib/experiment/grid.ts";
 import { readIndex } from "../lib/experiment/index_file.ts";
 import { loadExperiment } from "../lib/experiment/load.ts";
@@ -546,3 +546,18 @@ paperDataTest(
     }
   },
 );
+
+Deno.test("gridBanner: a grid that mixes simulated and real cells says which roles are simulated in part", () => {
+  const cell = (target: string, optimizer = "sim:optimizer") => ({
+    config: { target, optimizer, critic: undefined, embedder: "tfidf" },
+  });
+  const all = gridBanner([cell("sim:target"), cell("sim:target")]);
+  assert.equal(all?.includes("in part"), false, String(all));
+  const mixed = gridBanner([cell("sim:target"), cell("openai:gpt-4.1"), cell("openai:gpt-4.1")]);
+  assert.ok(mixed?.startsWith("SIMULATED: "), String(mixed));
+  assert.ok(
+    mixed?.endsWith("; simulated only in part: target in 1 of 3 cells"),
+    String(mixed),
+  );
+  assert.equal(gridBanner([cell("openai:gpt-4.1", "openai:gpt-5")]), undefined);
+});

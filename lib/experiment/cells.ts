@@ -172,15 +172,32 @@ async function prepareCell(
  * console.log(gridBanner(plans)); // SIMULATED: target, optimizer and critic simulated; embedder tfidf (...)
  * ```
  */
-export function gridBanner(plans: readonly CellPlan[]): string | undefined {
-  const role = (pick: (c: RunConfig) => string) => {
+export function gridBanner(
+  plans: readonly { config: Pick<RunConfig, "target" | "optimizer" | "critic" | "embedder"> }[],
+): string | undefined {
+  type Roles = Pick<RunConfig, "target" | "optimizer" | "critic" | "embedder">;
+  const picks: [string, (c: Roles) => string][] = [
+    ["target", (c) => c.target],
+    ["optimizer", (c) => c.optimizer],
+    ["critic", (c) => c.critic ?? c.optimizer],
+    ["embedder", (c) => c.embedder],
+  ];
+  const role = (pick: (c: Roles) => string) => {
     const specs = plans.map((p) => pick(p.config));
     return specs.find((s) => isSimulatedModel(s)) ?? specs[0];
   };
-  return simulationBanner({
-    target: role((c) => c.target),
-    optimizer: role((c) => c.optimizer),
-    critic: role((c) => c.critic ?? c.optimizer),
-    embedder: role((c) => c.embedder),
+  const banner = simulationBanner({
+    target: role(picks[0]![1]),
+    optimizer: role(picks[1]![1]),
+    critic: role(picks[2]![1]),
+    embedder: role(picks[3]![1]),
   });
+  // A grid that mixes simulated and real cells must not read as if every cell were simulated.
+  const partly = picks.map(([name, pick]) => {
+    const n = plans.filter((p) => isSimulatedModel(pick(p.config))).length;
+    return n > 0 && n < plans.length ? `${name} in ${n} of ${plans.length} cells` : undefined;
+  }).filter((x) => x !== undefined);
+  return banner && partly.length > 0
+    ? `${banner}; simulated only in part: ${partly.join(", ")}`
+    : banner;
 }
