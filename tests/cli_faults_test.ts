@@ -201,11 +201,17 @@ Deno.test({
       "6",
       "--limit-test",
       "6",
+      "--retries",
+      "1",
+      "--max-backoff",
+      "0.1",
       "--quiet",
     ]);
     assert.equal(r.code, 3, r.stderr);
     assert.equal(stackTraceIn(r.stderr), undefined);
     assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+    // --retries reaches the harness's calls: one retry, two attempts.
+    assert.match(r.stderr, /gave up after 2 attempts/, r.stderr);
     assert.match(
       r.stderr.trimEnd(),
       /^rpt compare: incomplete: 6 of 6 target calls on test failed after their retries \(last error: .*\); no result was written\. .*once the endpoint answers\.$/,

@@ -13,7 +13,15 @@
  */
 import { compare, type CompareOptions, compareTable, METHODS } from "../baselines/compare.ts";
 import { ConfigError } from "../util/errors.ts";
-import { flagHelp, integerFlag, limitFlag, parseCommandArgs, positiveIntFlag } from "./args.ts";
+import {
+  flagHelp,
+  integerFlag,
+  limitFlag,
+  parseCommandArgs,
+  positiveIntFlag,
+  runConfigFlag,
+} from "./args.ts";
+import { callFlagsHelp } from "./call_flags.ts";
 import { hint } from "./hints.ts";
 
 /** The methods `rpt compare` runs without `--methods`: the paper's Table 1. */
@@ -47,6 +55,7 @@ ${
     " under the budget meters: run the same\ncomparison again (after an interruption) and pay for no call twice",
   )
 }
+${callFlagsHelp(["timeout", "retries", "max-backoff"])}
 ${flagHelp("json", ": the result, not the table")}
 ${flagHelp("quiet")}`;
 
@@ -91,6 +100,9 @@ export function parseCompareArgs(args: string[]): CompareCommand {
         "data-dir": { type: "string" },
         "run-dir": { type: "string" },
         cache: { type: "string" },
+        timeout: { type: "string" },
+        retries: { type: "string" },
+        "max-backoff": { type: "string" },
         json: { type: "boolean" },
         quiet: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -119,6 +131,7 @@ export function parseCompareArgs(args: string[]): CompareCommand {
   if (train !== undefined) limits.train = train;
   if (dev !== undefined) limits.dev = dev;
   if (test !== undefined) limits.test = test;
+  const calls = compareCallOptions(values);
   const options: CompareOptions = {
     task: values.task ?? "",
     methods,
@@ -134,8 +147,24 @@ export function parseCompareArgs(args: string[]): CompareCommand {
     ...(values["data-dir"] !== undefined ? { dataDir: values["data-dir"] } : {}),
     ...(values["run-dir"] !== undefined ? { outDir: values["run-dir"] } : {}),
     ...(values.cache !== undefined ? { cache: values.cache } : {}),
+    ...(calls !== undefined ? { calls } : {}),
   };
   return { options, json: values.json === true, quiet: values.quiet === true, help };
+}
+
+/** `--timeout`, `--retries` and `--max-backoff` as the harness's call options (a run's ranges). */
+function compareCallOptions(
+  values: { timeout?: string; retries?: string; "max-backoff"?: string },
+): CompareOptions["calls"] {
+  const timeout = runConfigFlag(values.timeout, "timeout");
+  const retries = runConfigFlag(values.retries, "retries", { integer: true });
+  const backoff = runConfigFlag(values["max-backoff"], "max-backoff");
+  if (timeout === undefined && retries === undefined && backoff === undefined) return undefined;
+  return {
+    ...(retries !== undefined ? { maxRetries: retries } : {}),
+    ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
+    ...(backoff !== undefined ? { maxBackoffMs: backoff * 1000 } : {}),
+  };
 }
 
 /** Runs `rpt compare`; returns the exit code (130 when interrupted). */
