@@ -58,6 +58,25 @@ function usage(): string {
     `Run '${rpt} <command> --help' for a command's flags, '${rpt} --version' for the version.`;
 }
 
+/**
+ * The one line of a command without a run to resume (`rpt evaluate`, `rpt compare`) whose
+ * calls failed: nothing was written as a result, and what a rerun pays for again.
+ */
+function incompleteLine(name: string, args: readonly string[], error: IncompleteError): string {
+  const where = error.endpoint ? ` (endpoint ${error.endpoint})` : "";
+  // `rpt compare` caches responses only in a --cache file; the others always have a cache.
+  const cached = name !== "compare" ||
+    args.some((a) => a === "--cache" || a.startsWith("--cache="));
+  const rerun = cached
+    ? "The answers that came back are cached: run the same command again once the endpoint answers"
+    : "Run it again once the endpoint answers (with --cache FILE, a rerun pays for no answer twice)";
+  // `rpt compare` scores no failed call: its methods are compared on complete data.
+  const share = name === "compare"
+    ? "."
+    : ", or allow a share R of failed calls with --max-error-rate R.";
+  return `rpt ${name}: incomplete: ${error.message}${where}; no result was written. ${rerun}${share}`;
+}
+
 /** Runs the CLI with `args` and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const [name, ...rest] = args;
@@ -84,16 +103,7 @@ export async function main(args: string[]): Promise<number> {
       return 2;
     }
     if (error instanceof IncompleteError) {
-      // A command without a run to resume (`rpt evaluate`): nothing was written as a result.
-      const where = error.endpoint ? ` (endpoint ${error.endpoint})` : "";
-      console.error(
-        `rpt ${name}: incomplete: ${error.message}${where}; no result was written. The answers ` +
-          `that came back are cached: run the same command again once the endpoint answers` +
-          // `rpt compare` scores no failed call: its methods are compared on complete data.
-          (name === "compare"
-            ? "."
-            : ", or allow a share R of failed calls with --max-error-rate R."),
-      );
+      console.error(incompleteLine(name, rest, error));
       return EXIT_INCOMPLETE;
     }
     throw error;

@@ -214,7 +214,7 @@ Deno.test({
     assert.match(r.stderr, /gave up after 2 attempts/, r.stderr);
     assert.match(
       r.stderr.trimEnd(),
-      /^rpt compare: incomplete: 6 of 6 target calls on test failed after their retries \(last error: .*\); no result was written\. .*once the endpoint answers\.$/,
+      /^rpt compare: incomplete: 6 of 6 target calls on test failed after their retries \(last error: .*\); no result was written\. Run it again once the endpoint answers \(with --cache FILE, a rerun pays for no answer twice\)\.$/,
     );
     assert.equal(r.stdout.includes("| gepa |"), false, r.stdout);
   },
