@@ -7,15 +7,8 @@
 import assert from "node:assert/strict";
 import { startSimServer } from "../lib/cli/sim_server.ts";
 import { RunSummary } from "../lib/run/schema.ts";
-import { rpt, stackTraceIn } from "./support/cli.ts";
+import { deadPort, rpt, stackTraceIn } from "./support/cli.ts";
 import { tempDir } from "./support/toy_loop.ts";
-
-function deadPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 function synthetic(target: string, runDir: string, extra: string[] = []): string[] {
   return [

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { loadRun } from "../lib/run/reader.ts";
-import { rpt, stackTraceIn, startSimServerProcess } from "./support/cli.ts";
+import { deadPort, rpt, stackTraceIn, startSimServerProcess } from "./support/cli.ts";
 import { paperDataTest } from "./support/paper_data.ts";
 import { tempDir } from "./support/toy_loop.ts";
 
@@ -58,14 +58,6 @@ function runArgs(
     `${runDir}.sqlite`,
     "--quiet",
   ];
-}
-
-/** A port nothing listens on (bound once by the OS, then released). */
-function deadPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 /** Per model, how many requests got each fault (`ok` for none), from `--log` lines. */

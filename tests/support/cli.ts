@@ -141,3 +141,11 @@ export async function startSimServerProcess(
     [Symbol.asyncDispose]: stop,
   };
 }
+
+/** A port nothing listens on: bound once by the OS, then released (a dead endpoint). */
+export function deadPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
