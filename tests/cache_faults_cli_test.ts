@@ -4,28 +4,10 @@
  * exit code 2 before any call.
  */
 import assert from "node:assert/strict";
+import { rpt } from "./support/cli.ts";
 import { serveModels } from "../lib/llm/serve.ts";
 import { ScriptedChatModel } from "../lib/llm/scripted.ts";
 import { tempDir } from "./support/toy_loop.ts";
-
-const CLI = new URL("../lib/cli.ts", import.meta.url).pathname;
-
-async function rpt(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? "",
-      NO_COLOR: "1",
-      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
-    },
-  }).output();
-  const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
-}
 
 function optimizeArgs(runDir: string, cache: string): string[] {
   return [

@@ -5,6 +5,7 @@
  * a run is open (never before an argument or data error).
  */
 import assert from "node:assert/strict";
+import { rpt } from "./support/cli.ts";
 import { progressReporter } from "../lib/cli/progress.ts";
 import { serveModels } from "../lib/llm/serve.ts";
 import { simulationBanner } from "../lib/llm/spec.ts";
@@ -213,20 +214,6 @@ Deno.test("the SIMULATED banner names what is simulated, and nothing when nothin
     undefined,
   );
 });
-
-const CLI = new URL("../lib/cli.ts", import.meta.url).pathname;
-
-async function rpt(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    clearEnv: true,
-    env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "", NO_COLOR: "1" },
-  }).output();
-  const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
-}
 
 Deno.test("rpt optimize: the banner only once the run is open, naming the simulated roles", async () => {
   await using dir = await tempDir();
