@@ -10,7 +10,7 @@ import { DatabaseSync } from "node:sqlite";
 import { evaluatePrompt } from "../lib/diagnose.ts";
 import { UsageLedger } from "../lib/llm/accounting.ts";
 import { CacheUnusableError, type ResponseCache, SqliteResponseCache } from "../lib/llm/cache.ts";
-import { moveAside } from "../lib/llm/cache_file.ts";
+import { moveAside, openCacheDatabase } from "../lib/llm/cache_file.ts";
 import type { ChatModel } from "../lib/llm/model.ts";
 import { createChatModel } from "../lib/llm/spec.ts";
 import { resetProviderLimiters, wrapChatModel } from "../lib/llm/wrap.ts";
@@ -359,4 +359,41 @@ Deno.test("a read-only cache directory is a typed error", async () => {
   } finally {
     if (!asRoot) await Deno.chmod(ro, 0o755);
   }
+});
+
+Deno.test("a cache file another process is still writing is not taken for a damaged one", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/cache.sqlite`;
+  const ready = new DatabaseSync(`${dir.path}/whole.sqlite`);
+  ready.exec("CREATE TABLE t (x); INSERT INTO t VALUES (1), (2), (3)");
+  ready.close();
+  const whole = await Deno.readFile(`${dir.path}/whole.sqlite`);
+  // What a reader without SQLite's locks can see while a file is being written: a short header.
+  await Deno.writeFile(path, whole.subarray(0, 50));
+  const writer = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `console.log("ready"); await new Promise((r) => setTimeout(r, 20));
+       Deno.writeFileSync(${JSON.stringify(path)}, Deno.readFileSync(${
+        JSON.stringify(`${dir.path}/whole.sqlite`)
+      }));`,
+    ],
+    stdout: "piped",
+  }).spawn();
+  const reader = writer.stdout.getReader();
+  await reader.read(); // "ready": the whole file lands 20 ms from now, well within the settle time
+  const warnings: string[] = [];
+  const moved: string[] = [];
+  const db = openCacheDatabase(path, {
+    busyTimeoutMs: 1000,
+    warn: (m) => warnings.push(m),
+    onMovedAside: (a) => moved.push(a),
+    settleMs: 2000,
+  });
+  reader.releaseLock();
+  await writer.stdout.cancel();
+  await writer.status;
+  const rows = db.prepare("SELECT count(*) AS n FROM t").get() as { n: number };
+  db.close();
+  assert.deepEqual({ warnings, moved, rows: rows.n }, { warnings: [], moved: [], rows: 3 });
 });

@@ -63,6 +63,8 @@ export interface OpenCacheOptions {
   warn: (message: string) => void;
   /** Told the new path of each damaged file moved aside. */
   onMovedAside?: (aside: string) => void;
+  /** How long a damaged-looking header must stay unchanged to count (default 150 ms). */
+  settleMs?: number;
 }
 
 /**
@@ -91,7 +93,7 @@ CREATE TABLE IF NOT EXISTS rpt_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) 
 export function openCacheDatabase(path: string, options: OpenCacheOptions): DatabaseSync {
   if (path === ":memory:") return configure(new DatabaseSync(path), path, options);
   checkLocation(path);
-  const damage = headerDamage(path);
+  const damage = settledHeaderDamage(path, options.settleMs ?? SETTLE_MS);
   if (damage !== undefined) options.onMovedAside?.(moveAside(path, damage, options.warn));
   try {
     return configure(new DatabaseSync(path), path, options);
@@ -164,6 +166,34 @@ function unusable(path: string, error: unknown): CacheUnusableError {
 }
 
 const MAGIC = "SQLite format 3\0";
+
+/** How long a damaged-looking header must stay unchanged before the file is moved aside. */
+const SETTLE_MS = 150;
+
+/**
+ * {@linkcode headerDamage}, but only for a file nobody is writing: the header is read without
+ * SQLite's locks, so a file another process is creating or checkpointing at that moment can
+ * look damaged. Damage counts only when it is still there, with the same size and
+ * modification time, after `settleMs`; moving a live file aside would send the
+ * other writers' entries into the moved copy.
+ */
+function settledHeaderDamage(path: string, settleMs: number): string | undefined {
+  const first = headerDamage(path);
+  if (first === undefined) return undefined;
+  const before = fileStamp(path);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, settleMs);
+  const again = headerDamage(path);
+  return again !== undefined && fileStamp(path) === before ? again : undefined;
+}
+
+function fileStamp(path: string): string {
+  try {
+    const s = statSync(path);
+    return `${s.size}:${s.mtimeMs}`;
+  } catch {
+    return "gone";
+  }
+}
 
 /**
  * What is visibly wrong with an existing file's header, read without SQLite: not an SQLite
