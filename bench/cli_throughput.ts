@@ -25,6 +25,11 @@
  * cached; C = 128 / L = 200 ms, 5 iterations (`--quick` skips it). Every scenario runs
  * `--repeat N` times (default 2) because the machine is shared.
  *
+ * Options: `--quick`, `--repeat N`, `--client-flags "..."` and `--server-flags "..."` (extra
+ * `deno run` flags for the client or the sim-server, e.g. a CPU profile), `--timeline DIR`,
+ * `--client-view` (occupancy as the client saw its own calls too: the proxy and the
+ * sim-server share the client's two cores, so the proxy's view includes their delays).
+ *
  * Needs the paper's data (`RPT_DATA_DIR`, default `/work/shared/data`).
  *
  * @module
@@ -41,6 +46,11 @@ const SELF = new URL(import.meta.url).pathname;
 const FLAGS_AT = Deno.args.indexOf("--client-flags");
 const PROFILE = FLAGS_AT >= 0 && Deno.args[0] !== "--client"
   ? (Deno.args[FLAGS_AT + 1] ?? "").split(" ").filter((f) => f !== "")
+  : [];
+/** `--server-flags "..."`: extra `deno run` flags for the sim-server (e.g. a CPU profile). */
+const SERVER_FLAGS_AT = Deno.args.indexOf("--server-flags");
+const SERVER_FLAGS = SERVER_FLAGS_AT >= 0
+  ? (Deno.args[SERVER_FLAGS_AT + 1] ?? "").split(" ").filter((f) => f !== "")
   : [];
 /** `--timeline DIR`: each scenario's proxy timeline is written there as JSON. */
 const TIMELINE_AT = Deno.args.indexOf("--timeline");
@@ -109,6 +119,30 @@ async function runProxy(upstream: string): Promise<void> {
   await server.shutdown();
 }
 
+/**
+ * `--client-view`: the client also records its own view of its calls (each `fetch` from its
+ * call to its answer's headers, in the client's clock). Beside the proxy's view it separates
+ * the client's turnaround from the time the proxy, on the same two cores, takes to pass a
+ * call on. Off by default: the wrapper costs the client a little CPU.
+ */
+const CLIENT_VIEW = Deno.args.includes("--client-view") ||
+  Deno.env.get("RPT_BENCH_CLIENT_VIEW") === "1";
+
+function recordFetches(): CallRecord[] {
+  const records: CallRecord[] = [];
+  if (!CLIENT_VIEW) return records;
+  const inner = globalThis.fetch;
+  globalThis.fetch = async (input, init) => {
+    const start = nowMs();
+    const body = typeof init?.body === "string" ? init.body.slice(0, 300) : "";
+    const model = /"model"\s*:\s*"([^"]*)"/.exec(body)?.[1] ?? "";
+    const res = await inner(input, init);
+    records.push({ model, path: "", start, end: nowMs(), status: res.status });
+    return res;
+  };
+  return records;
+}
+
 /** Runs the CLI in this process, then writes this process's own rusage to `out`. */
 async function runClient(out: string, args: string[]): Promise<void> {
   // With --expose-gc: a full GC every second, recording what survives it (the memory the
@@ -126,6 +160,7 @@ async function runClient(out: string, args: string[]): Promise<void> {
     });
   }, 1000);
   if (sampler !== undefined) Deno.unrefTimer(sampler);
+  const fetches = recordFetches();
   const { main } = await import(CLI);
   const code = await main(args) as number;
   clearInterval(sampler);
@@ -138,6 +173,7 @@ async function runClient(out: string, args: string[]): Promise<void> {
       systemMs: cpu.system / 1000,
       maxRssKiB: process.resourceUsage().maxRSS,
       retained,
+      fetches,
     }),
   );
   Deno.exit(code);
@@ -249,6 +285,8 @@ interface ClientResult {
   maxRssKiB: number;
   samples: Sample[];
   runDir: string;
+  /** With `--client-view`: the calls as the client saw them. */
+  fetches: CallRecord[];
 }
 
 async function runOptimize(
@@ -292,7 +330,7 @@ async function runOptimize(
     args: ["run", "-A", ...(opts.denoFlags ?? []), ...PROFILE, SELF, "--client", rusage, ...args],
     stdout: "piped",
     stderr: "piped",
-    env: { RPT_DATA_DIR: dataDir() },
+    env: { RPT_DATA_DIR: dataDir(), RPT_BENCH_CLIENT_VIEW: CLIENT_VIEW ? "1" : "0" },
   }).spawn();
   const samples: Sample[] = [];
   const threads = new Map<string, number>();
@@ -384,6 +422,22 @@ function medianIdle(calls: CallRecord[], c: number): number {
   return median(gaps);
 }
 
+/** The same window's occupancy and turnaround from the client's own records. */
+function clientOccupancy(
+  fetches: CallRecord[],
+  c: number,
+): { occupancy: number; medianIdleMs: number } | undefined {
+  const first = fetches.filter((x) => x.model === "sim-target")
+    .sort((a, b) => a.start - b.start).slice(0, 300);
+  const t0 = first[0]?.start;
+  const t1 = first.at(-1)?.start;
+  if (t0 === undefined || t1 === undefined || t1 <= t0) return undefined;
+  return {
+    occupancy: inFlightIntegral(fetches, t0, t1) / (c * (t1 - t0)),
+    medianIdleMs: medianIdle(first, c),
+  };
+}
+
 function cpuAt(samples: Sample[], t: number): number {
   let last = samples[0]?.cpuMs ?? 0;
   for (const s of samples) {
@@ -401,6 +455,8 @@ interface Figures {
   ratio: number;
   medianCallMs: number;
   occupancy: number;
+  /** With `--client-view`: occupancy and median turnaround as the client saw its calls. */
+  clientView?: { occupancy: number; medianIdleMs: number };
   peakInFlight: number;
   longestGapMs: number;
   medianIdleMs: number;
@@ -435,6 +491,7 @@ function analyse(calls: CallRecord[], client: ClientResult, c: number): Figures 
   const idealMs = Math.ceil(first.length / c) * medianCallMs;
   const window = Math.max(1e-9, t300start - t0);
   const occupancy = inFlightIntegral(sorted, t0, t300start) / (c * window);
+  const clientView = clientOccupancy(client.fetches, c);
   const cpuMs = client.userMs + client.systemMs;
   const tFirst = sorted[0]?.start ?? 0;
   const tLast = Math.max(...sorted.map((x) => x.end));
@@ -456,6 +513,7 @@ function analyse(calls: CallRecord[], client: ClientResult, c: number): Figures 
     ratio: (t300end - t0) / idealMs,
     medianCallMs,
     occupancy,
+    clientView,
     peakInFlight: maxInFlight(first),
     longestGapMs: longestStartGap(first.map((x) => x.start)),
     medianIdleMs: medianIdle(first, c),
@@ -482,7 +540,10 @@ function fmt(f: Figures): string {
       (f.occupancy * 100).toFixed(1)
     }%, peak ${f.peakInFlight} in flight, ` +
     `longest gap between starts ${f.longestGapMs.toFixed(0)} ms, median slot turnaround ` +
-    `${f.medianIdleMs.toFixed(1)} ms`,
+    `${f.medianIdleMs.toFixed(1)} ms` +
+    (f.clientView === undefined ? "" : `; as the client saw its calls (fetch to headers): ` +
+      `occupancy ${(f.clientView.occupancy * 100).toFixed(1)}%, median turnaround ` +
+      `${f.clientView.medianIdleMs.toFixed(1)} ms`),
     `client CPU ${f.cpuMs.toFixed(0)} ms in ${f.wallMs.toFixed(0)} ms wall: ` +
     `${f.cpuPerCallMs.toFixed(3)} ms/call overall (process CPU / calls), ` +
     `${f.netCpuPerCallMs.toFixed(3)} ms/call without a dry run's start-up; ` +
@@ -599,7 +660,7 @@ async function orchestrate(args: string[]): Promise<void> {
   const repeatAt = args.indexOf("--repeat");
   const repeat = repeatAt >= 0 ? Number(args[repeatAt + 1]) : 2;
   const server = await startLineServer(
-    ["run", "-A", CLI, "sim-server", "--port", "0", "--data-dir", dataDir()],
+    ["run", "-A", ...SERVER_FLAGS, CLI, "sim-server", "--port", "0", "--data-dir", dataDir()],
     /serving SIMULATED models at (http:\/\/\S+)/,
     false,
   );
