@@ -30,6 +30,7 @@ import type { SimExample } from "./examples.ts";
 import { goldAsNumber } from "./generic_traps.ts";
 import {
   addresses,
+  type Behaviour,
   CALIBRATION,
   JSON_ONLY,
   type Trap,
@@ -194,6 +195,28 @@ export function calibratedConfidence(correct: boolean, uniform: (i: number) => n
   return (correct ? draws[3] : draws[2]) as number;
 }
 
+/** What {@linkcode addresses} said of each behaviour, per prompt text (bounded). */
+const addressedByPrompt = new Map<string, Map<Behaviour, boolean>>();
+
+/**
+ * {@linkcode addresses} for one prompt text, remembered: every example of an evaluation
+ * carries the same prompt, and the behaviours' regexes (none global, so a test has no
+ * state) were a sixth of a target call's CPU in the sim-server.
+ */
+function addressedIn(promptText: string): (behaviour: Behaviour) => boolean {
+  let known = addressedByPrompt.get(promptText);
+  if (known === undefined) {
+    if (addressedByPrompt.size >= 64) addressedByPrompt.clear();
+    addressedByPrompt.set(promptText, known = new Map());
+  }
+  const memo = known;
+  return (behaviour) => {
+    let answer = memo.get(behaviour);
+    if (answer === undefined) memo.set(behaviour, answer = addresses(promptText, behaviour));
+    return answer;
+  };
+}
+
 /**
  * Decides the target's answer for `ex` under the prompt text `promptText`. Pure and
  * deterministic in its inputs.
@@ -206,13 +229,14 @@ export function decideAnswer(
   const seed = opts.seed;
   const sample = opts.sampleIndex ?? 0;
   const promptHash = hashString(promptText);
+  const addressed = addressedIn(promptText);
   let outcome: TargetDecision["outcome"] = "correct";
   let trap: Trap | undefined;
   let wrong: WrongAnswer | undefined;
   for (const candidate of trapsFor(ex)) {
     const rate = candidate.trap.taskRates?.[ex.task] ?? candidate.trap.rate;
     if (unit(seed, "susceptible", candidate.trap.id, ex.id) >= rate) continue;
-    if (addresses(promptText, candidate.trap)) continue;
+    if (addressed(candidate.trap)) continue;
     outcome = "trap";
     trap = candidate.trap;
     wrong = candidate.wrong;
@@ -231,12 +255,10 @@ export function decideAnswer(
   }
   const correct = outcome === "correct";
   const c = unit(seed, "confidence", ex.id, promptHash, sample);
-  const confidence = addresses(promptText, CALIBRATION)
+  const confidence = addressed(CALIBRATION)
     ? calibratedConfidence(correct, (i) => unit(seed, "calibrated", i, ex.id, promptHash, sample))
     : 0.88 + 0.11 * c;
-  let formatRate = addresses(promptText, JSON_ONLY)
-    ? FORMAT_ERROR_RATE_JSON_ONLY
-    : FORMAT_ERROR_RATE;
+  let formatRate = addressed(JSON_ONLY) ? FORMAT_ERROR_RATE_JSON_ONLY : FORMAT_ERROR_RATE;
   if (opts.structured === true) formatRate *= STRUCTURED_OUTPUT_FACTOR;
   const formatError = unit(seed, "format", ex.id, promptHash, sample) < formatRate;
   const answer = correct ? correctForm(ex) : (wrong as WrongAnswer).answer;

@@ -758,8 +758,10 @@ export const BEHAVIOURS: readonly Behaviour[] = [
  * ```
  */
 export function trapsFor(ex: SimExample): { trap: Trap; wrong: WrongAnswer }[] {
-  // A served example's traps call the task's scorer: worked out once per example.
-  const known = ex.served === undefined ? undefined : servedTraps.get(ex);
+  // Every trap's wrong answer depends on the example alone, and working them out (a served
+  // example's call the task's scorer) was a third of a target call's CPU in the sim-server:
+  // once per example.
+  const known = trapsOf.get(ex);
   if (known !== undefined) return known;
   const out: { trap: Trap; wrong: WrongAnswer }[] = [];
   const taskName = ex.served === undefined ? ex.task : GENERIC_TASK;
@@ -771,11 +773,11 @@ export function trapsFor(ex: SimExample): { trap: Trap; wrong: WrongAnswer }[] {
       out.push({ trap, wrong });
     }
   }
-  if (ex.served !== undefined) servedTraps.set(ex, out);
+  trapsOf.set(ex, out);
   return out;
 }
 
-const servedTraps = new WeakMap<SimExample, { trap: Trap; wrong: WrongAnswer }[]>();
+const trapsOf = new WeakMap<SimExample, { trap: Trap; wrong: WrongAnswer }[]>();
 
 /**
  * The behaviour whose critic vocabulary best matches `text` (most distinct regex hits on
