@@ -380,3 +380,25 @@ Deno.test("sim loop: without memory a weak edit is never repaired, so the run en
     `without memory ${without.selected.dev.score} vs with ${withMemory.selected.dev.score}`,
   );
 });
+
+Deno.test("sim: findIn over a conversation's messages finds what find finds in their joined text, and again from memory", async () => {
+  const { loadExampleIndex } = await import("../lib/sim/examples.ts");
+  const index = await loadExampleIndex(undefined);
+  const task = synthetic;
+  // A system prompt whose lines look like questions must not confuse the search.
+  const prompt = {
+    ...task.seedPrompt,
+    system: `${task.seedPrompt.system}\nQuestion: a line that is not a question`,
+  };
+  let found = 0;
+  for (const ex of index.examples.slice(0, 120)) {
+    const example = { id: ex.id, question: ex.question, answer: ex.answer, row: ex.row };
+    const messages = task.render(prompt, example);
+    const texts = messages.map((m) => m.content);
+    const expected = index.find(texts.join("\n"));
+    assert.equal(index.findIn(texts), expected);
+    assert.equal(index.findIn(texts), expected, "remembered answers must be the same");
+    if (expected?.id === ex.id) found++;
+  }
+  assert.equal(found, 120);
+});

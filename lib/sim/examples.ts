@@ -37,6 +37,36 @@ export interface ExampleIndex {
   tasks: string[];
   /** The example whose question appears in `text` at a line start, if any. */
   find(text: string): SimExample | undefined;
+  /**
+   * {@linkcode find} over a conversation's message texts: the example with the longest
+   * question found in any of them (the first on a tie), remembered per text, since a
+   * prompt's text and an example's are sent again and again.
+   */
+  findIn(texts: readonly string[]): SimExample | undefined;
+}
+
+/** The most texts {@linkcode rememberedFinder} remembers before it starts again. */
+const REMEMBERED_TEXTS = 2048;
+
+/** Makes {@linkcode ExampleIndex.findIn} from a `find`. */
+export function rememberedFinder(
+  find: (text: string) => SimExample | undefined,
+): (texts: readonly string[]) => SimExample | undefined {
+  const known = new Map<string, SimExample | null>();
+  return (texts) => {
+    let best: SimExample | undefined;
+    for (const text of texts) {
+      let found = known.get(text);
+      if (found === undefined) {
+        if (known.size >= REMEMBERED_TEXTS) known.clear();
+        known.set(text, found = find(text) ?? null);
+      }
+      if (found !== null && (best === undefined || found.question.length > best.question.length)) {
+        best = found;
+      }
+    }
+    return best;
+  };
 }
 
 const KEY_CHARS = 60;
@@ -137,23 +167,20 @@ function buildIndex(examples: SimExample[], tasks: string[]): ExampleIndex {
     if (list === undefined) byKey.set(key, [ex]);
     else list.push(ex);
   }
-  return {
-    examples,
-    tasks,
-    find(text: string): SimExample | undefined {
-      let best: SimExample | undefined;
-      for (const line of text.split("\n")) {
-        const candidates = [keyOf(line), keyOf(line.replace(LABEL, ""))];
-        for (const key of candidates) {
-          for (const ex of byKey.get(key) ?? []) {
-            if (!text.includes(ex.question)) continue;
-            if (best === undefined || ex.question.length > best.question.length) best = ex;
-          }
+  const find = (text: string): SimExample | undefined => {
+    let best: SimExample | undefined;
+    for (const line of text.split("\n")) {
+      const candidates = [keyOf(line), keyOf(line.replace(LABEL, ""))];
+      for (const key of candidates) {
+        for (const ex of byKey.get(key) ?? []) {
+          if (!text.includes(ex.question)) continue;
+          if (best === undefined || ex.question.length > best.question.length) best = ex;
         }
       }
-      return best;
-    },
+    }
+    return best;
   };
+  return { examples, tasks, find, findIn: rememberedFinder(find) };
 }
 
 const cache = new Map<string, Promise<ExampleIndex>>();

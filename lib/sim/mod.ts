@@ -237,8 +237,7 @@ export function createSimChatModel(role: SimRole, opts: SimOptions = {}): SimCha
       }
       const known = await examples();
       options?.signal?.throwIfAborted();
-      const rendered = request.messages.map((m) => m.content).join("\n");
-      const ex = known.find(rendered);
+      const ex = known.findIn(request.messages.map((m) => m.content));
       const field = reasoningFieldOf(request);
       let text: string;
       if (ex === undefined) text = unknownExampleText(field);

@@ -15,7 +15,7 @@ import type { Example, Split } from "../tasks/schema.ts";
 import type { Task } from "../tasks/task.ts";
 import { ConfigError } from "../util/errors.ts";
 import { hashString } from "../util/random.ts";
-import type { ExampleIndex, SimExample } from "./examples.ts";
+import { type ExampleIndex, rememberedFinder, type SimExample } from "./examples.ts";
 
 /** The tasks the simulator knows by themselves (their traps are in `traps.ts`). */
 export const NATIVE_SIM_TASKS: readonly string[] = [
@@ -156,9 +156,11 @@ export function serveTask(
 /** An example index that looks in `served` first, then in the simulator's own `index`. */
 export function withServed(index: ExampleIndex, served: SimServedTask | undefined): ExampleIndex {
   if (served === undefined) return index;
+  const servedIn = rememberedFinder(served.find);
   return {
     examples: [...served.examples, ...index.examples],
     tasks: [served.name, ...index.tasks],
     find: (text) => served.find(text) ?? index.find(text),
+    findIn: (texts) => servedIn(texts) ?? index.findIn(texts),
   };
 }
