@@ -15,7 +15,7 @@ import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { ChatResponse, EmbedResponse } from "./schema.ts";
-import { stableStringify } from "../util/json.ts";
+import { type StableSink, writeStableTo } from "../util/json.ts";
 import { redactURL } from "../util/redact.ts";
 import {
   isCorruptionError,
@@ -85,9 +85,37 @@ export interface ResponseCache {
  */
 export function cacheKey(parts: CacheKeyParts): string {
   const baseURL = parts.baseURL === undefined ? undefined : redactedOnce(parts.baseURL);
-  return createHash("sha256")
-    .update(stableStringify({ ...parts, baseURL }))
-    .digest("hex");
+  const sink = new HashSink();
+  writeStableTo({ ...parts, baseURL }, sink);
+  return sink.digest();
+}
+
+/**
+ * Hashes the stable text as it is written, so the whole text (a rope of hundreds of
+ * pieces, flattened by the hash) is never built: short pieces are gathered, long ones
+ * (rendered contexts) go to the hash as they are. Every piece is whole JSON tokens, so
+ * the UTF-8 of the pieces in turn is the UTF-8 of the text.
+ */
+class HashSink implements StableSink {
+  readonly #hash = createHash("sha256");
+  #short = "";
+
+  write(piece: string): void {
+    if (piece.length < 512) {
+      this.#short += piece;
+      return;
+    }
+    if (this.#short !== "") {
+      this.#hash.update(this.#short);
+      this.#short = "";
+    }
+    this.#hash.update(piece);
+  }
+
+  digest(): string {
+    if (this.#short !== "") this.#hash.update(this.#short);
+    return this.#hash.digest("hex");
+  }
 }
 
 /** Base URLs seen by {@linkcode cacheKey}, redacted: every call of a model has the same one. */
