@@ -222,7 +222,7 @@ function sortedKeys(object: object): string[] {
     }
   }
   if (indexes) {
-    // An ordinary object lists its integer-like keys first, already in numeric order.
+    // Rare in a request (a record keyed by numbers); a key-sorted copy lists them first.
     const numeric = keys.filter(isArrayIndex).sort((a, b) => Number(a) - Number(b));
     return [...numeric, ...keys.filter((k) => !isArrayIndex(k)).sort()];
   }
