@@ -167,3 +167,51 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a run directory holds a run once config.json is written: it comes after state.json, so a run cut between the two is no run (optimize starts it afresh), never one resume cannot read", async () => {
+  const { rpt, stackTraceIn } = await import("./support/cli.ts");
+  await using dir = await tempDir();
+  const run = (runDir: string) => [
+    "optimize",
+    "--task",
+    "synthetic",
+    "--target",
+    "sim:target",
+    "--optimizer",
+    "sim:optimizer",
+    "--iterations",
+    "1",
+    "--limit-train",
+    "12",
+    "--limit-dev",
+    "12",
+    "--limit-test",
+    "12",
+    "--seed",
+    "5",
+    "--run-dir",
+    runDir,
+    "--cache",
+    `${runDir}.cache.sqlite`,
+    "--quiet",
+  ];
+  const whole = `${dir.path}/whole`;
+  assert.equal((await rpt(run(whole))).code, 0);
+  // A directory where state.json should go stops the first of the two writes.
+  const cut = `${dir.path}/cut`;
+  await Deno.mkdir(`${cut}/state.json/x`, { recursive: true });
+  const stopped = await rpt(run(cut));
+  assert.equal(stopped.code, 2);
+  assert.equal(stackTraceIn(stopped.stderr), undefined);
+  assert.match(
+    stopped.stderr,
+    /state\.json: it is a directory, not a file; then run the same command again/,
+  );
+  await assert.rejects(Deno.stat(`${cut}/config.json`), Deno.errors.NotFound);
+  await Deno.remove(`${cut}/state.json`, { recursive: true });
+  assert.equal((await rpt(run(cut))).code, 0);
+  assert.equal(
+    await Deno.readTextFile(`${cut}/summary.json`),
+    await Deno.readTextFile(`${whole}/summary.json`),
+  );
+});

@@ -287,8 +287,6 @@ export async function openSession(
     await assertNoRun(dir); // another process may have opened it before we held it
     options.onRunDir?.(dir);
     emit(options, { type: "open", dir, config, completedSteps: 0, simulated: ctx.simulated });
-    await ctx.writer.write(RUN_FILES.config, configForDisk(config));
-    written = true;
     const state: RunState = {
       version: 1,
       completedSteps: 0,
@@ -300,7 +298,12 @@ export async function openSession(
       stop: null,
       finished: false,
     };
+    // A directory holds a run once config.json is there, so the state goes first: a kill
+    // between the two writes leaves no run (the next optimize starts it afresh), never a
+    // run that resume cannot read.
     await ctx.writer.write(RUN_FILES.state, state);
+    await ctx.writer.write(RUN_FILES.config, configForDisk(config));
+    written = true;
     // A session killed before its first step still shows in usage.json (as "running").
     await ctx.usage.save("running");
     await ctx.writer.event({

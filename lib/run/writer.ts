@@ -46,8 +46,16 @@ export class RunWriter {
     this.dir = resolvePath(dir);
   }
 
-  /** What to do after fixing a file problem mid-run: resume (completed steps are saved). */
+  /**
+   * What to do after fixing a file problem: resume (completed steps are saved) once the
+   * directory holds a run, that is once config.json is written; before, run it again.
+   */
   get resumeHint(): string {
+    try {
+      Deno.statSync(join(this.dir, RUN_FILES.config));
+    } catch {
+      return "then run the same command again";
+    }
     return `then continue with: rpt resume ${this.dir}`;
   }
 
