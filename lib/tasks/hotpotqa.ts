@@ -62,10 +62,19 @@ export const HotpotRow = z.object({
 /** One HotPotQA row. */
 export type HotpotRow = z.infer<typeof HotpotRow>;
 
-// string.punctuation in Python: ASCII only.
-const PUNCTUATION = new Set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~");
+// string.punctuation in Python: ASCII only. Every character of it is one UTF-16 unit that
+// never occurs inside a surrogate pair, so deleting the units deletes the code points.
+const PUNCTUATION = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g;
 // Python 3's `\b` is Unicode-aware (letters, digits, underscore), JS's is ASCII-only.
 const ARTICLES = /(?<![\p{L}\p{N}_])(?:a|an|the)(?![\p{L}\p{N}_])/gu;
+
+/**
+ * The tokens of the official normalization (see {@linkcode normalizeAnswer}): the answer
+ * is their join with single spaces, so its `split()` gives them back without a second pass.
+ */
+function normalizedTokens(text: string): string[] {
+  return pySplit(text.toLowerCase().replace(PUNCTUATION, "").replace(ARTICLES, " "));
+}
 
 /**
  * The official answer normalization: lower-case, drop ASCII punctuation, replace the
@@ -78,9 +87,7 @@ const ARTICLES = /(?<![\p{L}\p{N}_])(?:a|an|the)(?![\p{L}\p{N}_])/gu;
  * ```
  */
 export function normalizeAnswer(text: string): string {
-  let noPunct = "";
-  for (const ch of text.toLowerCase()) if (!PUNCTUATION.has(ch)) noPunct += ch;
-  return pySplit(noPunct.replace(ARTICLES, " ")).join(" ");
+  return normalizedTokens(text).join(" ");
 }
 
 /** EM, F1, precision and recall of one answer, as `hotpot_evaluate_v1.py` computes them. */
@@ -94,6 +101,23 @@ export interface AnswerScores {
 const SPECIAL = new Set(["yes", "no", "noanswer"]);
 
 /**
+ * The normalized tokens of gold answers: each example's gold is scored again at every
+ * evaluation of every prompt. Cleared when full, so it never holds more than a split's worth
+ * many times over. The arrays are shared: nothing may change them.
+ */
+const goldTokens = new Map<string, readonly string[]>();
+const GOLD_TOKENS_MAX = 8192;
+
+function tokensOfGold(gold: string): readonly string[] {
+  let tokens = goldTokens.get(gold);
+  if (tokens === undefined) {
+    if (goldTokens.size >= GOLD_TOKENS_MAX) goldTokens.clear();
+    goldTokens.set(gold, tokens = normalizedTokens(gold));
+  }
+  return tokens;
+}
+
+/**
  * Scores a predicted answer against the gold one with the official metrics.
  *
  * @example
@@ -105,13 +129,13 @@ const SPECIAL = new Set(["yes", "no", "noanswer"]);
  * ```
  */
 export function hotpotScores(prediction: string, gold: string): AnswerScores {
-  const pred = normalizeAnswer(prediction);
-  const truth = normalizeAnswer(gold);
+  const predTokens = normalizedTokens(prediction);
+  const truthTokens = tokensOfGold(gold);
+  const pred = predTokens.join(" ");
+  const truth = truthTokens.join(" ");
   const em = pred === truth ? 1 : 0;
   const zero = { em, f1: 0, precision: 0, recall: 0 };
   if ((SPECIAL.has(pred) || SPECIAL.has(truth)) && pred !== truth) return zero;
-  const predTokens = pySplit(pred);
-  const truthTokens = pySplit(truth);
   const same = sharedTokenCount(predTokens, truthTokens);
   if (same === 0) return zero;
   const precision = same / predTokens.length;
@@ -130,6 +154,9 @@ export function hotpotScores(prediction: string, gold: string): AnswerScores {
  * ```
  */
 export function sharedTokenCount(prediction: readonly string[], gold: readonly string[]): number {
+  // Answers are a few tokens: pairing each predicted token with an unused equal gold token is
+  // the same count as the multiset intersection, without building a map.
+  if (gold.length <= 32) return pairedCount(prediction, gold);
   const counts = new Map<string, number>();
   for (const t of gold) counts.set(t, (counts.get(t) ?? 0) + 1);
   let same = 0;
@@ -138,6 +165,21 @@ export function sharedTokenCount(prediction: readonly string[], gold: readonly s
     if (left > 0) {
       same++;
       counts.set(t, left - 1);
+    }
+  }
+  return same;
+}
+
+function pairedCount(prediction: readonly string[], gold: readonly string[]): number {
+  let used = 0; // bit i: gold[i] is paired already
+  let same = 0;
+  for (const t of prediction) {
+    for (let i = 0; i < gold.length; i++) {
+      if ((used & (1 << i)) === 0 && gold[i] === t) {
+        used |= 1 << i;
+        same++;
+        break;
+      }
     }
   }
   return same;
