@@ -22,6 +22,7 @@ import type { Reservation, UsageLedger } from "./accounting.ts";
 import { cacheKey, type CacheKeyParts, type ResponseCache } from "./cache.ts";
 import { resolve as resolvePath } from "node:path";
 import { redactURL } from "../util/redact.ts";
+import { deadlineAfter } from "../util/deadlines.ts";
 import {
   BudgetExceededError,
   type CallOptions,
@@ -252,44 +253,53 @@ class AttemptTimeout extends Error {
 
 /**
  * Runs one attempt with a timeout. The attempt gets a signal that aborts when the caller's
- * does or the timeout fires, and the race below settles even if a provider ignores its
- * signal. The caller's signal is forwarded by its shared listener ({@linkcode onAbortOf})
- * rather than `AbortSignal.any`, which costs more per call and keeps a dependent signal per
- * attempt on the caller's long-lived signal.
+ * does or the timeout fires, and the returned promise settles then even if a provider
+ * ignores its signal (a late answer or error of the abandoned attempt is dropped). The
+ * caller's signal is forwarded by its shared listener ({@linkcode onAbortOf}) rather than
+ * `AbortSignal.any`, which costs more per call and keeps a dependent signal per attempt on
+ * the caller's long-lived signal; the timeout is a deadline on a timer shared by every call
+ * with the same timeout ({@linkcode deadlineAfter}), not a timer per attempt.
  */
-async function withTimeout<T>(
+function withTimeout<T>(
   timeoutMs: number,
   signal: AbortSignal | undefined,
   attempt: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const controller = new AbortController();
-  let stop: (reason: unknown) => void = () => {};
-  const stopped = new Promise<never>((_, reject) => (stop = reject));
-  const onAbort = () => {
-    controller.abort(signal?.reason);
-    stop(signal?.reason);
-  };
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  // Beyond setTimeout's 32-bit range a timer would fire at once: treat it as no timeout.
-  if (timeoutMs > 0 && timeoutMs <= 2 ** 31 - 1) {
-    timer = setTimeout(() => {
-      const reason = new AttemptTimeout(timeoutMs);
+  return new Promise<T>((resolve, reject) => {
+    let cancelDeadline: (() => void) | undefined;
+    let stopWatching: (() => void) | undefined;
+    const settled = () => {
+      cancelDeadline?.();
+      stopWatching?.();
+    };
+    const stop = (reason: unknown) => {
+      settled();
       controller.abort(reason);
-      stop(reason);
-    }, timeoutMs);
-  }
-  let stopWatching: (() => void) | undefined;
-  if (signal?.aborted) onAbort();
-  else if (signal !== undefined) stopWatching = onAbortOf(signal, onAbort);
-  const running = attempt(controller.signal);
-  // A late rejection of an abandoned attempt must not surface as unhandled.
-  running.catch(() => {});
-  try {
-    return await Promise.race([running, stopped]);
-  } finally {
-    clearTimeout(timer);
-    stopWatching?.();
-  }
+      reject(reason);
+    };
+    // Beyond setTimeout's 32-bit range a timer would fire at once: treat it as no timeout.
+    if (timeoutMs > 0 && timeoutMs <= 2 ** 31 - 1) {
+      cancelDeadline = deadlineAfter(timeoutMs, () => stop(new AttemptTimeout(timeoutMs)));
+    }
+    if (signal?.aborted) stop(signal.reason);
+    else if (signal !== undefined) stopWatching = onAbortOf(signal, () => stop(signal.reason));
+    let running: Promise<T>;
+    try {
+      running = attempt(controller.signal);
+    } catch (error) {
+      settled();
+      reject(error);
+      return;
+    }
+    running.then((value) => {
+      settled();
+      resolve(value);
+    }, (error) => {
+      settled();
+      reject(error);
+    });
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
