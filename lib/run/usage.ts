@@ -97,6 +97,11 @@ export async function previousSessions(
   return out;
 }
 
+function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
+}
+
 /**
  * The current session's usage: each settled call appended to `usage.jsonl` at once
  * ({@linkcode append}), and `usage.json` written after the earlier sessions' ({@linkcode save}).
@@ -107,8 +112,11 @@ export class UsageLog {
   /** Names this session's lines in `usage.jsonl`. */
   readonly id = `${this.#started}-${Deno.pid}`;
   #file: Deno.FsFile | null = null;
+  #path: string | undefined;
   #failure: unknown = undefined;
   readonly #encoder = new TextEncoder();
+  /** One buffer for every line (a line is a few hundred bytes): no allocation per call. */
+  readonly #buffer = new Uint8Array(4096);
 
   /** A log for the session now starting, with what `before` sessions spent. */
   constructor(
@@ -135,7 +143,8 @@ export class UsageLog {
    */
   append(record: LedgerRecord): void {
     if (this.#failure !== undefined) return;
-    const path = join(this.writer.dir, RUN_FILES.usageLog);
+    // The writer's directory never changes: the path is joined once, at the first call.
+    const path = this.#path ??= join(this.writer.dir, RUN_FILES.usageLog);
     try {
       this.#file ??= Deno.openSync(path, { append: true, create: true });
       const line: UsageLine = {
@@ -143,10 +152,16 @@ export class UsageLog {
         t: Math.round(performance.now() - this.#t0),
         ...record,
       };
-      this.#file.writeSync(this.#encoder.encode(JSON.stringify(line) + "\n"));
+      writeAll(this.#file, this.#bytes(`${JSON.stringify(line)}\n`));
     } catch (error) {
       this.#failure = fileAccessError(error, path, "write", this.writer.resumeHint);
     }
+  }
+
+  /** The UTF-8 bytes of `text`, in the shared buffer when they fit. */
+  #bytes(text: string): Uint8Array {
+    const { read, written } = this.#encoder.encodeInto(text, this.#buffer);
+    return read === text.length ? this.#buffer.subarray(0, written) : this.#encoder.encode(text);
   }
 
   /** Saves the current session with `status` (`running` until it ends). */
