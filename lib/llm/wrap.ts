@@ -230,6 +230,9 @@ function runLimited<T>(
   if (!limiter) return fn();
   if (!signal) return limiter.run(fn);
   if (signal.aborted) return Promise.reject(signal.reason);
+  // A free slot is taken at once: there is no queue to leave, and the attempt watches the
+  // signal itself (withTimeout).
+  if (limiter.pending === 0 && limiter.active < limiter.concurrency) return limiter.run(fn);
   return new Promise<T>((resolve, reject) => {
     const stopWatching = onAbortOf(signal, () => reject(signal.reason));
     // An aborted caller's turn still comes; it then gives the slot straight back.
