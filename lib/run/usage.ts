@@ -103,8 +103,8 @@ function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
 }
 
 /**
- * The current session's usage: each settled call appended to `usage.jsonl` at once
- * ({@linkcode append}), and `usage.json` written after the earlier sessions' ({@linkcode save}).
+ * The current session's usage: each settled call appended to `usage.jsonl` before its result
+ * is used ({@linkcode append}), and `usage.json` written after the earlier sessions' ({@linkcode save}).
  */
 export class UsageLog {
   readonly #started = new Date().toISOString();
@@ -114,9 +114,12 @@ export class UsageLog {
   #file: Deno.FsFile | null = null;
   #path: string | undefined;
   #failure: unknown = undefined;
+  /** Lines appended since the last write. */
+  #pending = "";
+  #flushQueued = false;
   readonly #encoder = new TextEncoder();
-  /** One buffer for every line (a line is a few hundred bytes): no allocation per call. */
-  readonly #buffer = new Uint8Array(4096);
+  /** One buffer for the lines of a write (a line is a few hundred bytes): no allocation per call. */
+  readonly #buffer = new Uint8Array(16384);
 
   /** A log for the session now starting, with what `before` sessions spent. */
   constructor(
@@ -137,22 +140,39 @@ export class UsageLog {
   }
 
   /**
-   * Appends one settled call to `usage.jsonl`, synchronously, so that it is on disk before
-   * the call's result is used. A write that fails (a full disk) never fails the call: it is
-   * kept and raised by the next {@linkcode save}, at the step boundary.
+   * Appends one settled call to `usage.jsonl` before the call's result is used: the lines of
+   * the calls settled in one pass of the microtask queue go out in one synchronous write,
+   * queued as a microtask by the first of them. A result reaches its caller through promise
+   * reactions queued after that write, so a session killed without warning (SIGKILL) still
+   * loses only calls whose results nobody had, calls that still held their slots. A write
+   * that fails (a full disk) never fails the call: it is kept and raised by the next
+   * {@linkcode save}, at the step boundary.
    */
   append(record: LedgerRecord): void {
     if (this.#failure !== undefined) return;
-    // The writer's directory never changes: the path is joined once, at the first call.
+    const line: UsageLine = {
+      s: this.id,
+      t: Math.round(performance.now() - this.#t0),
+      ...record,
+    };
+    this.#pending += `${JSON.stringify(line)}\n`;
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** Writes the lines not yet written (the next microtask does it anyway). */
+  flush(): void {
+    this.#flushQueued = false;
+    const text = this.#pending;
+    this.#pending = "";
+    if (text === "" || this.#failure !== undefined) return;
+    // The writer's directory never changes: the path is joined once, at the first write.
     const path = this.#path ??= join(this.writer.dir, RUN_FILES.usageLog);
     try {
       this.#file ??= Deno.openSync(path, { append: true, create: true });
-      const line: UsageLine = {
-        s: this.id,
-        t: Math.round(performance.now() - this.#t0),
-        ...record,
-      };
-      writeAll(this.#file, this.#bytes(`${JSON.stringify(line)}\n`));
+      writeAll(this.#file, this.#bytes(text));
     } catch (error) {
       this.#failure = fileAccessError(error, path, "write", this.writer.resumeHint);
     }
@@ -166,6 +186,7 @@ export class UsageLog {
 
   /** Saves the current session with `status` (`running` until it ends). */
   async save(status: UsageSession["status"]): Promise<void> {
+    this.flush();
     if (this.#failure !== undefined) throw this.#failure;
     const sessions = [...this.before, {
       id: this.id,
@@ -181,6 +202,7 @@ export class UsageLog {
 
   /** Closes `usage.jsonl` (idempotent). */
   close(): void {
+    this.flush();
     try {
       this.#file?.close();
     } catch {
