@@ -54,10 +54,17 @@ function templateKey(options: BuildOptions, retryCount: number): string | undefi
     for (const key in metadata) if (key !== "streamFromBody") return undefined;
   }
   const security = options.__security;
-  const auth = security === undefined
-    ? "bearer"
-    : Object.entries(security).map(([k, v]) => `${k}=${v}`).sort().join(",");
+  const auth = security === undefined ? "bearer" : securityKey(security);
   return `${options.path}\n${retryCount}\n${auth}\n${options.signal ? "signal" : ""}`;
+}
+
+/** `k=v` of the security options, sorted; every resource method passes `{ bearerAuth: true }`. */
+function securityKey(security: Record<string, unknown>): string {
+  const keys = Object.keys(security);
+  if (keys.length === 1 && keys[0] === "bearerAuth" && security.bearerAuth === true) {
+    return "bearerAuth=true";
+  }
+  return Object.entries(security).map(([k, v]) => `${k}=${v}`).sort().join(",");
 }
 
 function plainHeaders(headers: unknown): Record<string, string> | undefined {
