@@ -232,6 +232,10 @@ export class UsageLedger {
   readonly #free: ReadonlySet<string>;
   readonly #onRecord?: (record: LedgerRecord) => void;
   readonly #models = new Map<string, ModelUsage>();
+  readonly #priceMemo = new Map<
+    string,
+    Map<string, { interactive: ModelPrice; batch: ModelPrice }>
+  >();
   #inFlight = 0;
   #reservedTokens = 0;
   #reservedUsd = 0;
@@ -271,11 +275,23 @@ export class UsageLedger {
    * unknown until it answers, so a budget can be overshot by at most the in-flight output).
    */
   reserve(provider: string, model: string, estimate: CallEstimate): Reservation {
-    const total = this.#total();
     const tokens = Math.max(0, Math.ceil(estimate.inputTokens));
     const batch = estimate.batch === true;
     const price = this.#priceOf(provider, model, batch);
     const usd = costOf({ inputTokens: tokens, cachedTokens: 0, outputTokens: 0 }, price);
+    const { calls, tokens: tokenLimit, usd: usdLimit } = this.#budget;
+    if (calls !== undefined || tokenLimit !== undefined || usdLimit !== undefined) {
+      this.#check(provider, model, tokens, usd);
+    }
+    this.#inFlight++;
+    this.#reservedTokens += tokens;
+    this.#reservedUsd += usd;
+    return { provider, model, tokens, usd, batch };
+  }
+
+  /** Throws {@linkcode BudgetExceededError} when one more call of this size would break a limit. */
+  #check(provider: string, model: string, tokens: number, usd: number): void {
+    const total = this.#total();
     const name = `${provider}:${model}`;
     const { calls, tokens: tokenLimit, usd: usdLimit } = this.#budget;
     if (calls !== undefined && total.calls + this.#inFlight + 1 > calls) {
@@ -298,10 +314,6 @@ export class UsageLedger {
           `flight + ~$${usd.toFixed(4)} for this call); not sending ${name}`,
       );
     }
-    this.#inFlight++;
-    this.#reservedTokens += tokens;
-    this.#reservedUsd += usd;
-    return { provider, model, tokens, usd, batch };
   }
 
   /**
@@ -449,8 +461,15 @@ export class UsageLedger {
   }
 
   #priceOf(provider: string, model: string, batch: boolean): ModelPrice {
-    const { price } = this.priceFor(provider, model);
-    return batch ? batchPrice(price) : price;
+    // The table never changes after construction: each model's prices are looked up once.
+    let byModel = this.#priceMemo.get(provider);
+    if (byModel === undefined) this.#priceMemo.set(provider, byModel = new Map());
+    let prices = byModel.get(model);
+    if (prices === undefined) {
+      const { price } = this.priceFor(provider, model);
+      byModel.set(model, prices = { interactive: price, batch: batchPrice(price) });
+    }
+    return batch ? prices.batch : prices.interactive;
   }
 
   #settle(reservation: Reservation): void {
