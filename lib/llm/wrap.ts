@@ -588,7 +588,9 @@ export function chatInputEstimate(request: ChatRequest): number {
   let tokens = 0;
   for (const m of request.messages) {
     tokens += estimateTokens(m.content);
-    for (const call of m.toolCalls ?? []) tokens += estimateTokens(call.arguments);
+    if (m.toolCalls !== undefined) {
+      for (const call of m.toolCalls) tokens += estimateTokens(call.arguments);
+    }
   }
   return tokens;
 }
