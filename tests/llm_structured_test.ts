@@ -30,10 +30,6 @@ Deno.test("callStructured: malformed answers are retried as new samples, then re
   assert.deepEqual(model.requests.map((r) => r.temperature), [0.5, 0.5, 0.5]);
   assert.equal(model.requests[0]?.outputSchema?.name, "number");
   assert.equal(model.requests[0]?.outputSchema?.schema.type, "object");
-  // One deep-frozen JSON Schema for every call: nothing can change it for the next call.
-  const [first, second] = model.requests.map((r) => r.outputSchema?.schema);
-  assert.equal(first, second);
-  assert.ok(Object.isFrozen(first) && Object.isFrozen(first?.properties));
 });
 
 Deno.test("callStructured: a provider error ends the attempts without throwing", async () => {

@@ -12,7 +12,7 @@
  * @module
  */
 import type { z } from "zod";
-import { type ChatMessage, type ChatResponse, type JsonSchema, toJsonSchema } from "./schema.ts";
+import { type ChatMessage, type ChatResponse, toJsonSchema } from "./schema.ts";
 import { extractFirstJsonObject } from "../util/json.ts";
 import { type ChatModel, isFatalCallError } from "./model.ts";
 
@@ -73,28 +73,6 @@ export interface StructuredCallOptions {
   signal?: AbortSignal;
 }
 
-/**
- * The JSON Schema of a zod schema, converted once and deep-frozen: every critic and
- * clustering call sends the same one, so nothing needs a copy of its own (a copy per call
- * cost more than the rest of building the request), and what is worked out from it once (its
- * text in a cache key, whether it meets strict mode) holds for every call.
- */
-function frozenJsonSchema(schema: z.ZodType): JsonSchema {
-  let json = frozenSchemas.get(schema);
-  if (json === undefined) frozenSchemas.set(schema, json = deepFreeze(toJsonSchema(schema)));
-  return json;
-}
-
-const frozenSchemas = new WeakMap<z.ZodType, JsonSchema>();
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === "object") {
-    for (const item of Object.values(value)) deepFreeze(item);
-    Object.freeze(value);
-  }
-  return value;
-}
-
 /** The outcome of {@linkcode callStructured}. */
 export interface StructuredOutcome<T> {
   /** The accepted value; absent when no answer was accepted. */
@@ -138,7 +116,7 @@ export async function callStructured<T>(
   judge: (value: unknown, attempt: number) => Judgement<T>,
 ): Promise<StructuredOutcome<T>> {
   const maxAttempts = Math.max(1, opts.maxAttempts);
-  const outputSchema = { name: opts.name, schema: frozenJsonSchema(opts.schema) };
+  const outputSchema = { name: opts.name, schema: toJsonSchema(opts.schema) };
   let error = "";
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     let response: ChatResponse;

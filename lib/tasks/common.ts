@@ -20,8 +20,7 @@ import type { LoadOptions, SelectionInput, Task } from "./task.ts";
 /**
  * JSON Schema of the target's output: `{<reasoningField>, answer, confidence}`, in that
  * order (reasoning first so the model reasons before it commits to an answer), all
- * required and nothing else allowed, as OpenAI's strict structured output demands. The
- * schema is deep-frozen (see `deepFrozen`).
+ * required and nothing else allowed, as OpenAI's strict structured output demands.
  *
  * @example
  * ```ts
@@ -31,7 +30,7 @@ import type { LoadOptions, SelectionInput, Task } from "./task.ts";
  * ```
  */
 export function targetOutputSchema(reasoningField: string): JsonSchema {
-  return deepFrozen({
+  return {
     type: "object",
     properties: {
       [reasoningField]: { type: "string", description: "step-by-step reasoning" },
@@ -45,20 +44,7 @@ export function targetOutputSchema(reasoningField: string): JsonSchema {
     },
     required: [reasoningField, "answer", "confidence"],
     additionalProperties: false,
-  });
-}
-
-/**
- * `value`, frozen down to its leaves. A task's output schema goes with every target call:
- * frozen, it cannot change between calls, so what is worked out from it once (its text in
- * a cache key, whether it meets strict mode) holds for every call.
- */
-function deepFrozen<T>(value: T): T {
-  if (value !== null && typeof value === "object") {
-    for (const item of Object.values(value)) deepFrozen(item);
-    Object.freeze(value);
-  }
-  return value;
+  };
 }
 
 /**
