@@ -52,6 +52,15 @@ const SERVER_FLAGS_AT = Deno.args.indexOf("--server-flags");
 const SERVER_FLAGS = SERVER_FLAGS_AT >= 0
   ? (Deno.args[SERVER_FLAGS_AT + 1] ?? "").split(" ").filter((f) => f !== "")
   : [];
+/**
+ * `--heap-profile PREFIX`: each client run writes a V8 sampling heap profile (every
+ * allocation, with its stack) to `PREFIX.<time>`; with `--heap-survivors`, only what lived
+ * through the young-generation GCs (what got promoted, or was allocated old). Read them with
+ * Chrome DevTools or a script over `head.children[].selfSize`.
+ */
+const HEAP_AT = Deno.args.indexOf("--heap-profile");
+const HEAP_PREFIX = HEAP_AT >= 0 ? Deno.args[HEAP_AT + 1] : undefined;
+const HEAP_SURVIVORS = Deno.args.includes("--heap-survivors");
 /** `--timeline DIR`: each scenario's proxy timeline is written there as JSON. */
 const TIMELINE_AT = Deno.args.indexOf("--timeline");
 const TIMELINE_DIR = TIMELINE_AT >= 0 ? Deno.args[TIMELINE_AT + 1] : undefined;
@@ -269,6 +278,27 @@ async function answerControl(
 }
 
 /** Runs the CLI in this process, then writes this process's own rusage to `out`. */
+/** Starts V8's sampling heap profiler; the function returned stops it and writes the profile. */
+async function sampleHeap(out: string, survivorsOnly: boolean): Promise<() => Promise<void>> {
+  const { Session } = await import("node:inspector");
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params: object = {}) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, params, (e: unknown, r: unknown) => e ? reject(e) : resolve(r))
+    );
+  await post("HeapProfiler.enable");
+  await post("HeapProfiler.startSampling", {
+    samplingInterval: 2048,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: !survivorsOnly,
+  });
+  return async () => {
+    const { profile } = await post("HeapProfiler.stopSampling") as { profile: unknown };
+    await Deno.writeTextFile(out, JSON.stringify(profile));
+  };
+}
+
 async function runClient(out: string, args: string[]): Promise<void> {
   // With --expose-gc: a full GC every second, recording what survives it (the memory the
   // run holds, without the garbage V8 leaves for its next major GC).
@@ -286,8 +316,13 @@ async function runClient(out: string, args: string[]): Promise<void> {
   }, 1000);
   if (sampler !== undefined) Deno.unrefTimer(sampler);
   const fetches = recordFetches();
+  const heap = Deno.env.get("RPT_BENCH_HEAP_PROFILE");
+  const stopHeap = heap === undefined
+    ? undefined
+    : await sampleHeap(heap, Deno.env.get("RPT_BENCH_HEAP_SURVIVORS") === "1");
   const { main } = await import(CLI);
   const code = await main(args) as number;
+  await stopHeap?.();
   clearInterval(sampler);
   const cpu = process.cpuUsage();
   await Deno.writeTextFile(
@@ -455,7 +490,14 @@ async function runOptimize(
     args: ["run", "-A", ...(opts.denoFlags ?? []), ...PROFILE, SELF, "--client", rusage, ...args],
     stdout: "piped",
     stderr: "piped",
-    env: { RPT_DATA_DIR: dataDir(), RPT_BENCH_CLIENT_VIEW: CLIENT_VIEW ? "1" : "0" },
+    env: {
+      RPT_DATA_DIR: dataDir(),
+      RPT_BENCH_CLIENT_VIEW: CLIENT_VIEW ? "1" : "0",
+      ...(HEAP_PREFIX === undefined ? {} : {
+        RPT_BENCH_HEAP_PROFILE: `${HEAP_PREFIX}.${Date.now()}`,
+        RPT_BENCH_HEAP_SURVIVORS: HEAP_SURVIVORS ? "1" : "0",
+      }),
+    },
   }).spawn();
   const samples: Sample[] = [];
   const threads = new Map<string, number>();
