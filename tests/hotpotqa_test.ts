@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { computeMetrics } from "../lib/metrics.ts";
-import { hotpotqa, hotpotScores, normalizeAnswer } from "../lib/tasks/hotpotqa.ts";
+import {
+  hotpotqa,
+  HotpotRow,
+  hotpotScores,
+  isExactHotpotRow,
+  normalizeAnswer,
+} from "../lib/tasks/hotpotqa.ts";
+import { parseJsonlText } from "../lib/tasks/common.ts";
 import { taskHeadline } from "../lib/tasks/task.ts";
 import { paperDataTest } from "./support/paper_data.ts";
 
@@ -83,6 +90,103 @@ Deno.test("load: rows of our own making become examples with a rendered context"
   }
 });
 
+// A row as the data files hold it; each mutation below is either invalid or valid only as the
+// schema rewrites it (stripped, reordered), so the exact check must leave it to the schema.
+const FIXTURE_ROW = {
+  id: "fixture-1",
+  question: "q",
+  answer: "a",
+  type: "bridge",
+  level: "hard",
+  supporting_facts: { title: ["A", "B"], sent_id: [0, 2] },
+  context: { title: ["A", "B"], sentences: [["One.", " Two."], [" Three."]] },
+};
+// deno-lint-ignore no-explicit-any
+const clone = () => structuredClone(FIXTURE_ROW) as Record<string, any>;
+const MUTATIONS: [string, () => unknown][] = [
+  ["an extra key", () => ({ ...clone(), extra: 1 })],
+  ["an extra nested key", () => {
+    const r = clone();
+    r.context.extra = [];
+    return r;
+  }],
+  ["keys in another order", () => {
+    const { id, ...rest } = clone();
+    return { ...rest, id };
+  }],
+  ["nested keys in another order", () => {
+    const r = clone();
+    r.supporting_facts = { sent_id: [0, 2], title: ["A", "B"] };
+    return r;
+  }],
+  ["an empty id", () => ({ ...clone(), id: "" })],
+  ["a number for a string", () => ({ ...clone(), level: 3 })],
+  ["a missing key", () => {
+    const { answer: _, ...rest } = clone();
+    return rest;
+  }],
+  ["a fractional sentence id", () => {
+    const r = clone();
+    r.supporting_facts.sent_id = [0, 1.5];
+    return r;
+  }],
+  ["a sentence id out of the safe range", () => {
+    const r = clone();
+    r.supporting_facts.sent_id = [2 ** 60];
+    return r;
+  }],
+  ["titles and paragraphs of different lengths", () => {
+    const r = clone();
+    r.context.title = ["A"];
+    return r;
+  }],
+  ["a number among the sentences", () => {
+    const r = clone();
+    r.context.sentences[1] = [" Three.", 4];
+    return r;
+  }],
+  ["a string for the paragraph list", () => {
+    const r = clone();
+    r.context.sentences = "One.";
+    return r;
+  }],
+  ["null", () => null],
+  ["an array", () => [clone()]],
+];
+
+Deno.test("isExactHotpotRow: true only where the schema returns the row unchanged", () => {
+  assert.ok(isExactHotpotRow(clone()));
+  assert.deepEqual(HotpotRow.parse(clone()), FIXTURE_ROW);
+  for (const [what, make] of MUTATIONS) {
+    const value = make();
+    assert.equal(isExactHotpotRow(value), false, what);
+    const parsed = HotpotRow.safeParse(value);
+    // Rows the schema accepts anyway come back rewritten (extra keys stripped, keys reordered).
+    if (parsed.success) assert.notEqual(JSON.stringify(parsed.data), JSON.stringify(value), what);
+  }
+});
+
+Deno.test("load: a bad HotPotQA row is still named by file, line and field", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const bad = clone();
+    bad.context.sentences[1] = [" Three.", 4];
+    const lines = [JSON.stringify(FIXTURE_ROW), "", JSON.stringify(bad)];
+    await Deno.mkdir(`${dir}/hotpotqa`);
+    await Deno.writeTextFile(`${dir}/hotpotqa/dev.jsonl`, `${lines.join("\n")}\n`);
+    await assert.rejects(
+      () => hotpotqa.load("dev", { dataDir: dir, verify: false }),
+      (e: Error) => e.message.startsWith(`${dir}/hotpotqa/dev.jsonl:3: context.sentences.1.1: `),
+    );
+    // An extra key is no error: the schema strips it, as it did before the exact check.
+    const extra = JSON.stringify({ ...clone(), extra: 1 });
+    const [row] = parseJsonlText(`${extra}\r\n`, "x", HotpotRow, isExactHotpotRow);
+    assert.deepEqual(row, { row: FIXTURE_ROW, line: 1 });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 paperDataTest(
   "load: 300 / 300 / 500 rows with ids, subtasks and rendered context",
   async (DATA_DIR) => {
@@ -94,6 +198,15 @@ paperDataTest(
       for (const e of examples) assert.ok(e.subtask === "bridge" || e.subtask === "comparison");
     }
     assert.deepEqual(counts, { train: 300, dev: 300, test: 500 });
+    // Every row of the paper's splits takes the exact check's path, with the schema's output.
+    for (const split of ["train", "dev", "test"] as const) {
+      const text = await Deno.readTextFile(`${DATA_DIR}/hotpotqa/${split}.jsonl`);
+      for (const line of text.split("\n").filter((l) => l.trim() !== "")) {
+        const value = JSON.parse(line);
+        assert.ok(isExactHotpotRow(value), `${split}: ${value.id}`);
+        assert.deepEqual(HotpotRow.parse(value), value);
+      }
+    }
     const [first] = await hotpotqa.load("train", { dataDir: DATA_DIR });
     assert.ok(first);
     assert.equal(first.id, "5abf63f15542997ec76fd3ea");

@@ -62,6 +62,59 @@ export const HotpotRow = z.object({
 /** One HotPotQA row. */
 export type HotpotRow = z.infer<typeof HotpotRow>;
 
+const ROW_KEYS = ["id", "question", "answer", "type", "level", "supporting_facts", "context"];
+
+/**
+ * True when `value` is a {@linkcode HotpotRow} exactly as the schema would return it (its
+ * keys and only those, in the schema's order), so loading can skip the schema's parse; any
+ * other value, valid or not, is left to the schema (and its error naming the field).
+ *
+ * @example
+ * ```ts
+ * import { isExactHotpotRow } from "./hotpotqa.ts";
+ * const row = {
+ *   id: "1", question: "q", answer: "a", type: "bridge", level: "easy",
+ *   supporting_facts: { title: ["A"], sent_id: [0] },
+ *   context: { title: ["A"], sentences: [["One."]] },
+ * };
+ * if (!isExactHotpotRow(row)) throw new Error("a valid row is exact");
+ * if (isExactHotpotRow({ ...row, extra: 1 })) throw new Error("the schema strips extra keys");
+ * ```
+ */
+export function isExactHotpotRow(value: unknown): boolean {
+  if (!hasExactKeys(value, ROW_KEYS)) return false;
+  const row = value as Record<string, unknown>;
+  if (typeof row.id !== "string" || row.id.length === 0) return false;
+  for (const key of ["question", "answer", "type", "level"]) {
+    if (typeof row[key] !== "string") return false;
+  }
+  const facts = row.supporting_facts;
+  if (!hasExactKeys(facts, ["title", "sent_id"])) return false;
+  const { title, sent_id } = facts as Record<string, unknown>;
+  if (!isStringArray(title) || !Array.isArray(sent_id)) return false;
+  for (const id of sent_id) if (!Number.isSafeInteger(id)) return false;
+  const context = row.context;
+  if (!hasExactKeys(context, ["title", "sentences"])) return false;
+  const c = context as Record<string, unknown>;
+  if (!isStringArray(c.title) || !Array.isArray(c.sentences)) return false;
+  if (c.title.length !== c.sentences.length) return false;
+  for (const paragraph of c.sentences) if (!isStringArray(paragraph)) return false;
+  return true;
+}
+
+function hasExactKeys(value: unknown, keys: readonly string[]): boolean {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  const own = Object.keys(value);
+  return own.length === keys.length && own.every((k, i) => k === keys[i]);
+}
+
+function isStringArray(value: unknown): value is string[] {
+  if (!Array.isArray(value)) return false;
+  for (const item of value) if (typeof item !== "string") return false;
+  return true;
+}
+
 // string.punctuation in Python: ASCII only. Every character of it is one UTF-16 unit that
 // never occurs inside a surrogate pair, so deleting the units deletes the code points.
 const PUNCTUATION = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g;
@@ -318,7 +371,7 @@ export function createHotpotqa(options: HotpotqaOptions = {}): BuiltInTask {
       : targetOutputContract("justification")),
     seedPrompt: HOTPOTQA_SEED,
     async load(split: Split, options?: SplitLoadOptions): Promise<Example[]> {
-      const rows = await readSplitRows("hotpotqa", split, HotpotRow, options);
+      const rows = await readSplitRows("hotpotqa", split, HotpotRow, options, isExactHotpotRow);
       return rows.map(({ row }) => toExample(row, context(row)));
     },
     render: reference ? renderHotpotReference : renderQuestion,
