@@ -7,10 +7,8 @@
  * @module
  */
 import { hint, invocation } from "./cli/hints.ts";
-import { BudgetExceededError } from "./llm/model.ts";
-import { ConfigError } from "./util/errors.ts";
+import type { IncompleteError } from "./incomplete.ts";
 import { RPT_VERSION } from "./version.ts";
-import { IncompleteError } from "./incomplete.ts";
 
 /** Exit code of work left incomplete by calls that failed after their retries. */
 const EXIT_INCOMPLETE = 3;
@@ -97,6 +95,12 @@ export async function main(args: string[]): Promise<number> {
   try {
     return await mod.run(rest);
   } catch (error) {
+    // Loaded only here: `rpt --version` and `rpt help` need neither these nor zod.
+    const [{ ConfigError }, { BudgetExceededError }, { IncompleteError }] = await Promise.all([
+      import("./util/errors.ts"),
+      import("./llm/model.ts"),
+      import("./incomplete.ts"),
+    ]);
     if (error instanceof ConfigError || error instanceof BudgetExceededError) {
       // Messages name commands ("rpt resume DIR"): written the way this CLI was started.
       console.error(`rpt ${name}: ${hint(error.message)}`);

@@ -17,14 +17,13 @@
  */
 import { loadRunData, resolveSeedPrompt } from "../revise/data.ts";
 import { resolveRunConfig } from "../revise/config.ts";
-import { type EstimateLine, estimateRun } from "../revise/estimate.ts";
+import type { EstimateLine } from "../revise/estimate.ts";
 import { createRunModels } from "../revise/models.ts";
 import { optimize, type OptimizeOptions, type OptimizeResult } from "../revise/optimize.ts";
 import { addSpend, type LoopEvent, type LoopSpend } from "../revise/progress.ts";
 import { ProviderError } from "../llm/model.ts";
 import { parseModelSpec, simulationBanner } from "../llm/spec.ts";
 import { type RunConfig, type RunConfigInput } from "../run/config.ts";
-import { settingsLines } from "./settings_text.ts";
 import { ConfigError } from "../util/errors.ts";
 import { costText, fixed, probability, signed, usd } from "../util/format.ts";
 import { IncompleteError } from "../incomplete.ts";
@@ -36,7 +35,6 @@ import { iterationsTable, selectionNote } from "./iterations.ts";
 import { progressReporter } from "./progress.ts";
 import { applyRunSettingFlags, RUN_SETTING_FLAGS, RUN_SETTING_HELP } from "./run_flags.ts";
 import { applyPreset } from "../revise/presets.ts";
-import { readConfigFile } from "./config_file.ts";
 
 const HELP = `usage: rpt optimize --task T --target SPEC --optimizer SPEC [flags]
        rpt optimize --preset paper --task T [flags]
@@ -151,7 +149,11 @@ export async function parseOptimizeArgs(args: string[]): Promise<OptimizeCommand
     },
   }, " (see 'rpt optimize --help')");
   let base: Record<string, unknown> = {};
-  if (values.config !== undefined) base = await readConfigFile(values.config);
+  if (values.config !== undefined) {
+    // Loaded on demand, like the dry run's modules below: a run's start-up is CPU per call.
+    const { readConfigFile } = await import("./config_file.ts");
+    base = await readConfigFile(values.config);
+  }
   const set = <T>(key: string, value: T | undefined) => {
     if (value !== undefined) base[key] = value;
   };
@@ -412,6 +414,10 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   if (cmd.dryRun) {
+    const [{ estimateRun }, { settingsLines }] = await Promise.all([
+      import("../revise/estimate.ts"),
+      import("./settings_text.ts"),
+    ]);
     const config = await resolveSeedPrompt(resolveRunConfig(cmd.config));
     const { task, data } = await loadRunData(config);
     const notes = await missingKeys(config);
