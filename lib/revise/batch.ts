@@ -18,7 +18,7 @@
  */
 import { createHash } from "node:crypto";
 import { BatchGate } from "../llm/batch/gate.ts";
-import { type BatchItem, type BatchProgress, runBatch } from "../llm/batch/run_batch.ts";
+import type { BatchItem, BatchProgress } from "../llm/batch/run_batch.ts";
 import type { BatchClient } from "../llm/batch/types.ts";
 import { cacheKey } from "../llm/cache.ts";
 import { type ChatModel, isFatalCallError, ProviderError } from "../llm/model.ts";
@@ -187,6 +187,8 @@ async function sendBatch(
     digest,
   };
   const recorded = await recordedBatch(ctx, digest);
+  // Loaded with the first batch: a session that sends none never pays for the module.
+  const { runBatch } = await import("../llm/batch/run_batch.ts");
   const attempt = (resumeBatchId: string | undefined) =>
     runBatch({ client: side.client, model: side.model }, requests, {
       cache: ctx.cache,

@@ -7,7 +7,7 @@
  */
 import type { RunConfig, SeedPromptValue } from "../run/config.ts";
 import { getTask, type GetTaskOptions } from "../tasks/registry.ts";
-import { PAPER_SEED_TASKS, paperSeedPrompt, type PaperSeedTask } from "../tasks/paper_seed.ts";
+import type { PaperSeedTask } from "../tasks/paper_seed.ts";
 import type { Task } from "../tasks/task.ts";
 import type { Example, Split } from "../tasks/schema.ts";
 import { ConfigError } from "../util/errors.ts";
@@ -34,6 +34,8 @@ export interface RunDataInput {
  */
 export async function resolveSeedPrompt(config: RunConfig): Promise<RunConfig> {
   if (config.seedPrompt !== "paper") return config;
+  // Loaded only for the paper's seed: the module (and its schemas) is start-up CPU otherwise.
+  const { PAPER_SEED_TASKS, paperSeedPrompt } = await import("../tasks/paper_seed.ts");
   if (!(PAPER_SEED_TASKS as readonly string[]).includes(config.task)) {
     throw new ConfigError(
       `seedPrompt "paper": task '${config.task}' has no paper seed prompt ` +
