@@ -374,6 +374,8 @@ export function runConfigFlag(
   flag: string,
   opts: { integer?: boolean } = {},
 ): number | undefined {
+  // Most flags are absent: their range (zod introspection, cold at start-up) is never needed.
+  if (value === undefined) return undefined;
   const range = schemaRange(runConfigField(flag)) ?? {};
   return rangedFlag(value, flag, opts.integer ? { ...range, integer: true } : range);
 }
