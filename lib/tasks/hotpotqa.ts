@@ -279,6 +279,9 @@ export function referenceHotpotContext(
     chunks.push(`### ${context.title[i]}\n${(context.sentences[i] ?? []).join(" ")}`);
   }
   const text = chunks.join("\n\n");
+  // No more code points than UTF-16 units: a text that short needs no count (spreading every
+  // context into code points was most of loading HotPotQA under the reference protocol).
+  if (text.length <= maxChars) return text;
   const points = [...text];
   return points.length > maxChars
     ? `${points.slice(0, maxChars).join("")}${REFERENCE_TRUNCATION_MARKER}`
