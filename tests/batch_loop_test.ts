@@ -69,7 +69,7 @@ const ENV = { GEMINI_API_KEY: "local", OPENAI_API_KEY: "local" };
 
 async function events(runDir: string): Promise<RunEvent[]> {
   const path = `${runDir}/events.jsonl`;
-  return parseEvents(await Deno.readTextFile(path), path);
+  return await parseEvents(await Deno.readTextFile(path), path);
 }
 
 function ofType<T extends RunEvent["type"]>(all: RunEvent[], type: T): RunEventOf<T>[] {

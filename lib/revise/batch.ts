@@ -165,7 +165,7 @@ async function recordedBatch(ctx: RunContext, digest: string): Promise<string | 
   } catch {
     return undefined;
   }
-  const found = parseEvents(text, path).filter((e) =>
+  const found = (await parseEvents(text, path)).filter((e) =>
     e.type === "batch_submitted" && e.digest === digest
   ).at(-1);
   return found?.type === "batch_submitted" ? found.batchId : undefined;

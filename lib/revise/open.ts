@@ -358,7 +358,8 @@ async function assertSameData(dir: string, ctx: RunContext): Promise<void> {
   } catch {
     return; // killed before its first event: nothing was scored yet
   }
-  const start = parseEvents(text, `${dir}/${RUN_FILES.events}`).find((e) => e.type === "run_start");
+  const events = await parseEvents(text, `${dir}/${RUN_FILES.events}`);
+  const start = events.find((e) => e.type === "run_start");
   if (start?.type !== "run_start") return;
   const now = {
     train: ctx.data.train.length,

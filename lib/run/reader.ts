@@ -13,7 +13,7 @@ import { DiagnosticReport } from "../report.ts";
 import { ConfigError, describeSchemaIssue } from "../util/errors.ts";
 import { parseJsonAs } from "../util/json.ts";
 import { RunConfig } from "./config.ts";
-import { RunEvent } from "./events.ts";
+import type { RunEvent } from "./events.ts";
 import {
   Evaluation,
   IncompleteRecord,
@@ -71,16 +71,19 @@ export async function readOptionalRunJson<S extends z.ZodType>(
 /**
  * Parses `events.jsonl` text. A line that is not JSON is skipped: only a kill in the middle
  * of an append makes one, and the events around it are intact. A JSON line that is not a
- * known event is a `ConfigError` naming the line and the field.
+ * known event is a `ConfigError` naming the line and the field. The events' schema (a union
+ * of some 250 zod schemas) is loaded on the first call: a fresh run never reads events, and
+ * building it was a fifth of the zod work of `rpt optimize`'s start-up.
  *
  * @example
  * ```ts
  * import { parseEvents } from "./reader.ts";
- * const events = parseEvents('{"time": "t", "type": "failed", "message": "m"}\n{"type": "ha', "events.jsonl");
+ * const events = await parseEvents('{"time": "t", "type": "failed", "message": "m"}\n{"type": "ha', "events.jsonl");
  * if (events.length !== 1 || events[0]?.type !== "failed") throw new Error();
  * ```
  */
-export function parseEvents(text: string, source: string): RunEvent[] {
+export async function parseEvents(text: string, source: string): Promise<RunEvent[]> {
+  const { RunEvent } = await import("./events.ts");
   const events: RunEvent[] = [];
   const lines = text.split("\n");
   for (const [i, line] of lines.entries()) {
@@ -190,7 +193,10 @@ export async function loadRun(
   for (const step of await stepNumbers(abs)) steps.push(await loadStep(abs, step, opts));
   let events: RunEvent[] = [];
   try {
-    events = parseEvents(await Deno.readTextFile(at(RUN_FILES.events)), at(RUN_FILES.events));
+    events = await parseEvents(
+      await Deno.readTextFile(at(RUN_FILES.events)),
+      at(RUN_FILES.events),
+    );
   } catch (error) {
     // A run that never got to its first event has no log; a bad line is the caller's to see.
     if (!(error instanceof Deno.errors.NotFound)) throw error;
