@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
+import { z } from "zod";
 import {
+  parseJsonlText,
   parseTargetOutput,
+  readJsonl,
   renderChat,
   selectionPenalty,
   targetOutputSchema,
@@ -95,4 +98,46 @@ Deno.test("renderChat and selection helpers", () => {
   };
   // no parsed item: Brier counts as 1, so format collapse is never rewarded
   assert.equal(selectionPenalty({ metrics, promptChars: 0, brierWeight: 0.05 }), 0.05);
+});
+
+Deno.test("readJsonl decodes line by line exactly as decoding the whole file did", async () => {
+  const enc = (text: string) => new TextEncoder().encode(text);
+  const join = (...parts: Uint8Array[]) => new Uint8Array(parts.flatMap((p) => [...p]));
+  const cases: [string, Uint8Array][] = [
+    ["plain", enc('{"a": "x"}\n{"a": "y"}\n')],
+    ["no final newline, CRLF, blank lines", enc('{"a": "x"}\r\n\r\n\n{"a": "y"}')],
+    ["multi-byte characters", enc('{"a": "caf\u00e9 \u{1F600} \u6771\u4eac"}\n{"a": "\u00fc"}\n')],
+    ["a byte order mark on the first line", enc('\ufeff{"a": "x"}\n{"a": "y"}\n')],
+    ["a byte order mark on a later line", enc('{"a": "x"}\n\ufeff{"a": "y"}\n')],
+    [
+      "invalid UTF-8 before a newline",
+      join(enc('{"a": "x'), new Uint8Array([0xe2, 0x82]), enc('"}\n{"a": "y"}')),
+    ],
+    ["a bad row", enc('{"a": "x"}\n{"a": 5}\n')],
+    ["empty", new Uint8Array()],
+  ];
+  const schema = z.object({ a: z.string() });
+  const path = await Deno.makeTempFile({ suffix: ".jsonl" });
+  try {
+    for (const [what, bytes] of cases) {
+      await Deno.writeFile(path, bytes);
+      const outcome = (f: () => unknown) => {
+        try {
+          return { rows: f() };
+        } catch (error) {
+          return { error: (error as Error).message };
+        }
+      };
+      const before = outcome(() => parseJsonlText(new TextDecoder().decode(bytes), path, schema));
+      let now: unknown;
+      try {
+        now = { rows: await readJsonl(path, schema) };
+      } catch (error) {
+        now = { error: (error as Error).message };
+      }
+      assert.deepEqual(now, before, what);
+    }
+  } finally {
+    await Deno.remove(path);
+  }
 });
