@@ -152,6 +152,24 @@ function recordFetches(): CallRecord[] {
   return records;
 }
 
+/**
+ * The process's CPU at its first `fetch`: the exact start-up (modules, data, specs, cache),
+ * where the /proc samples step by 50 ms. The wrapper takes itself out after that call.
+ */
+function cpuAtFirstFetch(): { ms?: number } {
+  const seen: { ms?: number } = {};
+  const inner = globalThis.fetch;
+  globalThis.fetch = (input, init) => {
+    if (seen.ms === undefined) {
+      const cpu = process.cpuUsage();
+      seen.ms = (cpu.user + cpu.system) / 1000;
+      globalThis.fetch = inner;
+    }
+    return inner(input, init);
+  };
+  return seen;
+}
+
 /** A control request's orders, from its query string (so the TCP proxy reads one line). */
 function controlOrder(query: URLSearchParams): { delayMs?: number; reset: boolean } {
   const delay = query.get("delayMs");
@@ -316,6 +334,7 @@ async function runClient(out: string, args: string[]): Promise<void> {
   }, 1000);
   if (sampler !== undefined) Deno.unrefTimer(sampler);
   const fetches = recordFetches();
+  const firstFetch = cpuAtFirstFetch();
   const heap = Deno.env.get("RPT_BENCH_HEAP_PROFILE");
   const stopHeap = heap === undefined
     ? undefined
@@ -334,6 +353,7 @@ async function runClient(out: string, args: string[]): Promise<void> {
       maxRssKiB: process.resourceUsage().maxRSS,
       retained,
       fetches,
+      firstFetchCpuMs: firstFetch.ms,
     }),
   );
   Deno.exit(code);
@@ -447,6 +467,8 @@ interface ClientResult {
   runDir: string;
   /** With `--client-view`: the calls as the client saw them. */
   fetches: CallRecord[];
+  /** The client's CPU at its first fetch (undefined for a run that made no call). */
+  firstFetchCpuMs?: number;
 }
 
 async function runOptimize(
@@ -633,6 +655,8 @@ interface Figures {
   cpuPerCallMs: number;
   /** Client CPU before the first provider call (from /proc, 10 ms ticks, 50 ms samples). */
   startCpuMs: number;
+  /** The same, exact: the client's own CPU at its first fetch. */
+  firstFetchCpuMs?: number;
   windowCpuPerCallMs: number;
   cpuPerTargetCallMs: number;
   netCpuPerCallMs: number;
@@ -689,6 +713,7 @@ function analyse(calls: CallRecord[], client: ClientResult, c: number): Figures 
     medianIdleMs: medianIdle(first, c),
     cpuPerCallMs: cpuMs / Math.max(1, sorted.length),
     startCpuMs: startCpu,
+    ...(client.firstFetchCpuMs !== undefined ? { firstFetchCpuMs: client.firstFetchCpuMs } : {}),
     windowCpuPerCallMs: windowCpu / Math.max(1, sorted.length),
     cpuPerTargetCallMs: cpuMs / Math.max(1, target.length),
     netCpuPerCallMs: (cpuMs - startupCpuMs) / Math.max(1, sorted.length),
@@ -718,7 +743,10 @@ function fmt(f: Figures): string {
     `${f.cpuPerCallMs.toFixed(3)} ms/call overall (process CPU / calls), ` +
     `${f.netCpuPerCallMs.toFixed(3)} ms/call without a dry run's start-up; ` +
     `${f.cpuPerTargetCallMs.toFixed(3)} ms per target call overall`,
-    `client CPU split: start-up ${f.startCpuMs.toFixed(0)} ms before the first call, ` +
+    `client CPU split: start-up ${f.startCpuMs.toFixed(0)} ms before the first call` +
+    (f.firstFetchCpuMs !== undefined
+      ? ` (${f.firstFetchCpuMs.toFixed(0)} ms at the client's first fetch, exact), `
+      : ", ") +
     `steady state ${f.windowCpuPerCallMs.toFixed(3)} ms/call between the first and the last ` +
     `call, ${(f.cpuMs - f.startCpuMs - f.windowCpuPerCallMs * f.calls).toFixed(0)} ms after ` +
     `the last call (final writes, exit)`,
