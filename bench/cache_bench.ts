@@ -10,6 +10,7 @@
 import { cacheKey, type CacheKeyParts, SqliteResponseCache } from "../lib/llm/cache.ts";
 import type { ChatResponse } from "../lib/llm/schema.ts";
 import { stableStringify } from "../lib/util/json.ts";
+import { targetOutputSchema } from "../lib/tasks/common.ts";
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === "object" && value !== null) {
@@ -19,21 +20,8 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-const schema = () => ({
-  type: "object",
-  properties: {
-    reasoning: { type: "string", description: "step-by-step reasoning" },
-    answer: { type: "string", description: "the final answer only" },
-    confidence: {
-      type: "number",
-      minimum: 0,
-      maximum: 1,
-      description: "probability in [0, 1] that the answer is correct",
-    },
-  },
-  required: ["reasoning", "answer", "confidence"],
-  additionalProperties: false,
-});
+/** The task's own target output schema, as every target call sends it. */
+const schema = () => targetOutputSchema("reasoning");
 const frozenSchema = deepFreeze(schema());
 const plainSchema = schema();
 
