@@ -201,7 +201,12 @@ export class OpenAIChatModel implements ChatModel {
     const params = this.toParams(request);
     let completion: OpenAI.Chat.Completions.ChatCompletion;
     try {
-      completion = await this.#client.chat.completions.create(params, { signal: options.signal });
+      // The raw response, parsed here: the SDK's own parse (a timer, a race, its log details)
+      // costs more than the JSON.parse it wraps. Non-2xx answers still throw the SDK's errors.
+      const response = await this.#client.chat.completions
+        .create(params, { signal: options.signal })
+        .asResponse();
+      completion = await response.json();
     } catch (error) {
       throw toProviderError(error, this.provider, this.model, options.signal, this.#apiKey);
     }
