@@ -16,7 +16,7 @@ import type { RunData } from "./data.ts";
 import type { RunEndpoints } from "./endpoints.ts";
 import type { RunModels } from "./models.ts";
 import type { BatchGate } from "../llm/batch/gate.ts";
-import { emit, type LoopListeners, type LoopProgress } from "./progress.ts";
+import { emit, type LoopListeners, type LoopProgress, spendOf } from "./progress.ts";
 
 /** What one gathered batch of batch mode stands for (`lib/revise/batch.ts`). */
 export interface BatchLabel {
@@ -69,14 +69,7 @@ export function progress(
     phase,
     done,
     total,
-    spend: {
-      calls: t.calls,
-      cacheHits: t.cacheHits,
-      inputTokens: t.inputTokens,
-      outputTokens: t.outputTokens,
-      usd: t.usd,
-      unpriced,
-    },
+    spend: spendOf(t, unpriced),
   });
 }
 

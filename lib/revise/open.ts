@@ -41,7 +41,7 @@ import {
 import { endpointsOf, type RunEndpoints } from "./endpoints.ts";
 import { createRunModels, roleSettings, type RunModels, wrapRunModels } from "./models.ts";
 import { type BatchClients, batchGates, createBatchClients, type RunBatching } from "./batch.ts";
-import { emit, type LoopListeners, type LoopSpend } from "./progress.ts";
+import { emit, type LoopListeners, type LoopSpend, spendOf } from "./progress.ts";
 import { Session } from "./session.ts";
 
 /** Options of {@linkcode openSession} and {@linkcode reopenSession}. */
@@ -382,14 +382,7 @@ function earlierSessions(
   const { unpriced, ...t } = totalUsage(before);
   return {
     elapsedMs: before.reduce((sum, s) => sum + s.elapsedMs, 0),
-    spend: {
-      calls: t.calls,
-      cacheHits: t.cacheHits,
-      inputTokens: t.inputTokens,
-      outputTokens: t.outputTokens,
-      usd: t.usd,
-      unpriced,
-    },
+    spend: spendOf(t, unpriced),
   };
 }
 

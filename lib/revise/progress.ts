@@ -24,6 +24,21 @@ export interface LoopSpend {
   unpriced: string[];
 }
 
+/** The spend of usage totals (any record with these counts) and its unpriced models. */
+export function spendOf(
+  t: Omit<LoopSpend, "unpriced">,
+  unpriced: string[],
+): LoopSpend {
+  return {
+    calls: t.calls,
+    cacheHits: t.cacheHits,
+    inputTokens: t.inputTokens,
+    outputTokens: t.outputTokens,
+    usd: t.usd,
+    unpriced,
+  };
+}
+
 /**
  * Two spends added up (the earlier sessions' and this one's).
  *
