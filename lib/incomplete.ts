@@ -159,7 +159,8 @@ export function assertComplete(
 
 /**
  * Failed calls counted as failures, in words: `3 failed calls counted as failures (dev 2,
- * train 1)`; empty when there are none.
+ * train 1)`; empty when there are none. `scope` adds, to a split's count, the evaluations it
+ * is over (`dev 2 over 3 evaluations of 8 examples`): a run's words, {@linkcode runFailedCallsText}.
  *
  * @example
  * ```ts
@@ -170,12 +171,78 @@ export function assertComplete(
  * if (failedCallsText(undefined) !== "" || failedCallsText({}) !== "") throw new Error();
  * ```
  */
-export function failedCallsText(counts: Partial<Record<CallPhase, number>> | undefined): string {
+export function failedCallsText(
+  counts: Partial<Record<CallPhase, number>> | undefined,
+  scope: Partial<Record<CallPhase, SplitScope | undefined>> = {},
+): string {
   const entries = Object.entries(counts ?? {}).filter(([, n]) => (n ?? 0) > 0);
   if (entries.length === 0) return "";
   const total = entries.reduce((n, [, k]) => n + (k ?? 0), 0);
+  const over = (phase: string) => {
+    const s = scope[phase as CallPhase];
+    return s === undefined
+      ? ""
+      : ` over ${s.evaluations} evaluation${
+        s.evaluations === 1 ? "" : "s"
+      } of ${s.examples} examples`;
+  };
   return `${total} failed call${total === 1 ? "" : "s"} counted as failures (` +
-    entries.map(([phase, n]) => `${phase} ${n}`).join(", ") + ")";
+    entries.map(([phase, n]) => `${phase} ${n}${over(phase)}`).join(", ") + ")";
+}
+
+/** How often a run scored a split, and its size (a range when the sizes differ): `12`, `8-12`. */
+export interface SplitScope {
+  evaluations: number;
+  examples: string;
+}
+
+/** What {@linkcode runFailedCallsText} reads of a summary (`RunSummary` fits it). */
+export interface FailedCallsOfRun {
+  failedCalls: Partial<Record<CallPhase, number>>;
+  steps: readonly {
+    train: { n: number } | null;
+    dev: { n: number };
+    test: { n: number } | null;
+  }[];
+  selected: { test: { n: number } | null };
+}
+
+/**
+ * A run's failed calls counted as failures, in words, each split's count with how many
+ * evaluations of how many examples it is over. The counts are calls: an example fails once
+ * per evaluation that sends it (the selected prompt's final test re-sends step 1's test
+ * when step 1 is selected), so a count can exceed the split's size.
+ *
+ * @example
+ * ```ts
+ * import { runFailedCallsText } from "./incomplete.ts";
+ * const m = (n: number) => ({ n });
+ * const text = runFailedCallsText({
+ *   failedCalls: { test: 12, critique: 1 },
+ *   steps: [{ train: m(12), dev: m(8), test: m(8) }],
+ *   selected: { test: m(8) },
+ * });
+ * if (text !== "13 failed calls counted as failures (test 12 over 2 evaluations of 8 examples, critique 1)") {
+ *   throw new Error(text);
+ * }
+ * ```
+ */
+export function runFailedCallsText(run: FailedCallsOfRun): string {
+  const sizes = (pick: (s: FailedCallsOfRun["steps"][number]) => { n: number } | null) =>
+    run.steps.flatMap((s) => pick(s)?.n ?? []);
+  const finalTest = run.selected.test === null ? [] : [run.selected.test.n];
+  return failedCallsText(run.failedCalls, {
+    train: scopeOf(sizes((s) => s.train)),
+    dev: scopeOf(sizes((s) => s.dev)),
+    test: scopeOf([...sizes((s) => s.test), ...finalTest]),
+  });
+}
+
+/** One split's evaluations, from the size of each. */
+function scopeOf(sizes: readonly number[]): SplitScope | undefined {
+  if (sizes.length === 0) return undefined;
+  const lo = Math.min(...sizes), hi = Math.max(...sizes);
+  return { evaluations: sizes.length, examples: lo === hi ? `${lo}` : `${lo}-${hi}` };
 }
 
 /** What an incomplete stop says: what failed, where, at which step. */

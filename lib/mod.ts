@@ -140,6 +140,7 @@ export {
   CallPhase,
   failedCallsText,
   IncompleteError,
+  runFailedCallsText,
   withinErrorRate,
 } from "./incomplete.ts";
 export type { DiagnoseOptions, DiagnosticRecord, EvaluateOptions } from "./diagnose.ts";

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { failedCallsText } from "./incomplete.ts";
+import { failedCallsText, runFailedCallsText } from "./incomplete.ts";
 import type { RunSummary } from "./run/schema.ts";
 import type { LoopEvent } from "./revise/progress.ts";
 import { ProgressMeter } from "./revise/progress_meter.ts";
@@ -626,7 +626,7 @@ export function renderRunHtml(summary: RunSummary, options: ReportHtmlOptions = 
       ? { "failed calls": failedCallsText(s.failedCalls) }
       : {}),
   }));
-  const failed = failedCallsText(summary.failedCalls);
+  const failed = runFailedCallsText(summary);
   const sel = summary.selected;
   const compare = [
     {

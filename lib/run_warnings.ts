@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { failedCallsText, incompleteText } from "./incomplete.ts";
+import { incompleteText, runFailedCallsText } from "./incomplete.ts";
 import type { RunRecord } from "./run/reader.ts";
 
 /** One warning: what kind, at which step (when it belongs to one), and what happened. */
@@ -303,7 +303,7 @@ function failedCalls(run: RunRecord): RunWarning[] {
   if (i !== null) {
     out.push({ kind: "incomplete", step: i.step, text: incompleteText(i, run.dir) });
   }
-  const counted = failedCallsText(run.summary?.failedCalls);
+  const counted = run.summary === null ? "" : runFailedCallsText(run.summary);
   if (counted) {
     out.push({
       kind: "failed calls",

@@ -93,7 +93,11 @@ Deno.test({
       r.stderr,
       /step 1 \(iteration\):.*; \d+ failed calls? counted as failures \(dev \d+/,
     );
-    assert.match(r.stdout, /^warning: \d+ failed calls counted as failures \(/m);
+    // Over the run, each split's count says how many evaluations of how many examples it is over.
+    assert.match(
+      r.stdout,
+      /^warning: \d+ failed calls counted as failures \(dev \d+ over \d+ evaluations of 12 examples/m,
+    );
     const summary = RunSummary.parse(JSON.parse(await Deno.readTextFile(`${runDir}/summary.json`)));
     assert.ok((summary.failedCalls.dev ?? 0) > 0, JSON.stringify(summary.failedCalls));
     const show = await rpt(["show", runDir]);

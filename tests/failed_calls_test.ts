@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { formatRun } from "../lib/cli/show.ts";
 import { runReportHtml } from "../lib/cli/report.ts";
-import { IncompleteError } from "../lib/incomplete.ts";
+import { failedCallsText, IncompleteError, runFailedCallsText } from "../lib/incomplete.ts";
 import type { ChatModel } from "../lib/llm/model.ts";
 import { ProviderError } from "../lib/llm/model.ts";
 import type { ChatRequest } from "../lib/llm/schema.ts";
@@ -146,7 +146,8 @@ Deno.test("--max-error-rate: failed examples count as failures, and the count is
     html,
     new RegExp(
       `<td>failed calls</td><td>–</td><td>${devSteps} failed calls counted as failures ` +
-        `\\(dev ${devSteps}\\) over the run, allowed by --max-error-rate 0\\.1`,
+        `\\(dev ${devSteps} over ${devSteps} evaluations of 16 examples\\) over the run, ` +
+        "allowed by --max-error-rate 0\\.1",
     ),
   );
   assert.match(html, /<td>1<\/td><td>1 of 16 dev examples got no answer from the target/);
@@ -253,4 +254,35 @@ Deno.test("an incomplete final test writes no summary; resume scores the failed 
   const resumed = await continueRun(runDir, { models: toyModels() });
   assert.deepEqual(resumed.summary, clean.summary);
   assert.equal((await loadRun(runDir)).incomplete, null);
+});
+
+Deno.test("--max-error-rate: a test call that fails at step 1 and again in the final test reads as calls over two evaluations, not as more failures than examples", async () => {
+  await using dir = await tempDir();
+  const task = await writeToyTask(dir.path, SIZES);
+  // Test cases 40-51 (12 of the 16) never get an answer, whatever the prompt.
+  const testCase = (req: ChatRequest) => /Case (4\d|5[01]): /.test(text(req));
+  const models = toyModels({ stopAt: 1 });
+  const dead = failingWhen(models.target, testCase);
+  const result = await optimize(config(task, dir.path, { maxErrorRate: 1 }), {
+    runDir: `${dir.path}/run`,
+    models: { ...models, target: dead },
+  });
+  const summary = result.summary!;
+  // Step 1 is selected: its step's test and the final test send the same 12 calls, and
+  // both fail (failed calls are not cached): 24 real calls on a split of 16 examples.
+  assert.equal(summary.selected.step, 1);
+  assert.deepEqual(summary.failedCalls, { test: 24 });
+  const words = "24 failed calls counted as failures (test 24 over 2 evaluations of 16 examples)";
+  assert.equal(runFailedCallsText(summary), words);
+  const run = await loadRun(result.dir);
+  assert.ok(formatRun(run).includes(`warning: in all, ${words} (--max-error-rate 1)`));
+  assert.ok(
+    runReportHtml(run).includes(`<td>failed calls</td><td>–</td><td>${words} over the run`),
+  );
+  assert.ok(renderRunHtml(summary).html.includes(words));
+  // Per step, one evaluation of each split: the step's own words stay short.
+  assert.equal(
+    failedCallsText(summary.steps[0]?.failedCalls),
+    "12 failed calls counted as failures (test 12)",
+  );
 });

@@ -5,11 +5,16 @@
  *
  * @module
  */
-import { failedCallsText, type IncompleteInfo, incompleteText } from "../incomplete.ts";
+import {
+  failedCallsText,
+  type IncompleteInfo,
+  incompleteText,
+  runFailedCallsText,
+} from "../incomplete.ts";
 import { hint } from "./hints.ts";
 
 /** Re-exported for the command line's modules. */
-export { failedCallsText };
+export { failedCallsText, runFailedCallsText };
 
 /** Exit code of a run that stopped incomplete (2 is a user error, 1 anything else). */
 export const EXIT_INCOMPLETE = 3;

@@ -27,7 +27,7 @@ import { type RunConfig, type RunConfigInput } from "../run/config.ts";
 import { ConfigError } from "../util/errors.ts";
 import { costText, fixed, probability, signed, usd } from "../util/format.ts";
 import { IncompleteError } from "../incomplete.ts";
-import { EXIT_INCOMPLETE, failedCallsText, incompleteParagraph } from "./incomplete.ts";
+import { EXIT_INCOMPLETE, incompleteParagraph, runFailedCallsText } from "./incomplete.ts";
 import { applyLimitFlags, flagHelp, parseCommandArgs, runConfigFlag } from "./args.ts";
 import { hint } from "./hints.ts";
 import { applyCallFlags, CALL_FLAGS, CALL_FLAGS_HELP } from "./call_flags.ts";
@@ -324,7 +324,7 @@ export function reportResult(
   console.log(
     `selected step ${s.selected.step}: dev ${fixed(s.selected.dev.score, 4)}, test ${test}${cmp}`,
   );
-  const failed = failedCallsText(s.failedCalls);
+  const failed = runFailedCallsText(s);
   if (failed) console.log(`warning: ${failed}`);
   const batched = batches && batchTallyText(batches, result.dir);
   if (batched) console.log(batched);

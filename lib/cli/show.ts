@@ -9,7 +9,7 @@ import { simulationBanner, specsAreSimulated } from "../llm/spec.ts";
 import { loadRun, type RunRecord } from "../run/reader.ts";
 import type { StepSummary } from "../run/schema.ts";
 import { costText, fixed } from "../util/format.ts";
-import { failedCallsText, incompleteText } from "../incomplete.ts";
+import { failedCallsText, incompleteText, runFailedCallsText } from "../incomplete.ts";
 import { exactlyOneRunDir, flagHelp, parseCommandArgs } from "./args.ts";
 import { settingsLines } from "./settings_text.ts";
 import { hint } from "./hints.ts";
@@ -74,7 +74,7 @@ export function formatRun(run: RunRecord): string {
       hint(`not finished: ${done} complete step(s); continue with: rpt resume ${run.dir}`),
     );
   } else {
-    const failed = failedCallsText(sum.failedCalls);
+    const failed = runFailedCallsText(sum);
     if (failed) lines.push("", `warning: in all, ${failed} (--max-error-rate ${c.maxErrorRate})`);
     lines.push("", `stopped: ${sum.stop.kind}: ${sum.stop.reason}`);
     lines.push(
