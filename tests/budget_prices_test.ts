@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { startSimServer } from "../lib/cli/sim_server.ts";
 import { RunSummary, RunUsage } from "../lib/run/schema.ts";
-import { rpt, stackTraceIn } from "./support/cli.ts";
+import { deadPort, rpt, stackTraceIn } from "./support/cli.ts";
 import { tempDir } from "./support/toy_loop.ts";
 
 function run(target: string, runDir: string, extra: string[]): string[] {
@@ -156,5 +156,28 @@ Deno.test({
     ]);
     assert.equal(compare.code, 0, compare.stderr);
     assert.match(compare.stdout, /^\| gepa \|.*\| unpriced \| \d+ \|$/m);
+  },
+});
+
+Deno.test({
+  name:
+    "every call to an unpriced target failed: rpt show says unpriced, not $0.0000, for the calls sent",
+  sanitizeResources: false,
+  async fn() {
+    await using dir = await tempDir();
+    const port = deadPort();
+    const runDir = `${dir.path}/run`;
+    const r = await rpt(
+      run(`openai-compatible:sim-target@http://127.0.0.1:${port}/v1`, runDir, ["--retries", "0"]),
+    );
+    assert.equal(r.code, 3, r.stderr);
+    const usage = RunUsage.parse(JSON.parse(await Deno.readTextFile(`${runDir}/usage.json`)));
+    const target = usage.sessions[0]?.usage.models["openai-compatible:sim-target"];
+    assert.equal(target?.calls, 0);
+    assert.equal(target?.failures, 12, "12 dev calls sent, none answered");
+    assert.deepEqual(usage.total.unpriced, ["openai-compatible:sim-target"]);
+    const show = await rpt(["show", runDir]);
+    assert.match(show.stdout, /^cost: unpriced \(openai-compatible:sim-target\); 0 paid calls/m);
+    assert.doesNotMatch(show.stdout, /\$0\.0000/);
   },
 });

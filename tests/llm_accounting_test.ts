@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { batchPrice, costOf, DEFAULT_PRICES, UsageLedger } from "../lib/llm/accounting.ts";
 import { BudgetExceededError } from "../lib/llm/model.ts";
 import { UsageSnapshot } from "../lib/llm/usage.ts";
+import { totalUsage } from "../lib/run/schema.ts";
 
 const usage = (inputTokens: number, cachedTokens: number, outputTokens: number) => ({
   inputTokens,
@@ -197,4 +198,19 @@ Deno.test("unreserve gives a place back without counting a failure", () => {
   ledger.release(r);
   assert.equal(ledger.snapshot().total.failures, 1);
   assert.equal(ledger.snapshot().total.calls, 0);
+});
+
+Deno.test("a model without a price is unpriced once a request went out, answered or not; cache hits alone send none", () => {
+  const ledger = new UsageLedger();
+  ledger.release(ledger.reserve("openai-compatible", "down", { inputTokens: 5 }));
+  ledger.recordCacheHit("openai-compatible", "cached");
+  const snap = ledger.snapshot();
+  assert.equal(snap.models["openai-compatible:down"]?.calls, 0);
+  assert.equal(snap.models["openai-compatible:down"]?.failures, 1);
+  assert.deepEqual(snap.unpriced, ["openai-compatible:down"]);
+  assert.deepEqual(ledger.totals().unpriced, ["openai-compatible:down"]);
+  // A session saved before (its `unpriced` left the model out) is read off its models.
+  const old = { started: "", ended: null, status: "incomplete" as const, elapsedMs: 0 };
+  const total = totalUsage([{ ...old, usage: { ...snap, unpriced: [] } }]);
+  assert.deepEqual(total.unpriced, ["openai-compatible:down"]);
 });

@@ -22,6 +22,7 @@ import {
   type ModelPrice,
   type ModelUsage,
   type PriceTable,
+  sentUnpriced,
   type Usage,
   UsageSnapshot,
 } from "./usage.ts";
@@ -444,7 +445,7 @@ export class UsageLedger {
    */
   totals(): { total: ModelUsage; unpriced: string[] } {
     const unpriced: string[] = [];
-    for (const [name, u] of this.#models) if (!u.priced && u.calls > 0) unpriced.push(name);
+    for (const [name, u] of this.#models) if (sentUnpriced(u)) unpriced.push(name);
     return { total: this.#total(), unpriced: unpriced.sort() };
   }
 
@@ -455,7 +456,7 @@ export class UsageLedger {
       models[name] = { ...usage, ...(usage.batch ? { batch: { ...usage.batch } } : {}) };
     }
     const unpriced = Object.entries(models)
-      .filter(([, u]) => !u.priced && u.calls > 0)
+      .filter(([, u]) => sentUnpriced(u))
       .map(([name]) => name);
     return UsageSnapshot.parse({ models, total: this.#total(), budget: this.budget, unpriced });
   }

@@ -78,6 +78,23 @@ export const ModelUsage = z.object({
 /** Usage of one model. */
 export type ModelUsage = z.infer<typeof ModelUsage>;
 
+/**
+ * Whether a model without a known price was sent requests, answered or not: their cost is
+ * not known (a provider may bill an attempt that timed out), so it is never shown as `$0`.
+ * Cache hits alone send nothing.
+ *
+ * @example
+ * ```ts
+ * import { sentUnpriced } from "./usage.ts";
+ * const none = { calls: 0, cacheHits: 2, failures: 0, inputTokens: 0, cachedTokens: 0,
+ *   outputTokens: 0, reasoningTokens: 0, usd: 0, priced: false };
+ * if (sentUnpriced(none) || !sentUnpriced({ ...none, failures: 1 })) throw new Error();
+ * ```
+ */
+export function sentUnpriced(u: ModelUsage): boolean {
+  return !u.priced && (u.calls > 0 || u.failures > 0);
+}
+
 /** The ledger's JSON form for the run record. */
 export const UsageSnapshot = z.object({
   /** Keyed by `provider:model`. */

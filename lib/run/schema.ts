@@ -27,7 +27,7 @@ import { ClusterResult } from "../cluster.ts";
 import { FailureMode } from "../critique.ts";
 import { CallFailures, CallPhase } from "../incomplete.ts";
 import { ChatMessage } from "../llm/schema.ts";
-import { Usage, UsageSnapshot } from "../llm/usage.ts";
+import { sentUnpriced, Usage, UsageSnapshot } from "../llm/usage.ts";
 import { PromptProgram } from "../prompt.ts";
 import { DiagnosticReport } from "../report.ts";
 import { Metrics, Split } from "../tasks/schema.ts";
@@ -422,6 +422,8 @@ export function totalUsage(sessions: readonly UsageSession[]): UsageTotal {
     t.outputTokens += s.usage.total.outputTokens;
     t.usd += s.usage.total.usd;
     for (const name of s.usage.unpriced) unpriced.add(name);
+    // Sessions saved before failed-only models counted as unpriced: read it off their models.
+    for (const [name, u] of Object.entries(s.usage.models)) if (sentUnpriced(u)) unpriced.add(name);
   }
   return { ...t, unpriced: [...unpriced].sort() };
 }
