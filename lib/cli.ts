@@ -61,7 +61,6 @@ function usage(): string {
  * calls failed: nothing was written as a result, and what a rerun pays for again.
  */
 function incompleteLine(name: string, args: readonly string[], error: IncompleteError): string {
-  const where = error.endpoint ? ` (endpoint ${error.endpoint})` : "";
   // `rpt compare` caches responses only in a --cache file; the others always have a cache.
   const cached = name !== "compare" ||
     args.some((a) => a === "--cache" || a.startsWith("--cache="));
@@ -72,7 +71,7 @@ function incompleteLine(name: string, args: readonly string[], error: Incomplete
   const share = name === "compare"
     ? "."
     : ", or allow a share R of failed calls with --max-error-rate R.";
-  return `rpt ${name}: incomplete: ${error.message}${where}; no result was written. ${rerun}${share}`;
+  return `rpt ${name}: incomplete: ${error.message}; no result was written. ${rerun}${share}`;
 }
 
 /** Runs the CLI with `args` and returns the exit code. */

@@ -89,32 +89,72 @@ export function failuresOf(
 }
 
 /**
+ * Failed calls in words, with the server they went to when it is known: `6 of 6 target
+ * calls on test failed after their retries (endpoint http://127.0.0.1:9/v1; last error:
+ * ...)`. Every incomplete stop says it so: a run's paragraph, and the line of a command
+ * without a run (`rpt evaluate`, `rpt compare`).
+ *
+ * @example
+ * ```ts
+ * import { failuresText } from "./incomplete.ts";
+ * const f = { phase: "dev" as const, failed: 2, total: 8, lastError: "HTTP 500" };
+ * if (failuresText(f, "http://h/v1") !==
+ *   "2 of 8 target calls on dev failed after their retries (endpoint http://h/v1; last error: HTTP 500)") {
+ *   throw new Error(failuresText(f));
+ * }
+ * ```
+ */
+export function failuresText(f: CallFailures, endpoint?: string): string {
+  const detail = [
+    ...(endpoint ? [`endpoint ${endpoint}`] : []),
+    ...(f.lastError ? [`last error: ${f.lastError}`] : []),
+  ];
+  return `${f.failed} of ${f.total} ${phaseCalls(f.phase)} failed after their retries` +
+    (detail.length ? ` (${detail.join("; ")})` : "");
+}
+
+/**
  * Work left incomplete by calls that failed after their retries, beyond what the run allows.
  * Nothing was scored from it; what completed is saved (and cached), so the work can be done
  * again later, sending only the failed calls. `traces` holds the target's traces of an
- * incomplete evaluation (the unscored ones with their error); `endpoint` and `step` are
- * filled in by the session that knows them.
+ * incomplete evaluation (the unscored ones with their error); `step` and the endpoint
+ * ({@linkcode IncompleteError.sentTo}) are filled in by the code that knows them.
  */
 export class IncompleteError extends Error {
   /** What failed, how many, and the last error. */
   readonly failures: CallFailures;
   /** The step the work belonged to. */
   step?: number;
-  /** The server the failed calls went to (credentials stripped); absent for a local model. */
-  endpoint?: string;
   /** An incomplete target evaluation's items, for the run record. */
   readonly items?: readonly unknown[];
+  #endpoint?: string;
 
   /** Creates the error; the message says what failed. */
   constructor(failures: CallFailures, opts: { items?: readonly unknown[]; cause?: unknown } = {}) {
-    super(
-      `${failures.failed} of ${failures.total} ${phaseCalls(failures.phase)} failed after ` +
-        `their retries` + (failures.lastError ? ` (last error: ${failures.lastError})` : ""),
-      { cause: opts.cause },
-    );
+    super(failuresText(failures), { cause: opts.cause });
     this.name = "IncompleteError";
     this.failures = failures;
     this.items = opts.items;
+  }
+
+  /** The server the failed calls went to (credentials stripped); absent for a local model. */
+  get endpoint(): string | undefined {
+    return this.#endpoint;
+  }
+
+  /**
+   * Names the server the failed calls went to, in {@linkcode IncompleteError.endpoint} and
+   * in the message, as a run's paragraph names it (a prefix a caller put on the message,
+   * such as a method's name, stays); the first one named stays.
+   */
+  sentTo(endpoint: string | undefined): this {
+    if (endpoint === undefined || this.#endpoint !== undefined) return this;
+    this.#endpoint = endpoint;
+    this.message = this.message.replace(
+      failuresText(this.failures),
+      failuresText(this.failures, endpoint),
+    );
+    return this;
   }
 }
 
@@ -277,12 +317,7 @@ export function incompleteText(info: IncompleteInfo, dir: string): string {
     : info.step !== undefined
     ? `step ${info.step}`
     : "the run";
-  const detail = [
-    ...(info.endpoint ? [`endpoint ${info.endpoint}`] : []),
-    ...(f.lastError ? [`last error: ${f.lastError}`] : []),
-  ];
-  return `${where} is incomplete: ${f.failed} of ${f.total} ${phaseCalls(f.phase)} ` +
-    `failed after their retries${detail.length ? ` (${detail.join("; ")})` : ""}. ` +
+  return `${where} is incomplete: ${failuresText(f, info.endpoint)}. ` +
     `Nothing was scored from them and no summary was written; the completed steps, the ` +
     `usage and every answer that came back (in the response cache) are saved. Once the ` +
     `endpoint answers again, continue with: rpt resume ${dir} (only the failed calls are ` +

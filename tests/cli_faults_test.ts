@@ -170,7 +170,7 @@ Deno.test({
       r.stderr,
       new RegExp(
         `^rpt evaluate: incomplete: 4 of 4 target calls on train failed after their retries ` +
-          `\\(last error: .*\\) \\(endpoint http://127\\.0\\.0\\.1:${port}/v1\\); no result was written`,
+          `\\(endpoint http://127\\.0\\.0\\.1:${port}/v1; last error: .*\\); no result was written`,
       ),
     );
     await assert.rejects(Deno.stat(`${out}/evaluation.json`));
@@ -209,10 +209,62 @@ Deno.test({
     assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
     // --retries reaches the harness's calls: one retry, two attempts.
     assert.match(r.stderr, /gave up after 2 attempts/, r.stderr);
+    // The endpoint is named as rpt optimize names it: "(endpoint URL; last error: ...)".
     assert.match(
       r.stderr.trimEnd(),
-      /^rpt compare: incomplete: 6 of 6 target calls on test failed after their retries \(last error: .*\); no result was written\. Run it again once the endpoint answers \(with --cache FILE, a rerun pays for no answer twice\)\.$/,
+      new RegExp(
+        `^rpt compare: incomplete: 6 of 6 target calls on test failed after their retries ` +
+          `\\(endpoint http://127\\.0\\.0\\.1:${port}/v1; last error: ` +
+          `openai-compatible:sim-target: gave up after 2 attempts: connection failed[^;]*\\); ` +
+          `no result was written\\. Run it again once the endpoint answers \\(with --cache FILE, ` +
+          `a rerun pays for no answer twice\\)\\.$`,
+      ),
     );
     assert.equal(r.stdout.includes("| gepa |"), false, r.stdout);
+  },
+});
+
+Deno.test({
+  name:
+    "rpt compare --cache against a server that answers 500 to everything: each call is sent --retries + 1 times, and its error says so once",
+  sanitizeResources: false,
+  async fn() {
+    await using dir = await tempDir();
+    for (const wire of ["openai-compatible", "gemini"] as const) {
+      await using server = startSimServer({ faultRates: { status500: 1 } });
+      const target = wire === "gemini"
+        ? `gemini:sim-target@${server.url}`
+        : `openai-compatible:sim-target@${server.url}/v1`;
+      const r = await rpt([
+        "compare",
+        "--task",
+        "synthetic",
+        "--target",
+        target,
+        "--methods",
+        "gepa",
+        "--budget-calls",
+        "30",
+        "--limit-train",
+        "6",
+        "--limit-dev",
+        "6",
+        "--limit-test",
+        "6",
+        "--retries",
+        "2",
+        "--max-backoff",
+        "0.01",
+        "--cache",
+        `${dir.path}/${wire}.sqlite`,
+        "--quiet",
+      ], { GEMINI_API_KEY: "test-key" });
+      assert.equal(r.code, 3, r.stderr);
+      // The harness scores the seed on test first: 6 calls, 3 attempts each, no more (the
+      // cache below the budget meters sends each attempt once and retries nothing itself).
+      assert.equal(server.counts.received, 18, `${wire}: ${server.counts.received} requests`);
+      assert.match(r.stderr, /: gave up after 3 attempts: /, r.stderr);
+      assert.equal(r.stderr.match(/gave up after/g)?.length, 1, r.stderr);
+    }
   },
 });

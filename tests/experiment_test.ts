@@ -302,8 +302,10 @@ Deno.test("a baseline cell against a dead target fails at once with the target's
   for (const cell of outcome.index.cells) {
     assert.match(
       cell.error ?? "",
-      /^6 of 6 target calls on test failed after their retries \(last error: openai-compatible:nobody: gave up after 1 attempt: /,
+      /^6 of 6 target calls on test failed after their retries \(endpoint http:\/\/127\.0\.0\.1:9\/v1; last error: openai-compatible:nobody: gave up after 1 attempt: connection failed/,
     );
+    // The cells share a cache below the budget meters: it passes failures up, retrying none.
+    assert.equal(cell.error?.match(/gave up after/g)?.length, 1, cell.error ?? "");
   }
 });
 

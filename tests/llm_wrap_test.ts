@@ -202,6 +202,22 @@ Deno.test("limit: false takes no slot, so a wrapper under another of the same pr
   assert.equal(model.peak(), 1, "the outer limit still holds");
 });
 
+Deno.test("retry: false under a wrapper that retries: each attempt sent once, the error given up once", async () => {
+  const model = scriptedModel((p) => [{ error: providerError(p, { status: 500 }) }]);
+  const cache = new SqliteResponseCache({ path: ":memory:" });
+  try {
+    const inner = wrapChatModel(model, { cache, limit: false, retry: false, maxRetries: 9 });
+    const { wrapped } = wrap(inner, { maxRetries: 2 });
+    const error = await wrapped.chat(REQ).then(() => null, (e) => e);
+    assert.ok(error instanceof ProviderCallError, String(error));
+    assert.equal(model.calls.length, 3, "3 attempts in all, not 3 x 10");
+    assert.equal(error.attempts, 3);
+    assert.equal(error.message, `${model.provider}:m1 (HTTP 500): gave up after 3 attempts: boom`);
+  } finally {
+    cache.close();
+  }
+});
+
 Deno.test("errors and empty responses are not cached", async () => {
   const model = scriptedModel((p) => [
     { error: providerError(p, { status: 400, retryable: false }) },

@@ -35,7 +35,8 @@ import type { Task } from "../tasks/task.ts";
 import type { ChatRequest, ChatResponse } from "../llm/schema.ts";
 import type { Example, Metrics } from "../tasks/schema.ts";
 import { promptChars, type PromptProgram } from "../prompt.ts";
-import { assertComplete, failuresOf, IncompleteError } from "../incomplete.ts";
+import { assertComplete, failuresOf, IncompleteError, PHASE_ROLE } from "../incomplete.ts";
+import { redactURL } from "../util/redact.ts";
 import { ConfigError } from "../util/errors.ts";
 import { writeJsonAtomic, writeTextAtomic } from "../util/fs.ts";
 import { estimateTokens } from "../util/tokens.ts";
@@ -300,7 +301,8 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
   // Checks specs and keys before any call.
   const probe = await makeModels("(probe)");
   // The provider-level cache: no slot, no retry, no timeout of its own (the wrappers above
-  // take them), so it only answers what was answered before.
+  // take them), so it only answers what was answered before; a failure goes up as the
+  // provider threw it, for the wrapper above to retry and report once.
   const providerCache = opts.cache === undefined
     ? null
     : new SqliteResponseCache({ path: opts.cache });
@@ -310,7 +312,7 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
       cache: providerCache,
       ledger: providerLedger,
       limit: false,
-      maxRetries: 0,
+      retry: false,
       timeoutMs: 0,
     });
   const simulated = specsAreSimulated([
@@ -357,7 +359,7 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
 
   const rows: MethodRow[] = [];
   try {
-    const seedTest = await scoreOnTest(task.seedPrompt);
+    const seedTest = await scoreOnTest(task.seedPrompt).catch(sentTo(probe.target));
     for (const optimizer of optimizers) {
       rows.push(
         await runMethod(optimizer, {
@@ -373,7 +375,7 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
           record,
           scoreOnTest,
           seedTest,
-        }),
+        }).catch(sentTo(probe.target)),
       );
     }
   } finally {
@@ -403,6 +405,23 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
   if (tempDir) await Deno.remove(outDir, { recursive: true });
   else await writeRecord(outDir, result, events);
   return result;
+}
+
+/**
+ * Names the target's server in an {@linkcode IncompleteError} of the target's calls (the
+ * only calls a comparison stops on), as a run's paragraph does; rethrows any error.
+ */
+function sentTo(target: ChatModel): (error: unknown) => never {
+  const url = (target as { baseURL?: unknown }).baseURL;
+  return (error) => {
+    if (
+      error instanceof IncompleteError && typeof url === "string" &&
+      PHASE_ROLE[error.failures.phase] === "target"
+    ) {
+      error.sentTo(redactURL(url));
+    }
+    throw error;
+  };
 }
 
 /** A prompt scored on the test split: metrics and per-example outcomes. */

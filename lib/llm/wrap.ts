@@ -51,6 +51,13 @@ export interface WrapOptions {
   timeoutMs?: number;
   /** Retries after the first attempt, for retryable errors only (default 4). */
   maxRetries?: number;
+  /**
+   * False: send each call once and pass its failure up as the model threw it. For a layer
+   * under a wrapper that retries (a cache below budget meters): the wrapper above makes and
+   * counts every attempt, so a call is never retried at two levels and its error says "gave
+   * up after N attempts" once. Implies `maxRetries: 0`. Default true.
+   */
+  retry?: boolean;
   /** Usage, cost and budgets. */
   ledger?: UsageLedger;
   /** Backoff tuning: first delay cap, delay cap, and cap on a server's `Retry-After`. */
@@ -320,6 +327,8 @@ interface Resolved {
   ledger?: UsageLedger;
   timeoutMs: number;
   maxRetries: number;
+  /** False: a failure is passed up unwrapped (see {@linkcode WrapOptions.retry}). */
+  retry: boolean;
   baseDelayMs: number;
   maxDelayMs: number;
   maxRetryAfterMs: number;
@@ -354,7 +363,10 @@ function resolveOptions(
     cache: opts.cache,
     ledger: opts.ledger,
     timeoutMs: nonNegative(opts.timeoutMs, 180_000, "timeoutMs"),
-    maxRetries: Math.floor(nonNegative(opts.maxRetries, 4, "maxRetries")),
+    maxRetries: opts.retry === false
+      ? 0
+      : Math.floor(nonNegative(opts.maxRetries, 4, "maxRetries")),
+    retry: opts.retry ?? true,
     baseDelayMs: nonNegative(opts.backoff?.baseDelayMs, 500, "backoff.baseDelayMs"),
     maxDelayMs: nonNegative(opts.backoff?.maxDelayMs, 30_000, "backoff.maxDelayMs"),
     maxRetryAfterMs: nonNegative(opts.backoff?.maxRetryAfterMs, 60_000, "backoff.maxRetryAfterMs"),
@@ -434,6 +446,7 @@ async function callWithRetries<T>(
         throw error;
       }
     }
+    if (!r.retry) throw failure;
     if (!failure.retryable || attempt > r.maxRetries) {
       throw new ProviderCallError(failure, attempt);
     }

@@ -104,7 +104,7 @@ export async function atStep<T>(ctx: RunContext, step: number, work: () => Promi
 export function stamped(ctx: RunContext, step: number, error: unknown): unknown {
   if (error instanceof IncompleteError) {
     error.step ??= step;
-    error.endpoint ??= ctx.endpoints[PHASE_ROLE[error.failures.phase]];
+    error.sentTo(ctx.endpoints[PHASE_ROLE[error.failures.phase]]);
   }
   return error;
 }
