@@ -337,7 +337,10 @@ export const RunSummary = z.object({
   }).optional(),
   /**
    * Failed calls counted as failures over the whole run (steps and the final test), by
-   * phase; empty when every call succeeded (the only case without `maxErrorRate`).
+   * phase; empty when every call succeeded (the only case without `maxErrorRate`). Calls,
+   * not examples: an example fails once in each evaluation that sends it (the final test
+   * re-sends the selected step's test when that step scored test), so a split's count may
+   * exceed its size; `runFailedCallsText` says what each count is over.
    */
   failedCalls: FailedCallCounts.default({}),
 });
