@@ -39,10 +39,10 @@ export function createLimiter(concurrency: number): Limiter {
     throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   }
   let active = 0;
-  const queue: (() => void)[] = [];
+  const queue = new WaiterQueue();
   const release = () => {
     active--;
-    const next = queue.shift();
+    const next = queue.take();
     if (next) {
       active++;
       next();
@@ -53,12 +53,12 @@ export function createLimiter(concurrency: number): Limiter {
       return active;
     },
     get pending() {
-      return queue.length;
+      return queue.size;
     },
     concurrency,
     async run<T>(fn: () => Promise<T>): Promise<T> {
       if (active < concurrency) active++;
-      else await new Promise<void>((resolve) => queue.push(resolve));
+      else await new Promise<void>((resolve) => queue.put(resolve));
       try {
         return await fn();
       } finally {
@@ -66,6 +66,43 @@ export function createLimiter(concurrency: number): Limiter {
       }
     },
   };
+}
+
+/** Entries taken before the array is compacted (when they are also half of it). */
+const COMPACT_AFTER = 1024;
+
+/**
+ * A FIFO of waiters with O(1) take: a head index into an array, which is emptied when the
+ * queue drains and compacted once the taken entries are most of it. `Array.shift` moves every
+ * remaining entry once an array is too large for V8 to trim it in place (~16k entries), which
+ * made draining n waiters O(n²).
+ */
+class WaiterQueue {
+  #items: ((() => void) | undefined)[] = [];
+  #head = 0;
+
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  put(waiter: () => void): void {
+    this.#items.push(waiter);
+  }
+
+  take(): (() => void) | undefined {
+    if (this.#head === this.#items.length) return undefined;
+    const waiter = this.#items[this.#head];
+    // Dropped at once, so a resolved waiter is not kept alive until the next compaction.
+    this.#items[this.#head++] = undefined;
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head >= COMPACT_AFTER && 2 * this.#head >= this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return waiter;
+  }
 }
 
 /**
