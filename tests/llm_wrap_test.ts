@@ -218,6 +218,41 @@ Deno.test("retry: false under a wrapper that retries: each attempt sent once, th
   }
 });
 
+Deno.test("a wrapper that takes no slot does not wait for a twin still queued for a slot (no deadlock)", async () => {
+  // A baseline cell's provider cache (limit: false, inside its harness wrapper's slot) and an
+  // RPT cell's wrapper share the experiment's cache file and the provider's one slot here.
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const model = scriptedModel([{ wait: gate, ok: "block" }, { ok: "x" }]);
+  const dir = await Deno.makeTempDir({ prefix: "rpt-flight-" });
+  const first = new SqliteResponseCache({ path: `${dir}/cache.sqlite` });
+  const second = new SqliteResponseCache({ path: `${dir}/cache.sqlite` });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const plain = { timeoutMs: 0, maxRetries: 0 };
+    const rpt = wrapChatModel(model, { cache: second, concurrency: 1, ...plain });
+    const inner = wrapChatModel(model, { cache: first, limit: false, ...plain });
+    const harness = wrapChatModel(inner, { concurrency: 1, ...plain });
+    const blocking = rpt.chat({ messages: [{ role: "user", content: "hold the slot" }] });
+    const fromHarness = harness.chat(REQ); // queued first for the slot
+    const fromRpt = rpt.chat(REQ); // in flight on the cache file, queued second
+    release();
+    const stuck = new Promise<"deadlock">((resolve) => {
+      timer = setTimeout(() => resolve("deadlock"), 2000);
+    });
+    const outcome = await Promise.race([Promise.all([blocking, fromHarness, fromRpt]), stuck]);
+    if (outcome === "deadlock") throw new Error("deadlock: no reply within 2 s");
+    assert.deepEqual(outcome.map((r) => r.text), ["block", "x", "x"]);
+    // The harness's call went itself rather than wait: the twin is sent again (not cached).
+    assert.equal(model.calls.length, 3);
+  } finally {
+    clearTimeout(timer);
+    first.close();
+    second.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("errors and empty responses are not cached", async () => {
   const model = scriptedModel((p) => [
     { error: providerError(p, { status: 400, retryable: false }) },

@@ -501,7 +501,7 @@ async function cachedCall<T>(
       return hit;
     }
     const flying = inFlightOf(r.cache).get(key) as Promise<T> | undefined;
-    if (flying !== undefined) {
+    if (flying !== undefined && mayJoin(r, flying)) {
       // A failed or aborted call in flight answers nothing: this one is then sent itself.
       const shared = await waitUnlessAborted(flying, signal).catch(() => {
         if (signal?.aborted) throw signal.reason;
@@ -518,6 +518,7 @@ async function cachedCall<T>(
   const [k, p, cache] = [key, parts, r.cache];
   const flights = inFlightOf(cache);
   flights.set(k, sending);
+  if (!r.limit) inSlotFlights.add(sending);
   try {
     const response = await sending;
     quietly(cache, "store", () => {
@@ -542,6 +543,20 @@ interface Flights {
 }
 
 const inFlightByPath = new Map<string, Flights>();
+
+/** Flights of wrappers that take no slot: they run in a caller's slot, never wait for one. */
+const inSlotFlights = new WeakSet<Promise<unknown>>();
+
+/**
+ * Whether this wrapper may wait for a request another wrapper has in flight. A wrapper that
+ * takes no slot runs inside its caller's slot, and a flight of a wrapper that does may still
+ * be queued for one: waiting on it with every slot held by such waiters deadlocks (a baseline
+ * cell's provider cache under its budget meter, waiting on an RPT cell's request of the
+ * experiment's one cache file). It sends the request itself instead.
+ */
+function mayJoin(r: Resolved, flight: Promise<unknown>): boolean {
+  return r.limit || inSlotFlights.has(flight);
+}
 const inFlightOfCache = new WeakMap<ResponseCache, Flights>();
 
 function flightsOf(cache: ResponseCache): Flights {
