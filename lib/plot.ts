@@ -1073,10 +1073,36 @@ export interface InitialOptimizedPoint {
   hi?: number | null;
 }
 
+/** The marks at an interval's end clipped at the low and the high end of a chart's domain. */
+export const CLIPPED_MARKS = ["◂", "▸"] as const;
+
+/** The ends of intervals that reach past `domain`, as text marks at the domain's edge. */
+function clippedEnds(
+  data: readonly (InitialOptimizedPoint & { label: string })[],
+  domain: readonly [number, number],
+) {
+  const ends = data.flatMap((d) => [
+    ...(d.lo != null && d.lo < domain[0] ? [{ ...d, x: domain[0], mark: CLIPPED_MARKS[0] }] : []),
+    ...(d.hi != null && d.hi > domain[1] ? [{ ...d, x: domain[1], mark: CLIPPED_MARKS[1] }] : []),
+  ]);
+  return Plot.text(ends, {
+    x: "x",
+    y: "label",
+    text: "mark",
+    fill: "#222",
+    fontSize: 13,
+    title: (d: InitialOptimizedPoint) =>
+      `${d.row} · ${d.panel}: interval [${fixed(d.lo as number, 3)}, ${
+        fixed(d.hi as number, 3)
+      }], clipped at the chart's range`,
+  });
+}
+
 /**
  * Initial → optimized per table row, one panel per task: a grey dot at the seed prompt's
  * figure, an arrow to the optimized figure (green up, red down when `higherIsBetter`), and
- * the optimized figure's interval as a black line.
+ * the optimized figure's interval as a black line; an interval reaching past `domain` is
+ * cut at its edge, marked there ◂ or ▸ ({@linkcode CLIPPED_MARKS}).
  */
 export function initialOptimizedChart(
   points: readonly InitialOptimizedPoint[],
@@ -1121,6 +1147,7 @@ export function initialOptimizedChart(
           stroke: "#222",
           strokeWidth: 1,
         }),
+        clippedEnds(intervals, domain),
         Plot.arrow(data, {
           x1: "initial",
           x2: "optimized",

@@ -354,3 +354,41 @@ Deno.test("rpt table EXP_DIR prints the Markdown and writes every format", async
     /--format: expected one of markdown, latex, csv, html/,
   );
 });
+
+Deno.test("two seeds: a t-interval past 0 and 100 is kept as computed, marked with its t quantile, clipped in the chart", () => {
+  const plan = parsePlan({ ...PLAN, tasks: ["synthetic"], methods: ["rpt-ca"], seeds: [0, 1] });
+  const results = [
+    result("rpt-ca", "synthetic", 0, constant(0.5, 0.2)),
+    result("rpt-ca", "synthetic", 1, constant(0.7, 0.1)),
+  ];
+  const t = buildTables(plan, results, []);
+  // mean 0.6, s = 0.1414, s / sqrt(2) = 0.1: 0.6 ± 12.706 · 0.1 = [-0.6706, 1.8706].
+  const optimized = t.table1[0]!.cells[0]!.optimized;
+  assert.ok(Math.abs((optimized.lo as number) + 0.6706) < 1e-12);
+  assert.ok(Math.abs((optimized.hi as number) - 1.8706) < 1e-12);
+  const note = "† the interval, as computed, leaves the figure's range (0 to 100; Brier 0 to 1): " +
+    "n = 2 seeds: t(0.975, 1) = 12.71; intervals wider than the range are clipped in the chart.";
+  const md = tablesMarkdown(t);
+  assert.ok(md.includes("| 40.0 → 60.0 [-67.1, 187.1]† |"), md);
+  assert.ok(md.includes(`- ${note}`), md);
+  // Table 2: the score's interval as Table 1's; Brier 0.15 ± 12.706 · 0.05 = [-0.4853, 0.7853].
+  assert.ok(md.includes("| 40.0 → 60.0 [-67.1, 187.1]† | 0.300 → 0.150 [-0.485, 0.785]† |"), md);
+  assert.equal(md.split(note).length - 1, 2, "one note under each table");
+  // The machine-readable outputs keep the computed bounds.
+  assert.ok(
+    tablesCsv(t).includes(",synthetic,score,2,0.4,0.6,-0.6706,1.8706,t,"),
+    tablesCsv(t),
+  );
+  assert.ok(tablesLatex(t).includes("[-67.1, 187.1]$^\\dagger$"));
+  const html = tablesHtml(t, results);
+  assert.ok(html.includes("<td>40.0 → 60.0 [-67.1, 187.1]†</td>"));
+  assert.ok(html.includes(`<li>${note.replaceAll("'", "&#39;")}</li>`), html.slice(0, 4000));
+  // The chart cuts the interval at 0 and 100 and marks both ends there.
+  const table1Svg = html.match(/<svg[\s\S]*?<\/svg>/)?.[0] ?? "";
+  assert.equal((table1Svg.match(/>◂</g) ?? []).length, 1);
+  assert.equal((table1Svg.match(/>▸</g) ?? []).length, 1);
+  assert.match(html, /◂ ▸ where it is clipped at 0 or 100/);
+  // Three seeds whose interval stays inside: no mark, no note.
+  const inside = tablesMarkdown(buildTables(parsePlan(PLAN), fixedResults(), []));
+  assert.ok(!inside.includes("†"), inside);
+});

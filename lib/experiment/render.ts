@@ -11,6 +11,7 @@ import { escapeHtml } from "../notebook.ts";
 import { roundTo } from "../util/format.ts";
 import {
   type Chart,
+  CLIPPED_MARKS,
   initialOptimizedChart,
   type InitialOptimizedPoint,
   runTrajectoriesChart,
@@ -18,7 +19,7 @@ import {
 } from "../plot.ts";
 import { paperCitation } from "./paper.ts";
 import type { CellResult } from "./result.ts";
-import type { MeanInterval } from "./stats.ts";
+import { type MeanInterval, tQuantile975 } from "./stats.ts";
 import type { ExperimentTables, Figure, PairedTest, RunCheck } from "./table.ts";
 
 /** The line every rendering of simulated figures starts with. */
@@ -37,10 +38,53 @@ function value(m: MeanInterval, scale: Scale): string {
   return scale === "pct" ? pct(m.mean) : num(m.mean);
 }
 
+/** The mark of an interval that leaves its figure's range (see {@linkcode rangeNote}). */
+export const OUT_OF_RANGE_MARK = "†";
+
+/**
+ * Whether an interval reaches past the range of its figure, [0, 1] (headline figures and
+ * Brier scores alike): a t-interval over two or three seeds often does, t(0.975, 1) being 12.71.
+ *
+ * @example
+ * ```ts
+ * import { leavesRange } from "./render.ts";
+ * import { meanInterval } from "./stats.ts";
+ * if (!leavesRange(meanInterval([0.5, 0.7])) || leavesRange(meanInterval([0.5, 0.5]))) throw new Error();
+ * ```
+ */
+export function leavesRange(m: MeanInterval): boolean {
+  return m.lo !== null && m.hi !== null && (m.lo < 0 || m.hi > 1);
+}
+
 function interval(m: MeanInterval, scale: Scale): string {
   if (m.lo === null || m.hi === null) return "";
   const f = scale === "pct" ? pct : num;
-  return ` [${f(m.lo)}, ${f(m.hi)}]`;
+  return ` [${f(m.lo)}, ${f(m.hi)}]${leavesRange(m) ? OUT_OF_RANGE_MARK : ""}`;
+}
+
+/**
+ * The footnote of the marked intervals among `figures` (undefined when none is marked): the
+ * t quantile behind each seed count, and that the charts clip them. The bounds printed are
+ * the computed ones (the CSV has them unrounded).
+ */
+export function rangeNote(
+  figures: readonly (MeanInterval | null | undefined)[],
+): string | undefined {
+  const marked = figures.filter((m): m is MeanInterval => m != null && leavesRange(m));
+  if (marked.length === 0) return undefined;
+  const ns = [...new Set(marked.map((m) => m.n))].sort((a, b) => a - b);
+  const quantiles = ns.map((n) =>
+    n > 1 ? `n = ${n} seeds: t(0.975, ${n - 1}) = ${tQuantile975(n - 1).toFixed(2)}` : `n = ${n}`
+  );
+  return `${OUT_OF_RANGE_MARK} the interval, as computed, leaves the figure's range (0 to 100; ` +
+    `Brier 0 to 1): ${
+      quantiles.join("; ")
+    }; intervals wider than the range are clipped in the chart.`;
+}
+
+/** The optimized figures of Table 1's rows, with their Aggregates. */
+function table1Figures(t: ExperimentTables): (MeanInterval | undefined)[] {
+  return t.table1.flatMap((r) => [...r.cells, r.aggregate].map((c) => c?.optimized));
 }
 
 /** `initial → optimized [lo, hi]` (the interval is the optimized figure's). */
@@ -90,6 +134,7 @@ function table1(t: ExperimentTables, arrow: string): TextTable {
         `paper (reported): figures the paper states (${paperCitation()}); its runs used other models than these where the optimizer differs.`,
       ]
       : []),
+    ...optional(rangeNote(table1Figures(t))),
   ];
   return { caption: `Table 1: initial ${arrow} optimized per task`, header, rows, notes };
 }
@@ -114,8 +159,17 @@ function table2(t: ExperimentTables, arrow: string): TextTable | null {
     caption: `Table 2: confidence-aware methods, score and Brier (lower is better) per task`,
     header,
     rows,
-    notes: [`Test figures, initial ${arrow} optimized, intervals as in Table 1.`],
+    notes: [
+      `Test figures, initial ${arrow} optimized, intervals as in Table 1.`,
+      ...optional(rangeNote(
+        t.table2.flatMap((r) => r.cells.flatMap((c) => [c?.score.optimized, c?.brier.optimized])),
+      )),
+    ],
   };
+}
+
+function optional(note: string | undefined): string[] {
+  return note === undefined ? [] : [note];
 }
 
 function pairedTable(paired: readonly PairedTest[]): TextTable | null {
@@ -253,6 +307,7 @@ const LATEX: Readonly<Record<string, string>> = {
   "−": "$-$",
   "Δ": "$\\Delta$",
   "·": "$\\cdot$",
+  "†": "$^\\dagger$",
 };
 
 /**
@@ -467,9 +522,9 @@ export function tableCharts(t: ExperimentTables, results: readonly CellResult[])
       simulated: t.simulated,
       valueLabel: "test headline figure (%)",
       domain: [0, 100],
-      caption: `${
-        caption ? `${caption} ` : ""
-      }Black lines: the optimized figure's 95% interval, cut at 0 and 100.`,
+      caption: `${caption ? `${caption} ` : ""}Black lines: the optimized figure's 95% interval; ${
+        CLIPPED_MARKS.join(" ")
+      } where it is clipped at 0 or 100 (${OUT_OF_RANGE_MARK} in the table, which gives its computed bounds).`,
     }));
   }
   const brier: InitialOptimizedPoint[] = t.table2.flatMap((r) =>
@@ -491,7 +546,9 @@ export function tableCharts(t: ExperimentTables, results: readonly CellResult[])
       valueLabel: "test Brier",
       higherIsBetter: false,
       domain: [0, 1],
-      caption,
+      caption: `${caption ? `${caption} ` : ""}Black lines: the optimized figure's 95% interval; ${
+        CLIPPED_MARKS.join(" ")
+      } where it is clipped at 0 or 1 (${OUT_OF_RANGE_MARK} in the table, which gives its computed bounds).`,
     }));
   }
   const trajectories: RunTrajectoryPoint[] = results.flatMap((r) =>
