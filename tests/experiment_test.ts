@@ -159,6 +159,17 @@ Deno.test("rpt experiment --dry-run: runs, calls, tokens and dollars with no API
       .exec(out.stdout);
   assert.ok(batch !== null, out.stdout);
   assert.ok(Number(batch[1]) < Number(batch[2]));
+  // The baselines run interactive under batch, priced so, and the dry run says it.
+  assert.match(out.stdout, /synthetic\.gepa\.s2 +\d+ +\d+ +\$\d+\.\d\d {2}interactive\n/);
+  assert.doesNotMatch(out.stdout, /synthetic\.rpt\.s0 .*interactive/);
+  const note = new RegExp(
+    "  batch: baseline cells run interactive calls under --batch \\(GEPA\\): all their calls are " +
+      "interactive, at interactive prices; only RPT cells send their full-split evaluations and " +
+      "critiques as batch jobs \\(3 runs marked interactive: \\$(\\d+\\.\\d\\d) of the total\\)\n",
+  );
+  const baselines = note.exec(out.stdout);
+  assert.ok(baselines !== null, out.stdout);
+  assert.ok(Number(baselines[1]) > 0);
   assert.ok(!out.stdout.includes("SIMULATED"));
   // Nothing was created: a dry run spends nothing and writes nothing.
   await assert.rejects(Deno.stat(join(ROOT, "runs/gpt")), Deno.errors.NotFound);

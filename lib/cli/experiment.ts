@@ -141,7 +141,7 @@ function printEstimate(plan: ExperimentPlan, e: ExperimentEstimate): void {
   for (const c of e.cells) {
     console.log(
       `  ${c.id.padEnd(width)} ${String(c.calls).padStart(9)} ${String(c.tokens).padStart(13)} ` +
-        `${money(c.usd).padStart(10)}`,
+        `${money(c.usd).padStart(10)}${c.interactive ? "  interactive" : ""}`,
     );
   }
   console.log(
@@ -152,6 +152,15 @@ function printEstimate(plan: ExperimentPlan, e: ExperimentEstimate): void {
     console.log(
       `  batch: ${money(e.usd)} at batch prices instead of ${money(e.interactiveUsd)} ` +
         `(saves ${money(e.interactiveUsd - e.usd)})`,
+    );
+  }
+  if (e.baselineNote !== undefined) {
+    const baselines = e.cells.filter((c) => c.interactive);
+    const usd = baselines.reduce((n, c) => n + c.usd, 0);
+    console.log(
+      `  ${e.baselineNote} (${baselines.length} runs marked interactive: ${
+        money(usd)
+      } of the total)`,
     );
   }
   console.log(`  assumptions: ${e.assumptions.join("; ")}`);
@@ -303,6 +312,9 @@ export async function run(args: string[]): Promise<number> {
         signal,
         onStart: (info) => {
           if (info.banner !== undefined) console.log(info.banner);
+          if (info.baselineNote !== undefined) {
+            console.error(`rpt experiment: ${info.baselineNote}`);
+          }
           if (!cmd.quiet) {
             console.error(
               `rpt experiment: ${info.cells.length} runs, ${

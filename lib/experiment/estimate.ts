@@ -16,6 +16,7 @@ import type { Task } from "../tasks/task.ts";
 import type { Example } from "../tasks/schema.ts";
 import { estimateTokens } from "../util/tokens.ts";
 import type { CellPlan } from "./cells.ts";
+import { batchBaselineNote } from "./methods.ts";
 
 /** The estimate of one cell. */
 export interface CellEstimate {
@@ -27,6 +28,8 @@ export interface CellEstimate {
   usd: number;
   /** Dollars if every call were interactive. */
   interactiveUsd: number;
+  /** True when the plan batches but this cell runs every call interactive (a baseline). */
+  interactive: boolean;
 }
 
 /** The estimate of the whole grid. */
@@ -41,6 +44,8 @@ export interface ExperimentEstimate {
   /** Models without a known price (their cost is counted as 0). */
   unpriced: string[];
   assumptions: string[];
+  /** With batch on and baseline cells in the grid: that they run interactive (`batchBaselineNote`). */
+  baselineNote?: string;
 }
 
 const ledger = new UsageLedger();
@@ -161,8 +166,10 @@ export function estimateExperiment(
       tokens: lines.reduce((n, l) => n + l.inputTokens + l.outputTokens, 0),
       usd: lines.reduce((n, l) => n + l.usd, 0),
       interactiveUsd: lines.reduce((n, l) => n + l.interactiveUsd, 0),
+      interactive: batch && p.info.runner === "baseline",
     };
   });
+  const baselineNote = batchBaselineNote(batch, plans.map((p) => p.cell.method));
   const sum = (f: (c: CellEstimate) => number) => cells.reduce((n, c) => n + f(c), 0);
   return {
     cells,
@@ -180,9 +187,10 @@ export function estimateExperiment(
       ...(batch
         ? [
           "batch: RPT runs' target and critic calls at batch prices; their optimizer and " +
-          "clustering calls, and the baselines, interactive",
+          "clustering calls, and every call of the baselines, at interactive prices",
         ]
         : []),
     ],
+    ...(baselineNote !== undefined ? { baselineNote } : {}),
   };
 }

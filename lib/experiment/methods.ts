@@ -47,3 +47,35 @@ export const METHODS: Readonly<Record<MethodName, MethodInfo>> = {
 export function methodInfo(name: MethodName): MethodInfo {
   return METHODS[name];
 }
+
+/** What batch mode leaves interactive, in the words every surface of an experiment uses. */
+export const BASELINES_INTERACTIVE = "baseline cells run interactive calls under --batch";
+
+/**
+ * The note of a batch plan (`batch: true`) with baseline methods, undefined otherwise: only
+ * RPT cells send their full-split evaluations and critiques as batch jobs, so every call of
+ * a baseline cell is interactive and priced at interactive rates.
+ *
+ * @example
+ * ```ts
+ * import { batchBaselineNote } from "./methods.ts";
+ * if (batchBaselineNote(false, ["gepa"]) !== undefined) throw new Error();
+ * if (batchBaselineNote(true, ["rpt", "rpt-ca"]) !== undefined) throw new Error();
+ * if (!batchBaselineNote(true, ["rpt", "gepa", "mipro"])?.includes("(GEPA, MIPRO)")) throw new Error();
+ * ```
+ */
+export function batchBaselineNote(
+  batch: boolean,
+  methods: readonly MethodName[],
+): string | undefined {
+  if (!batch) return undefined;
+  const labels = [
+    ...new Set(
+      methods.filter((m) => METHODS[m].runner === "baseline").map((m) => METHODS[m].label),
+    ),
+  ];
+  if (labels.length === 0) return undefined;
+  return `batch: ${BASELINES_INTERACTIVE} (${labels.join(", ")}): all their calls are ` +
+    `interactive, at interactive prices; only RPT cells send their full-split evaluations ` +
+    `and critiques as batch jobs`;
+}

@@ -135,6 +135,7 @@ function table1(t: ExperimentTables, arrow: string): TextTable {
       ]
       : []),
     ...optional(rangeNote(table1Figures(t))),
+    ...optional(t.baselineNote ?? undefined),
   ];
   return { caption: `Table 1: initial ${arrow} optimized per task`, header, rows, notes };
 }

@@ -34,6 +34,7 @@ import {
   newIndex,
   readIndex,
 } from "./index_file.ts";
+import { batchBaselineNote } from "./methods.ts";
 import { ExperimentPlan, parsePlan } from "./plan.ts";
 import type { CellResult } from "./result.ts";
 import { ComparisonRecord, resultFromComparison, resultFromRun } from "./result.ts";
@@ -70,6 +71,8 @@ export interface ExperimentOptions {
     simulated: boolean;
     /** The SIMULATED banner naming the simulated roles, when any is. */
     banner?: string;
+    /** With batch on: that the baseline cells run interactive (`batchBaselineNote`). */
+    baselineNote?: string;
   }) => void;
   /** Environment for API keys (default: the process's). */
   env?: Record<string, string | undefined>;
@@ -193,11 +196,17 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     todo: todo.length,
     simulated,
     ...(simulated ? { banner: gridBanner(plans) } : {}),
+    ...noteOf(plan),
   });
   await mapConcurrent(todo, options.parallel ?? 2, (p) => runOne(dir, p, writer, options));
   const counts = { pending: 0, running: 0, finished: 0, failed: 0 };
   for (const c of writer.index.cells) counts[c.state]++;
   return { dir, index: writer.index, counts, interrupted: options.signal?.aborted === true };
+}
+
+function noteOf(plan: ExperimentPlan): { baselineNote?: string } {
+  const note = batchBaselineNote(plan.batch, plan.methods.map((m) => m.method));
+  return note === undefined ? {} : { baselineNote: note };
 }
 
 /** `<exp>/results/<id>.json`. */

@@ -22,6 +22,7 @@
  * @module
  */
 import { pairedBootstrap } from "../metrics.ts";
+import { batchBaselineNote } from "./methods.ts";
 import { PAPER_REPORTED, paperOptimizerName } from "./paper.ts";
 import type { ExperimentPlan } from "./plan.ts";
 import type { CellResult, ItemOutcome } from "./result.ts";
@@ -121,6 +122,8 @@ export interface ExperimentTables {
   missing: string[];
   /** How the intervals were made, for the notes. */
   intervals: string;
+  /** With batch on and baseline rows: that they ran interactive (`batchBaselineNote`). */
+  baselineNote: string | null;
 }
 
 interface Group {
@@ -390,5 +393,6 @@ export function buildTables(
     })),
     missing: cellIds.filter((id) => !done.has(id)),
     intervals,
+    baselineNote: batchBaselineNote(plan.batch, results.map((r) => r.method)) ?? null,
   };
 }
