@@ -7,7 +7,8 @@
  *
  * Order of a call: cache lookup (a hit costs no slot, no budget) → the same request already
  * in flight through the same cache is awaited instead of sent again (concurrent runs that
- * share one cache pay once for a request they both make) → wait for a slot of the provider's
+ * share one cache pay once for a request they both make; a wrapper that takes no slot waits
+ * only for flights that hold one, see `mayJoin`) → wait for a slot of the provider's
  * limiter → budget check (ledger reservation) → attempt with a timeout → on a retryable
  * failure release the slot, back off, and queue again → on success account the usage and
  * store the response.
