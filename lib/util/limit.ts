@@ -72,10 +72,11 @@ export function createLimiter(concurrency: number): Limiter {
 const COMPACT_AFTER = 1024;
 
 /**
- * A FIFO of waiters with O(1) take: a head index into an array, which is emptied when the
- * queue drains and compacted once the taken entries are most of it. `Array.shift` moves every
- * remaining entry once an array is too large for V8 to trim it in place (~16k entries), which
- * made draining n waiters O(n²).
+ * A FIFO of waiters with O(1) take (amortised): a head index into an array, which is emptied
+ * when the queue drains and compacted once the taken entries are 1,024 or more and at least
+ * half of it, so a compaction copies no more entries than were taken since the last. It
+ * replaces `Array.shift`, which moves every remaining entry once an array is too large for V8
+ * to trim in place (~16k entries): draining n waiters was O(n²).
  */
 class WaiterQueue {
   #items: ((() => void) | undefined)[] = [];
