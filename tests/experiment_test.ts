@@ -13,7 +13,9 @@ import { loadExperiment } from "../lib/experiment/load.ts";
 import { absolutePlan, parsePlan, readPlan } from "../lib/experiment/plan.ts";
 import { tablesMarkdown } from "../lib/experiment/render.ts";
 import { type ExperimentEvent, runExperiment } from "../lib/experiment/runner.ts";
+import { serveModels } from "../lib/llm/serve.ts";
 import { resetProviderLimiters } from "../lib/llm/wrap.ts";
+import { createSimChatModel } from "../lib/sim/mod.ts";
 import { readRunJson } from "../lib/run/reader.ts";
 import { RunSummary } from "../lib/run/schema.ts";
 import { paperDataTest } from "./support/paper_data.ts";
@@ -573,4 +575,28 @@ Deno.test("gridBanner: a grid that mixes simulated and real cells says which rol
     String(mixed),
   );
   assert.equal(gridBanner([cell("openai:gpt-4.1", "openai:gpt-5")]), undefined);
+});
+
+Deno.test("baseline cells read the keys and servers of the experiment's env, as RPT cells do", async () => {
+  await using dir = await tempDir();
+  resetProviderLimiters();
+  await using server = serveModels({
+    models: { "sim-target": createSimChatModel("target", { seed: 0 }) },
+  });
+  // No base URL in the spec: OPENAI_BASE_URL of the env given says where the target is.
+  const plan = smallPlan({
+    methods: ["rpt", "gepa"],
+    models: { target: "openai-chat:sim-target", optimizer: "sim:optimizer" },
+    settings: { iterations: 1, retries: 0, limits: { train: 6, dev: 6, test: 6 } },
+    seeds: [0],
+  });
+  const outcome = await runExperiment({
+    dir: join(dir.path, "exp"),
+    plan,
+    env: { OPENAI_API_KEY: "local", OPENAI_BASE_URL: `${server.url}/v1` },
+  });
+  const errors = outcome.index.cells.flatMap((c) => c.error ? [`${c.id}: ${c.error}`] : []);
+  assert.deepEqual(errors, []);
+  assert.equal(outcome.counts.finished, 2);
+  assert.ok(server.counts.answered > 0);
 });

@@ -93,6 +93,8 @@ export interface CompareOptions {
   dataDir?: string;
   /** First N examples of each split. */
   limits?: { train?: number; dev?: number; test?: number };
+  /** Environment for API keys and base URLs of the specs (default: the process's). */
+  env?: Record<string, string | undefined>;
   /** Directory for the record (`compare.json`, `events.jsonl`, `curves.svg`, RPT's run). */
   outDir?: string;
   /**
@@ -288,14 +290,15 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
     ...(served !== undefined ? { task: served } : {}),
   };
   const makeModels = opts.models ?? (async (): Promise<RawModels> => {
-    const optimizer = await createChatModel(specs.optimizer, { sim });
+    const made = { sim, ...(opts.env !== undefined ? { env: opts.env } : {}) };
+    const optimizer = await createChatModel(specs.optimizer, made);
     return {
-      target: await createChatModel(specs.target, { sim }),
+      target: await createChatModel(specs.target, made),
       optimizer,
       critic: specs.critic === specs.optimizer
         ? optimizer
-        : await createChatModel(specs.critic, { sim }),
-      embedder: await createEmbedder(opts.embedder ?? "tfidf", { sim }),
+        : await createChatModel(specs.critic, made),
+      embedder: await createEmbedder(opts.embedder ?? "tfidf", made),
     };
   });
   // Checks specs and keys before any call.

@@ -337,6 +337,8 @@ async function runBaselineCell(
     confidenceAware: p.confidenceAware,
     concurrency: config.concurrency,
     ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}),
+    // The keys and servers the RPT cells and the start-up check read (options.env).
+    ...(options.env !== undefined ? { env: options.env } : {}),
     limits: config.limits,
     // The plan's call settings, as the RPT cells get them (options first, as there).
     calls: {
