@@ -51,7 +51,10 @@ async function serveUntilStdinCloses(latencyMs: number): Promise<void> {
   await server.close();
 }
 
-async function startServer(latencyMs: number): Promise<{ url: string; stop: () => Promise<void> }> {
+/** Starts this file's fixed-answer server in a child process; `stop` ends it. */
+export async function startServer(
+  latencyMs: number,
+): Promise<{ url: string; stop: () => Promise<void> }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL(import.meta.url).pathname, "--serve", String(latencyMs)],
     stdin: "piped",

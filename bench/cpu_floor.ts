@@ -27,7 +27,6 @@ import process from "node:process";
 import { getTask } from "../lib/tasks/registry.ts";
 
 const SELF = new URL(import.meta.url).pathname;
-const SERVER = new URL("./client_cpu.ts", import.meta.url).pathname;
 const CONCURRENCY = 32;
 
 /** What one client process reports (ms of CPU, every thread unless said). */
@@ -129,29 +128,6 @@ async function wakeUpCostUs(runtime: "deno" | "node"): Promise<number | undefine
   }
 }
 
-async function startServer(latencyMs: number) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SERVER, "--serve", String(latencyMs)],
-    stdin: "piped",
-    stdout: "piped",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let line = "";
-  while (!line.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("the server exited before printing its URL");
-    line += value;
-  }
-  return {
-    baseURL: `${line.trim()}/v1`,
-    stop: async () => {
-      await child.stdin.close();
-      await reader.cancel();
-      await child.status;
-    },
-  };
-}
-
 /** N distinct HotPotQA requests (seed prompt, train examples), as `bench:cpu` builds them. */
 async function writeRequests(calls: number, file: string): Promise<void> {
   const dataDir = Deno.env.get("RPT_DATA_DIR") ?? "/work/shared/data";
@@ -195,14 +171,17 @@ async function main(): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "rpt-bench-floor-" });
   const file = `${dir}/requests.json`;
   await writeRequests(calls, file);
+  // Imported here only: the clients (this file with --client) must not load bench:cpu's modules.
+  const { startServer } = await import("./client_cpu.ts");
   const server = await startServer(latencyMs);
+  const baseURL = `${server.url}/v1`;
   const results = new Map<string, ClientFigures[]>();
   try {
     for (let r = 0; r < rounds; r++) {
       for (const mode of ["fetch", "sdk", "model"]) {
         results.set(mode, [
           ...(results.get(mode) ?? []),
-          await runOnce(mode, server.baseURL, file),
+          await runOnce(mode, baseURL, file),
         ]);
       }
     }
