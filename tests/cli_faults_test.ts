@@ -182,28 +182,9 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const port = deadPort();
-    const r = await rpt([
-      "compare",
-      "--task",
-      "synthetic",
-      "--target",
-      `openai-compatible:sim-target@http://127.0.0.1:${port}/v1`,
-      "--methods",
-      "gepa",
-      "--budget-calls",
-      "30",
-      "--limit-train",
-      "6",
-      "--limit-dev",
-      "6",
-      "--limit-test",
-      "6",
-      "--retries",
-      "1",
-      "--max-backoff",
-      "0.1",
-      "--quiet",
-    ]);
+    const r = await rpt(
+      compareGepaArgs(`openai-compatible:sim-target@http://127.0.0.1:${port}/v1`, "1", "0.1"),
+    );
     assert.equal(r.code, 3, r.stderr);
     assert.equal(stackTraceIn(r.stderr), undefined);
     assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
@@ -235,30 +216,10 @@ Deno.test({
       const target = wire === "gemini"
         ? `gemini:sim-target@${server.url}`
         : `openai-compatible:sim-target@${server.url}/v1`;
-      const r = await rpt([
-        "compare",
-        "--task",
-        "synthetic",
-        "--target",
-        target,
-        "--methods",
-        "gepa",
-        "--budget-calls",
-        "30",
-        "--limit-train",
-        "6",
-        "--limit-dev",
-        "6",
-        "--limit-test",
-        "6",
-        "--retries",
-        "2",
-        "--max-backoff",
-        "0.01",
-        "--cache",
-        `${dir.path}/${wire}.sqlite`,
-        "--quiet",
-      ], { GEMINI_API_KEY: "test-key" });
+      const r = await rpt(
+        [...compareGepaArgs(target, "2", "0.01"), "--cache", `${dir.path}/${wire}.sqlite`],
+        { GEMINI_API_KEY: "test-key" },
+      );
       assert.equal(r.code, 3, r.stderr);
       // The harness scores the seed on test first: 6 calls, 3 attempts each, no more (the
       // cache below the budget meters sends each attempt once and retries nothing itself).
@@ -268,3 +229,13 @@ Deno.test({
     }
   },
 });
+
+/** `rpt compare` of GEPA on 6 synthetic examples per split against `target`, quiet. */
+function compareGepaArgs(target: string, retries: string, maxBackoff: string): string[] {
+  return [
+    "compare",
+    ...["--task", "synthetic", "--target", target, "--methods", "gepa", "--budget-calls", "30"],
+    ...["--limit-train", "6", "--limit-dev", "6", "--limit-test", "6"],
+    ...["--retries", retries, "--max-backoff", maxBackoff, "--quiet"],
+  ];
+}
